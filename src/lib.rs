@@ -1,0 +1,13 @@
+//! Vigil: an early-warning event pipeline for atrocity prevention.
+//!
+//! A report's path through the crate, in order: [`report`] (decode and validate) → [`tagger`]
+//! (using [`taxonomy`] and [`normalize`]) → [`window`] (event-time panes per region and signal) →
+//! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
+//! [`cap`] (CAP 1.2 rendering). [`engine`] wires those into the one deterministic core that both
+//! `vigil run` and `vigil backtest` drive. [`import`] and [`gen`] produce reports; [`config`]
+//! loads and checks the configuration files.
+
+pub mod normalize;
+pub mod report;
+pub mod tagger;
+pub mod taxonomy;

@@ -1,0 +1,588 @@
+//! The incident-report model (DESIGN "Incident report") and its validation.
+//!
+//! Decoding borrows from the input buffer (`Cow<'a, str>`), so the hot path copies no narrative
+//! text. Every rejection carries a stable [`RejectReason`] code, the field path that failed and a
+//! detail that never echoes input values (report text and names must not reach logs or the DLQ
+//! reason).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+/// Size, count and time limits applied to every report. Each is a named setting in
+/// `config/vigil.toml` under `[limits]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted message or JSONL line, in bytes.
+    pub max_message_bytes: usize,
+    /// Largest accepted `text` (and `title`), in bytes (DESIGN: 64 KiB).
+    pub max_text_bytes: usize,
+    /// Longest accepted `id`, in bytes (DESIGN: 128).
+    pub max_id_bytes: usize,
+    /// Longest accepted `region` and `source.id`, in bytes.
+    pub max_code_bytes: usize,
+    /// Largest accepted casualty count in any one field.
+    pub max_count: i64,
+    /// Most entries accepted in `actors` and in `categories`.
+    pub max_list_len: usize,
+    /// How far `event_time` may lie after `reported_at` (or after the receive time), in seconds.
+    pub max_future_skew_secs: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 256 * 1024,
+            max_text_bytes: 64 * 1024,
+            max_id_bytes: 128,
+            max_code_bytes: 64,
+            max_count: 1_000_000,
+            max_list_len: 64,
+            max_future_skew_secs: 6 * 3600,
+        }
+    }
+}
+
+/// Stable reason codes for rejected input; they label metrics and DLQ headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    MalformedJson,
+    MissingField,
+    BadType,
+    BadValue,
+    TooLarge,
+    BadTime,
+    NegativeCount,
+    InvalidUtf8,
+    TooLate,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 9] = [
+        RejectReason::MalformedJson,
+        RejectReason::MissingField,
+        RejectReason::BadType,
+        RejectReason::BadValue,
+        RejectReason::TooLarge,
+        RejectReason::BadTime,
+        RejectReason::NegativeCount,
+        RejectReason::InvalidUtf8,
+        RejectReason::TooLate,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::MalformedJson => "malformed_json",
+            RejectReason::MissingField => "missing_field",
+            RejectReason::BadType => "bad_type",
+            RejectReason::BadValue => "bad_value",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::BadTime => "bad_time",
+            RejectReason::NegativeCount => "negative_count",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::TooLate => "too_late",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Why one report was refused: a reason code, the field path (`casualties.killed`) and a detail
+/// that names expectations, never the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{reason}: {field}: {detail}")]
+pub struct RejectError {
+    pub reason: RejectReason,
+    pub field: String,
+    pub detail: String,
+}
+
+impl RejectError {
+    pub fn new(reason: RejectReason, field: impl Into<String>, detail: impl Into<String>) -> Self {
+        RejectError {
+            reason,
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    FieldMonitor,
+    Ngo,
+    Un,
+    Media,
+    Government,
+    SocialMedia,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Source<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(default)]
+    pub kind: Option<SourceKind>,
+    /// Admiralty source reliability, `A` (completely reliable) to `F` (cannot be judged).
+    #[serde(default, borrow)]
+    pub reliability: Option<Cow<'a, str>>,
+    /// Admiralty information credibility, 1 (confirmed) to 6 (cannot be judged).
+    #[serde(default)]
+    pub credibility: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Location<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default, borrow)]
+    pub admin1: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub admin2: Option<Cow<'a, str>>,
+}
+
+/// Casualty counts as sent (signed, so that a negative count is reported as `negative_count`
+/// rather than as a type error).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Casualties {
+    pub killed: i64,
+    pub injured: i64,
+    pub abducted: i64,
+    pub missing: i64,
+    pub displaced: i64,
+    pub sexual_violence: i64,
+}
+
+impl Casualties {
+    fn fields(&self) -> [(&'static str, i64); 6] {
+        [
+            ("killed", self.killed),
+            ("injured", self.injured),
+            ("abducted", self.abducted),
+            ("missing", self.missing),
+            ("displaced", self.displaced),
+            ("sexual_violence", self.sexual_violence),
+        ]
+    }
+
+    /// The named count, for structured tagging conditions.
+    pub fn get(&self, field: &str) -> Option<i64> {
+        self.fields()
+            .into_iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, v)| v)
+    }
+
+    pub const FIELD_NAMES: [&'static str; 6] = [
+        "killed",
+        "injured",
+        "abducted",
+        "missing",
+        "displaced",
+        "sexual_violence",
+    ];
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Actor<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub foreign: Option<bool>,
+}
+
+/// One incident report, borrowed from its input buffer. Unknown fields are ignored.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Report<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_time: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub reported_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub region: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub location: Option<Location<'a>>,
+    #[serde(borrow)]
+    pub source: Source<'a>,
+    #[serde(default, borrow)]
+    pub language: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub text: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub categories: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub casualties: Option<Casualties>,
+    #[serde(default, borrow)]
+    pub actors: Vec<Actor<'a>>,
+}
+
+/// A decoded report together with the facts validation derived from it.
+#[derive(Debug, Clone)]
+pub struct ValidReport<'a> {
+    pub report: Report<'a>,
+    /// `event_time` as Unix seconds.
+    pub event_time: i64,
+    /// `reported_at` as Unix seconds, when given.
+    pub reported_at: Option<i64>,
+    /// Admiralty-code weight of the source in millis (1000 = A1).
+    pub reliability_milli: u32,
+    /// True when the source is rated A–B and the information 1–2 (confirmed or probably true).
+    pub corroborated: bool,
+    pub casualties: Casualties,
+}
+
+/// Decodes and validates one message. `received_at` (Unix seconds, e.g. the Kafka record
+/// timestamp) bounds how far in the future `event_time` may lie; offline paths pass `None` and
+/// rely on `reported_at` alone, which keeps the backtest deterministic.
+pub fn decode<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    received_at: Option<i64>,
+) -> Result<ValidReport<'a>, RejectError> {
+    if bytes.len() > limits.max_message_bytes {
+        return Err(RejectError::new(
+            RejectReason::TooLarge,
+            "",
+            format!(
+                "message of {} bytes exceeds limits.max_message_bytes = {}",
+                bytes.len(),
+                limits.max_message_bytes
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        RejectError::new(
+            RejectReason::InvalidUtf8,
+            "",
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let report: Report<'a> = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    de.end().map_err(|e| {
+        RejectError::new(
+            RejectReason::MalformedJson,
+            "",
+            format!("trailing characters at line {} column {}", e.line(), e.column()),
+        )
+    })?;
+    validate(report, limits, received_at)
+}
+
+/// Maps a serde error onto a reason code without repeating the offending value.
+fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
+    let path = err.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let inner = err.inner();
+    match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => RejectError::new(
+            RejectReason::MalformedJson,
+            path,
+            format!("invalid JSON at line {} column {}", inner.line(), inner.column()),
+        ),
+        serde_json::error::Category::Io => {
+            RejectError::new(RejectReason::MalformedJson, path, "unreadable input")
+        }
+        serde_json::error::Category::Data => {
+            let msg = inner.to_string();
+            if let Some(rest) = msg.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or_default();
+                let field = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                RejectError::new(RejectReason::MissingField, field, "required field is absent")
+            } else {
+                // "invalid type: string \"…\", expected u32 at line …": keep only the expectation.
+                let expected = msg
+                    .split(", expected ")
+                    .nth(1)
+                    .map(|s| s.split(" at line ").next().unwrap_or(s))
+                    .unwrap_or("a different type");
+                let reason = if msg.starts_with("unknown variant") {
+                    RejectReason::BadValue
+                } else {
+                    RejectReason::BadType
+                };
+                RejectError::new(reason, path, format!("expected {expected}"))
+            }
+        }
+    }
+}
+
+fn parse_time(field: &str, value: &str) -> Result<i64, RejectError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.timestamp())
+        .map_err(|_| RejectError::new(RejectReason::BadTime, field, "expected an RFC 3339 timestamp"))
+}
+
+fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
+    if value.len() > max {
+        return Err(RejectError::new(
+            RejectReason::TooLarge,
+            field,
+            format!("{} bytes exceeds the limit of {max}", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_nonempty(field: &str, value: &str) -> Result<(), RejectError> {
+    if value.trim().is_empty() {
+        return Err(RejectError::new(RejectReason::BadValue, field, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// Admiralty reliability (A–F) weight in millis. F ("cannot be judged") sits mid-scale rather
+/// than at the bottom: unknown is not the same as unreliable.
+fn reliability_weight(letter: Option<&str>) -> Option<u32> {
+    Some(match letter? {
+        "A" => 1000,
+        "B" => 800,
+        "C" => 600,
+        "D" => 400,
+        "E" => 200,
+        "F" => 500,
+        _ => return None,
+    })
+}
+
+/// Admiralty credibility (1–6) weight in millis; 6 ("cannot be judged") is mid-scale.
+fn credibility_weight(n: i64) -> Option<u32> {
+    Some(match n {
+        1 => 1000,
+        2 => 800,
+        3 => 600,
+        4 => 400,
+        5 => 200,
+        6 => 500,
+        _ => return None,
+    })
+}
+
+fn validate<'a>(
+    report: Report<'a>,
+    limits: &Limits,
+    received_at: Option<i64>,
+) -> Result<ValidReport<'a>, RejectError> {
+    check_nonempty("id", &report.id)?;
+    check_len("id", &report.id, limits.max_id_bytes)?;
+    check_nonempty("region", &report.region)?;
+    check_len("region", &report.region, limits.max_code_bytes)?;
+    check_nonempty("source.id", &report.source.id)?;
+    check_len("source.id", &report.source.id, limits.max_code_bytes)?;
+    check_len("text", &report.text, limits.max_text_bytes)?;
+    if let Some(title) = &report.title {
+        check_len("title", title, limits.max_text_bytes)?;
+    }
+    if report.actors.len() > limits.max_list_len {
+        return Err(RejectError::new(
+            RejectReason::TooLarge,
+            "actors",
+            format!("more than {} entries", limits.max_list_len),
+        ));
+    }
+    if report.categories.len() > limits.max_list_len {
+        return Err(RejectError::new(
+            RejectReason::TooLarge,
+            "categories",
+            format!("more than {} entries", limits.max_list_len),
+        ));
+    }
+
+    let event_time = parse_time("event_time", &report.event_time)?;
+    let reported_at = match &report.reported_at {
+        Some(v) => Some(parse_time("reported_at", v)?),
+        None => None,
+    };
+    for (field, bound) in [("reported_at", reported_at), ("received time", received_at)] {
+        if let Some(bound) = bound
+            && event_time > bound + limits.max_future_skew_secs
+        {
+            return Err(RejectError::new(
+                RejectReason::BadTime,
+                "event_time",
+                format!(
+                    "lies {} s after {field}, beyond limits.max_future_skew_secs = {}",
+                    event_time - bound,
+                    limits.max_future_skew_secs
+                ),
+            ));
+        }
+    }
+
+    let reliability = match report.source.reliability.as_deref() {
+        None => 500,
+        Some(letter) => reliability_weight(Some(letter)).ok_or_else(|| {
+            RejectError::new(RejectReason::BadValue, "source.reliability", "expected A–F")
+        })?,
+    };
+    let credibility = match report.source.credibility {
+        None => 500,
+        Some(n) => credibility_weight(n).ok_or_else(|| {
+            RejectError::new(RejectReason::BadValue, "source.credibility", "expected 1–6")
+        })?,
+    };
+    let corroborated = matches!(report.source.reliability.as_deref(), Some("A" | "B"))
+        && matches!(report.source.credibility, Some(1 | 2));
+
+    let casualties = report.casualties.unwrap_or_default();
+    for (name, value) in casualties.fields() {
+        if value < 0 {
+            return Err(RejectError::new(
+                RejectReason::NegativeCount,
+                format!("casualties.{name}"),
+                "counts must be non-negative",
+            ));
+        }
+        if value > limits.max_count {
+            return Err(RejectError::new(
+                RejectReason::TooLarge,
+                format!("casualties.{name}"),
+                format!("exceeds limits.max_count = {}", limits.max_count),
+            ));
+        }
+    }
+    if let Some(loc) = &report.location {
+        if loc.lat.is_some_and(|lat| !(-90.0..=90.0).contains(&lat)) {
+            return Err(RejectError::new(RejectReason::BadValue, "location.lat", "expected -90..90"));
+        }
+        if loc.lon.is_some_and(|lon| !(-180.0..=180.0).contains(&lon)) {
+            return Err(RejectError::new(
+                RejectReason::BadValue,
+                "location.lon",
+                "expected -180..180",
+            ));
+        }
+    }
+
+    Ok(ValidReport {
+        event_time,
+        reported_at,
+        reliability_milli: reliability * credibility / 1000,
+        corroborated,
+        casualties,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> serde_json::Value {
+        serde_json::json!({
+            "id": "r-1", "event_time": "2026-03-01T10:00:00Z", "region": "NG-BO",
+            "source": {"id": "s-1", "kind": "ngo", "reliability": "B", "credibility": 2},
+            "text": "Gunmen abducted 12 girls.", "casualties": {"abducted": 12},
+            "extra_field": {"kept": true}
+        })
+    }
+
+    fn reject(v: serde_json::Value) -> RejectError {
+        let bytes = serde_json::to_vec(&v).unwrap();
+        decode(&bytes, &Limits::default(), None).unwrap_err()
+    }
+
+    #[test]
+    fn accepts_valid_report_and_ignores_unknown_fields() {
+        let bytes = serde_json::to_vec(&good()).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        assert_eq!(r.report.id, "r-1");
+        assert_eq!(r.casualties.abducted, 12);
+        assert!(r.corroborated);
+        assert_eq!(r.reliability_milli, 640);
+    }
+
+    #[test]
+    fn missing_field_names_the_path() {
+        let mut v = good();
+        v["source"].as_object_mut().unwrap().remove("id");
+        let e = reject(v);
+        assert_eq!(e.reason, RejectReason::MissingField);
+        assert_eq!(e.field, "source.id");
+    }
+
+    #[test]
+    fn bad_type_names_field_and_hides_value() {
+        let mut v = good();
+        v["casualties"]["killed"] = serde_json::json!("Fatima Musa");
+        let e = reject(v);
+        assert_eq!(e.reason, RejectReason::BadType);
+        assert_eq!(e.field, "casualties.killed");
+        assert!(!e.to_string().contains("Fatima"), "{e}");
+    }
+
+    #[test]
+    fn negative_counts_and_bad_times_and_sizes() {
+        let mut v = good();
+        v["casualties"]["injured"] = serde_json::json!(-2);
+        assert_eq!(reject(v).reason, RejectReason::NegativeCount);
+
+        let mut v = good();
+        v["event_time"] = serde_json::json!("yesterday");
+        let e = reject(v);
+        assert_eq!((e.reason, e.field.as_str()), (RejectReason::BadTime, "event_time"));
+
+        let mut v = good();
+        v["reported_at"] = serde_json::json!("2026-02-01T00:00:00Z");
+        assert_eq!(reject(v).reason, RejectReason::BadTime);
+
+        let mut v = good();
+        v["id"] = serde_json::json!("x".repeat(129));
+        let e = reject(v);
+        assert_eq!((e.reason, e.field.as_str()), (RejectReason::TooLarge, "id"));
+
+        let mut v = good();
+        v["text"] = serde_json::json!("a".repeat(64 * 1024 + 1));
+        assert_eq!(reject(v).reason, RejectReason::TooLarge);
+
+        let mut v = good();
+        v["source"]["reliability"] = serde_json::json!("Z");
+        assert_eq!(reject(v).reason, RejectReason::BadValue);
+    }
+
+    #[test]
+    fn malformed_json_and_invalid_utf8() {
+        let e = decode(b"{\"id\": ", &Limits::default(), None).unwrap_err();
+        assert_eq!(e.reason, RejectReason::MalformedJson);
+        let e = decode(b"{\"id\": \"\xff\"}", &Limits::default(), None).unwrap_err();
+        assert_eq!(e.reason, RejectReason::InvalidUtf8);
+        let big = vec![b' '; Limits::default().max_message_bytes + 1];
+        assert_eq!(
+            decode(&big, &Limits::default(), None).unwrap_err().reason,
+            RejectReason::TooLarge
+        );
+    }
+
+    #[test]
+    fn future_skew_against_receive_time() {
+        let bytes = serde_json::to_vec(&good()).unwrap();
+        let event = 1_772_359_200; // 2026-03-01T10:00:00Z
+        assert!(decode(&bytes, &Limits::default(), Some(event)).is_ok());
+        let e = decode(&bytes, &Limits::default(), Some(event - 7 * 3600)).unwrap_err();
+        assert_eq!(e.reason, RejectReason::BadTime);
+    }
+}

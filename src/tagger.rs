@@ -1,0 +1,680 @@
+//! The compiled matcher: one Aho-Corasick automaton over every lexicon phrase and one over every
+//! cue, both built once from the taxonomy; structured-field conditions; declared categories kept
+//! beside inferred ones.
+//!
+//! Tagging a report yields a compact [`TagSet`] (bitsets plus hits) that the window stage uses
+//! directly; [`TagSet::render`] expands it into the full JSON detail only when asked (`vigil tag`).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::{Normalized, is_word_byte, normalize_phrase};
+use crate::report::ValidReport;
+use crate::taxonomy::{IndicatorRef, Target, Taxonomy};
+
+/// Tagger settings (`[tagger]` in `config/vigil.toml`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaggerSettings {
+    /// How many words before or after a match a negation or hedge cue reaches.
+    pub scope_words: usize,
+    /// Evidence spans kept per tag.
+    pub max_evidence_per_tag: usize,
+}
+
+impl Default for TaggerSettings {
+    fn default() -> Self {
+        TaggerSettings {
+            scope_words: 5,
+            max_evidence_per_tag: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CueKind {
+    NegationBefore,
+    NegationAfter,
+    Hedge,
+    Figurative,
+    Neutral,
+    ClauseBreak,
+}
+
+#[derive(Debug, Clone)]
+struct PhraseTarget {
+    target: Target,
+    prefix: bool,
+    weight: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    text: String,
+    targets: Vec<PhraseTarget>,
+}
+
+#[derive(Debug, Clone)]
+enum Condition {
+    Count { field: String, min: i64 },
+    ActorKind(String),
+    ActorForeign,
+}
+
+#[derive(Debug, Clone)]
+struct Structured {
+    name: String,
+    target: Target,
+    condition: Condition,
+}
+
+/// Where a piece of evidence was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Title,
+    Text,
+}
+
+/// One lexicon match that survived the cue checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub target: Target,
+    pub field: Field,
+    /// Byte span in the original field.
+    pub start: usize,
+    pub end: usize,
+    pub pattern: usize,
+}
+
+/// The tags of one report in compact form.
+#[derive(Debug, Clone, Default)]
+pub struct TagSet {
+    /// Bit i set: threat i (taxonomy order) was inferred from text or structured fields.
+    pub inferred_threats: u64,
+    /// Bit i set: threat i was declared by the reporter in `categories`.
+    pub declared_threats: u64,
+    /// Declared categories that the taxonomy does not know.
+    pub unknown_declared: Vec<String>,
+    /// Bit n-1 set: risk factor RFn is evidenced.
+    pub risk_factors: u16,
+    pub hits: Vec<Hit>,
+    /// Indices into the structured conditions that held.
+    pub structured: Vec<usize>,
+}
+
+impl TagSet {
+    /// Threats that count for aggregation: inferred or declared.
+    pub fn threats(&self) -> u64 {
+        self.inferred_threats | self.declared_threats
+    }
+}
+
+/// Full tag detail for output (`vigil tag`, `vigil.tagged`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Tag {
+    /// Threat code (`abduction`) or risk-factor code (`RF7`).
+    pub code: String,
+    pub kind: TagKind,
+    /// The Framework indicator that fired, for risk-factor tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<String>,
+    /// What fired: `lexicon`, `structured:<name>`, `threat:<code>` or `declared`.
+    pub rule: String,
+    pub evidence: Vec<Evidence>,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagKind {
+    Threat,
+    RiskFactor,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// `text`, `title`, or the structured field that held (`casualties.abducted`).
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<usize>,
+    /// The lexicon phrase (normalised) that matched; never the report's own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
+}
+
+/// The JSON line `vigil tag` writes per report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaggedReport {
+    pub id: String,
+    pub threats: Vec<String>,
+    pub risk_factors: Vec<String>,
+    pub declared: Vec<String>,
+    /// Declared-only and inferred-only threats: where reporter and tagger disagree.
+    pub disagreement: Disagreement,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Disagreement {
+    pub declared_only: Vec<String>,
+    pub inferred_only: Vec<String>,
+}
+
+/// Per-call scratch buffers, reused across reports to keep the hot path allocation-free.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    norm: Normalized,
+    cues: Vec<(usize, usize, CueKind)>,
+}
+
+/// The compiled taxonomy.
+pub struct Tagger {
+    settings: TaggerSettings,
+    patterns: Vec<Pattern>,
+    phrases: AhoCorasick,
+    cue_kinds: Vec<CueKind>,
+    cues: AhoCorasick,
+    structured: Vec<Structured>,
+    threat_codes: Vec<String>,
+    threat_weights: Vec<f64>,
+    /// Risk-factor bits each threat implies, and the indicators behind them.
+    threat_indicators: Vec<Vec<usize>>,
+    indicators: Vec<IndicatorRef>,
+    /// RF number (1-14) of each indicator.
+    indicator_rf: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaggerError {
+    #[error("taxonomy is invalid: {0}")]
+    Invalid(String),
+    #[error("cannot build matcher: {0}")]
+    Build(#[from] aho_corasick::BuildError),
+}
+
+fn rf_number(code: &str) -> u8 {
+    code.trim_start_matches("RF").parse().unwrap_or(0)
+}
+
+impl Tagger {
+    pub fn new(taxonomy: &Taxonomy, settings: TaggerSettings) -> Result<Tagger, TaggerError> {
+        let findings = taxonomy.validate();
+        if let Some(f) = findings.first() {
+            return Err(TaggerError::Invalid(format!("{}: {}", f.path, f.message)));
+        }
+        let indicators = taxonomy.indicator_index();
+        let indicator_rf = indicators.iter().map(|i| rf_number(&i.risk_factor)).collect();
+
+        let mut patterns: Vec<Pattern> = Vec::new();
+        for lex in &taxonomy.lexicons {
+            let target = taxonomy
+                .resolve_target(&lex.target, &indicators)
+                .ok_or_else(|| TaggerError::Invalid(format!("unknown target {}", lex.target)))?;
+            let weight = lex.weight.unwrap_or(match target {
+                Target::Threat(t) => taxonomy.threats[t].weight,
+                Target::Indicator(_) => 1.0,
+            });
+            for phrase in &lex.phrases {
+                let prefix = phrase.ends_with('*');
+                let text = normalize_phrase(phrase.trim_end_matches('*'));
+                let entry = PhraseTarget {
+                    target,
+                    prefix,
+                    weight,
+                };
+                match patterns.iter_mut().find(|p| p.text == text) {
+                    Some(p) => p.targets.push(entry),
+                    None => patterns.push(Pattern {
+                        text,
+                        targets: vec![entry],
+                    }),
+                }
+            }
+        }
+        let phrases = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns.iter().map(|p| p.text.as_str()))?;
+
+        let mut cue_texts: Vec<String> = Vec::new();
+        let mut cue_kinds = Vec::new();
+        for cues in taxonomy.cues.values() {
+            for (list, kind) in [
+                (&cues.negation_before, CueKind::NegationBefore),
+                (&cues.negation_after, CueKind::NegationAfter),
+                (&cues.hedge, CueKind::Hedge),
+                (&cues.figurative, CueKind::Figurative),
+                (&cues.neutral, CueKind::Neutral),
+                (&cues.clause_breaks, CueKind::ClauseBreak),
+            ] {
+                for cue in list {
+                    let text = normalize_phrase(cue);
+                    if !cue_texts.contains(&text) {
+                        cue_texts.push(text);
+                        cue_kinds.push(kind);
+                    }
+                }
+            }
+        }
+        let cues = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&cue_texts)?;
+
+        let structured = taxonomy
+            .structured
+            .iter()
+            .filter_map(|s| {
+                let target = taxonomy.resolve_target(&s.target, &indicators)?;
+                let condition = if let Some(f) = s.field.strip_prefix("casualties.") {
+                    Condition::Count {
+                        field: f.to_string(),
+                        min: s.min.unwrap_or(1),
+                    }
+                } else if s.field == "actors.kind" {
+                    Condition::ActorKind(s.equals.clone().unwrap_or_default())
+                } else {
+                    Condition::ActorForeign
+                };
+                Some(Structured {
+                    name: s.name.clone(),
+                    target,
+                    condition,
+                })
+            })
+            .collect();
+
+        let threat_indicators = taxonomy
+            .threats
+            .iter()
+            .map(|t| {
+                t.indicators
+                    .iter()
+                    .filter_map(|id| indicators.iter().position(|i| &i.id == id))
+                    .collect()
+            })
+            .collect();
+
+        Ok(Tagger {
+            settings,
+            patterns,
+            phrases,
+            cue_kinds,
+            cues,
+            structured,
+            threat_codes: taxonomy.threats.iter().map(|t| t.code.clone()).collect(),
+            threat_weights: taxonomy.threats.iter().map(|t| t.weight).collect(),
+            threat_indicators,
+            indicators,
+            indicator_rf,
+        })
+    }
+
+    pub fn threat_codes(&self) -> &[String] {
+        &self.threat_codes
+    }
+
+    pub fn threat_weight(&self, threat: usize) -> f64 {
+        self.threat_weights[threat]
+    }
+
+    /// Number of lexicon phrases compiled (for benchmarks and `check-config`).
+    pub fn phrase_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Every lexicon phrase as compiled (normalised, without `*`).
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(|p| p.text.as_str())
+    }
+
+    /// Tags one validated report.
+    pub fn tag(&self, report: &ValidReport<'_>, scratch: &mut Scratch) -> TagSet {
+        let mut set = TagSet::default();
+        if let Some(title) = &report.report.title {
+            self.match_field(title, Field::Title, scratch, &mut set);
+        }
+        self.match_field(&report.report.text, Field::Text, scratch, &mut set);
+
+        for (i, s) in self.structured.iter().enumerate() {
+            let holds = match &s.condition {
+                Condition::Count { field, min } => {
+                    report.casualties.get(field).is_some_and(|v| v >= *min)
+                }
+                Condition::ActorKind(kind) => report
+                    .report
+                    .actors
+                    .iter()
+                    .any(|a| a.kind.as_deref() == Some(kind.as_str())),
+                Condition::ActorForeign => report.report.actors.iter().any(|a| a.foreign == Some(true)),
+            };
+            if holds {
+                set.structured.push(i);
+                self.mark(&mut set, s.target);
+            }
+        }
+
+        for cat in &report.report.categories {
+            match self.threat_codes.iter().position(|c| c == cat.as_ref()) {
+                Some(t) => set.declared_threats |= 1 << t,
+                None => set.unknown_declared.push(cat.to_string()),
+            }
+        }
+        let mut threats = set.threats();
+        while threats != 0 {
+            let t = threats.trailing_zeros() as usize;
+            threats &= threats - 1;
+            for &ind in &self.threat_indicators[t] {
+                set.risk_factors |= 1 << (self.indicator_rf[ind] - 1);
+            }
+        }
+        set
+    }
+
+    fn mark(&self, set: &mut TagSet, target: Target) {
+        match target {
+            Target::Threat(t) => set.inferred_threats |= 1 << t,
+            Target::Indicator(i) => set.risk_factors |= 1 << (self.indicator_rf[i] - 1),
+        }
+    }
+
+    fn match_field(&self, input: &str, field: Field, scratch: &mut Scratch, set: &mut TagSet) {
+        scratch.norm.fill(input);
+        let text = scratch.norm.text.as_bytes();
+        scratch.cues.clear();
+        for m in self.cues.find_iter(&scratch.norm.text) {
+            if bounded(text, m.start(), m.end(), false) {
+                scratch
+                    .cues
+                    .push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
+            }
+        }
+        for m in self.phrases.find_iter(&scratch.norm.text) {
+            let pattern = &self.patterns[m.pattern().as_usize()];
+            let (start, end) = (m.start(), m.end());
+            for pt in &pattern.targets {
+                if !bounded(text, start, end, pt.prefix) || self.cancelled(text, &scratch.cues, start, end) {
+                    continue;
+                }
+                // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
+                let span_end = if pt.prefix {
+                    end + text[end..].iter().take_while(|&&b| is_word_byte(b)).count()
+                } else {
+                    end
+                };
+                let (os, oe) = scratch.norm.original_span(start, span_end);
+                set.hits.push(Hit {
+                    target: pt.target,
+                    field,
+                    start: os,
+                    end: oe,
+                    pattern: m.pattern().as_usize(),
+                });
+                self.mark(set, pt.target);
+            }
+        }
+    }
+
+    /// Whether a cue negates, hedges or makes figurative the match at `start..end`.
+    fn cancelled(&self, text: &[u8], cues: &[(usize, usize, CueKind)], start: usize, end: usize) -> bool {
+        let (s0, s1) = sentence(text, start, end);
+        let scope = self.settings.scope_words;
+        // Clause start: after the last clause break between sentence start and the match.
+        let clause_start = cues
+            .iter()
+            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= s0 && c.1 <= start)
+            .map(|c| c.1)
+            .max()
+            .unwrap_or(s0);
+        let clause_end = cues
+            .iter()
+            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= end && c.1 <= s1)
+            .map(|c| c.0)
+            .min()
+            .unwrap_or(s1);
+        cues.iter().any(|&(cs, ce, kind)| match kind {
+            CueKind::Figurative => cs >= s0 && ce <= s1,
+            CueKind::NegationBefore | CueKind::Hedge => {
+                cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
+            }
+            CueKind::NegationAfter => cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope,
+            CueKind::Neutral | CueKind::ClauseBreak => false,
+        })
+    }
+
+    /// Expands a tag set into the full output record.
+    pub fn render(&self, report: &ValidReport<'_>, set: &TagSet) -> TaggedReport {
+        let mut tags: Vec<Tag> = Vec::new();
+        let evidence_cap = self.settings.max_evidence_per_tag;
+        let mut push = |code: String, kind: TagKind, indicator: Option<String>, rule: String, weight: f64, ev: Option<Evidence>| {
+            let existing = tags
+                .iter_mut()
+                .find(|t| t.code == code && t.indicator == indicator && t.rule == rule);
+            let tag = match existing {
+                Some(t) => t,
+                None => {
+                    tags.push(Tag {
+                        code,
+                        kind,
+                        indicator,
+                        rule,
+                        evidence: Vec::new(),
+                        weight,
+                    });
+                    tags.last_mut().expect("just pushed")
+                }
+            };
+            if let Some(ev) = ev
+                && tag.evidence.len() < evidence_cap
+            {
+                tag.evidence.push(ev);
+            }
+        };
+        let describe = |target: Target| match target {
+            Target::Threat(t) => (self.threat_codes[t].clone(), TagKind::Threat, None),
+            Target::Indicator(i) => (
+                self.indicators[i].risk_factor.clone(),
+                TagKind::RiskFactor,
+                Some(self.indicators[i].id.clone()),
+            ),
+        };
+        for hit in &set.hits {
+            let (code, kind, indicator) = describe(hit.target);
+            let weight = self.patterns[hit.pattern]
+                .targets
+                .iter()
+                .find(|t| t.target == hit.target)
+                .map_or(1.0, |t| t.weight);
+            let field = match hit.field {
+                Field::Title => "title",
+                Field::Text => "text",
+            };
+            push(
+                code,
+                kind,
+                indicator,
+                "lexicon".into(),
+                weight,
+                Some(Evidence {
+                    field: field.into(),
+                    start: Some(hit.start),
+                    end: Some(hit.end),
+                    phrase: Some(self.patterns[hit.pattern].text.clone()),
+                }),
+            );
+        }
+        for &i in &set.structured {
+            let s = &self.structured[i];
+            let (code, kind, indicator) = describe(s.target);
+            let field = match &s.condition {
+                Condition::Count { field, .. } => format!("casualties.{field}"),
+                Condition::ActorKind(_) => "actors.kind".into(),
+                Condition::ActorForeign => "actors.foreign".into(),
+            };
+            push(
+                code,
+                kind,
+                indicator,
+                format!("structured:{}", s.name),
+                1.0,
+                Some(Evidence {
+                    field,
+                    start: None,
+                    end: None,
+                    phrase: None,
+                }),
+            );
+        }
+        let mut declared = Vec::new();
+        let mut disagreement = Disagreement::default();
+        for (t, code) in self.threat_codes.iter().enumerate() {
+            let bit = 1u64 << t;
+            if set.declared_threats & bit != 0 {
+                declared.push(code.clone());
+                push(code.clone(), TagKind::Threat, None, "declared".into(), self.threat_weights[t], None);
+                if set.inferred_threats & bit == 0 {
+                    disagreement.declared_only.push(code.clone());
+                }
+            } else if set.inferred_threats & bit != 0 {
+                disagreement.inferred_only.push(code.clone());
+            }
+            if set.threats() & bit != 0 {
+                for &ind in &self.threat_indicators[t] {
+                    let (code_rf, _, indicator) = describe(Target::Indicator(ind));
+                    push(code_rf, TagKind::RiskFactor, indicator, format!("threat:{code}"), 1.0, None);
+                }
+            }
+        }
+        declared.extend(set.unknown_declared.iter().cloned());
+        let threats = self
+            .threat_codes
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| set.threats() & (1 << t) != 0)
+            .map(|(_, c)| c.clone())
+            .collect();
+        let risk_factors = (0..16)
+            .filter(|b| set.risk_factors & (1 << b) != 0)
+            .map(|b| format!("RF{}", b + 1))
+            .collect();
+        TaggedReport {
+            id: report.report.id.to_string(),
+            threats,
+            risk_factors,
+            declared,
+            disagreement,
+            tags,
+        }
+    }
+}
+
+/// Word-boundary check on normalised bytes. Boundaries are only required where the phrase itself
+/// starts or ends with a word character (so `pas d'` may run into the next word).
+fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
+    let starts_word = is_word_byte(text[start]);
+    let ends_word = is_word_byte(text[end - 1]);
+    let left_ok = !starts_word || start == 0 || !is_word_byte(text[start - 1]);
+    let right_ok = prefix || !ends_word || end == text.len() || !is_word_byte(text[end]);
+    left_ok && right_ok
+}
+
+/// The sentence around a match: bounded by `.`, `!`, `?`, `;` or a newline (a `.` between
+/// digits, as in `3.5`, is not a boundary).
+fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let is_stop = |i: usize| match text[i] {
+        b'!' | b'?' | b';' | b'\n' => true,
+        b'.' => !(i > 0 && i + 1 < text.len() && text[i - 1].is_ascii_digit() && text[i + 1].is_ascii_digit()),
+        _ => false,
+    };
+    let s0 = (0..start).rev().find(|&i| is_stop(i)).map_or(0, |i| i + 1);
+    let s1 = (end..text.len()).find(|&i| is_stop(i)).unwrap_or(text.len());
+    (s0, s1)
+}
+
+/// Number of words in a byte slice of normalised text.
+fn words(slice: &[u8]) -> usize {
+    let mut count = 0;
+    let mut in_word = false;
+    for &b in slice {
+        let w = is_word_byte(b);
+        if w && !in_word {
+            count += 1;
+        }
+        in_word = w;
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Limits, decode};
+
+    fn tagger() -> Tagger {
+        let tax: Taxonomy =
+            toml::from_str(&std::fs::read_to_string("config/taxonomy.toml").unwrap()).unwrap();
+        Tagger::new(&tax, TaggerSettings::default()).unwrap()
+    }
+
+    fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
+        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
+            "source": {"id": "s"}, "text": text});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        let set = t.tag(&r, &mut Scratch::default());
+        t.render(&r, &set).threats
+    }
+
+    #[test]
+    fn issue_traps_do_not_tag() {
+        let t = tagger();
+        for trap in [
+            "No abductions were reported in the district this week.",
+            "Officials deny that foreign fighters are present in the area.",
+            "The team laid siege to the goal in the second half.",
+            "Critics praised a film about a kidnapping in the capital.",
+        ] {
+            assert!(threats_of(&t, trap).is_empty(), "{trap}: {:?}", threats_of(&t, trap));
+        }
+    }
+
+    #[test]
+    fn affirmative_reports_tag_with_original_spans() {
+        let t = tagger();
+        assert_eq!(threats_of(&t, "Gunmen abducted 14 schoolgirls near Chibok."), ["abduction"]);
+        assert_eq!(threats_of(&t, "Des hommes armés ont enlevé douze femmes."), ["abduction"]);
+        assert_eq!(
+            threats_of(&t, "No fewer than 30 villagers were kidnapped overnight."),
+            ["abduction"]
+        );
+        assert_eq!(
+            threats_of(&t, "Nobody was killed, but 20 girls were abducted."),
+            ["abduction"]
+        );
+        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
+            "source": {"id": "s"}, "text": "La ville est ASSIÉGÉE depuis mardi."});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        let set = t.tag(&r, &mut Scratch::default());
+        let out = t.render(&r, &set);
+        let ev = &out.tags.iter().find(|g| g.code == "siege").unwrap().evidence[0];
+        assert_eq!(&r.report.text[ev.start.unwrap()..ev.end.unwrap()], "ASSIÉGÉE");
+        assert!(out.risk_factors.contains(&"RF13".to_string()));
+    }
+
+    #[test]
+    fn declared_and_structured_are_kept_apart() {
+        let t = tagger();
+        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
+            "source": {"id": "s"}, "text": "Clashes in the market.", "categories": ["siege", "cattle_raid"],
+            "casualties": {"abducted": 3}, "actors": [{"kind": "militia", "foreign": true}]});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
+        assert_eq!(out.declared, ["siege", "cattle_raid"]);
+        assert_eq!(out.disagreement.declared_only, ["siege"]);
+        assert_eq!(out.disagreement.inferred_only, ["foreign_fighters", "abduction"]);
+        assert!(out.tags.iter().any(|g| g.rule == "structured:abducted_count"));
+    }
+}
