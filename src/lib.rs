@@ -7,7 +7,12 @@
 //! `vigil run` and `vigil backtest` drive. [`import`] and [`gen`] produce reports; [`config`]
 //! loads and checks the configuration files.
 
+pub mod alert;
+pub mod config;
+pub mod engine;
 pub mod normalize;
 pub mod report;
+pub mod rules;
 pub mod tagger;
 pub mod taxonomy;
+pub mod window;

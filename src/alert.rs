@@ -1,0 +1,586 @@
+//! Alert episodes and their lifecycle, alert identity, and the alert record (DESIGN "Alert").
+//!
+//! An [`EpisodeTracker`] exists per (rule, region). It steps a small state machine over the
+//! rule's closed windows in event-time order: an episode opens (`firing`) when a window crosses
+//! a threshold, rises (`escalated`) when a higher severity is crossed, and closes (`resolved`)
+//! after a full window of quiet hops (hysteresis: one quiet hop does not resolve). The window
+//! that is still open fires early, so an alert never waits for its window to close.
+//!
+//! A late report can change windows already evaluated. The tracker keeps a checkpoint per closed
+//! window inside the lateness horizon, rewinds to the one before the first changed window,
+//! re-runs the machine and publishes only the difference from what it published before. An
+//! episode that the re-run no longer contains (a late report moved its start earlier) is
+//! published once more as `resolved` with `superseded_by`. The latest record per alert id, less
+//! superseded ones, is therefore a function of the reports alone, not of their arrival order.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::rules::{Evaluation, Rule, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Firing,
+    Escalated,
+    Resolved,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Firing, Status::Escalated, Status::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Firing => "firing",
+            Status::Escalated => "escalated",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct OpenEpisode {
+    /// Start of the first window that crossed: the episode's identity.
+    start: i64,
+    severity: Severity,
+    /// Consecutive closed quiet windows.
+    quiet: u32,
+    /// End of the first window that crossed.
+    first_seen: i64,
+}
+
+/// The state machine's state between windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    open: Option<OpenEpisode>,
+}
+
+impl Lifecycle {
+    /// Steps over a closed window. Returns true when the state changed in a way that publishes.
+    fn step_closed(&mut self, end: i64, ev: &Evaluation, rule: &Rule) -> bool {
+        match (&mut self.open, ev.level) {
+            (None, Some(severity)) => {
+                self.open = Some(OpenEpisode {
+                    start: end - rule.window_secs,
+                    severity,
+                    quiet: 0,
+                    first_seen: end,
+                });
+                true
+            }
+            (None, None) => false,
+            (Some(open), level) => {
+                let escalated = level.is_some_and(|l| l > open.severity);
+                if let Some(l) = level.filter(|_| escalated) {
+                    open.severity = l;
+                }
+                if ev.quiet {
+                    open.quiet += 1;
+                    // Resolve after a full window of quiet hops.
+                    if i64::from(open.quiet) * rule.hop_secs >= rule.window_secs {
+                        self.open = None;
+                        return true;
+                    }
+                } else {
+                    open.quiet = 0;
+                }
+                escalated
+            }
+        }
+    }
+
+    /// Steps over the still-open window: it may fire or escalate, never resolve.
+    fn step_partial(&mut self, end: i64, ev: &Evaluation, rule: &Rule) -> bool {
+        match (&mut self.open, ev.level) {
+            (None, Some(severity)) => {
+                self.open = Some(OpenEpisode {
+                    start: end - rule.window_secs,
+                    severity,
+                    quiet: 0,
+                    first_seen: end,
+                });
+                true
+            }
+            (Some(open), Some(l)) if l > open.severity => {
+                open.severity = l;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What was published for one episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Published {
+    severity: Severity,
+    status: Status,
+    first_seen: i64,
+    /// End of the window whose evaluation last changed it.
+    updated: i64,
+    superseded: bool,
+}
+
+/// One change to publish for an episode of a tracker's rule and region.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub episode_start: i64,
+    pub status: Status,
+    pub severity: Severity,
+    pub first_seen: i64,
+    /// End of the window whose evaluation produced the change.
+    pub window_end: i64,
+    pub evaluation: Evaluation,
+    /// For a superseded episode: the start of the episode that replaces it.
+    pub superseded_by: Option<i64>,
+}
+
+/// The latest view of an episode during one re-run.
+struct View {
+    severity: Severity,
+    resolved: bool,
+    first_seen: i64,
+    /// The evaluation and window end of its latest change, if it changed in this re-run.
+    changed: Option<(i64, Evaluation)>,
+}
+
+/// Lifecycle state of one (rule, region).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeTracker {
+    /// State after window `base_end`; windows up to it are final.
+    base: Lifecycle,
+    base_end: Option<i64>,
+    /// State after each closed window later than `base_end`, ascending.
+    history: VecDeque<(i64, Lifecycle)>,
+    /// The last closed window evaluated.
+    last_closed: Option<i64>,
+    published: BTreeMap<i64, Published>,
+}
+
+impl EpisodeTracker {
+    /// Brings the tracker up to `watermark`, re-running from the first window that contains
+    /// `dirty_at` (the event time of a report just added) when that window was already evaluated.
+    pub fn reconcile(
+        &mut self,
+        rule: &Rule,
+        evaluate: &mut dyn FnMut(i64) -> Evaluation,
+        dirty_at: Option<i64>,
+        watermark: i64,
+        lateness_secs: i64,
+    ) -> Vec<Change> {
+        let hop = rule.hop_secs;
+        let closed_upto = watermark.div_euclid(hop) * hop;
+        let partial_end = closed_upto + hop;
+        let dirty_from = dirty_at.map(|t| t.div_euclid(hop) * hop + hop);
+        let from = match (self.last_closed, dirty_from) {
+            (Some(last), Some(d)) => (last + hop).min(d),
+            (Some(last), None) => last + hop,
+            (None, Some(d)) => d,
+            (None, None) => partial_end,
+        };
+
+        // Rewind to the state after the last window before `from`.
+        while self.history.back().is_some_and(|&(e, _)| e >= from) {
+            self.history.pop_back();
+        }
+        let mut state = self.history.back().map_or(self.base, |&(_, s)| s);
+
+        let mut views: BTreeMap<i64, View> = BTreeMap::new();
+        if let Some(open) = state.open {
+            views.insert(
+                open.start,
+                View {
+                    severity: open.severity,
+                    resolved: false,
+                    first_seen: open.first_seen,
+                    changed: None,
+                },
+            );
+        }
+        let mut end = from;
+        while end <= closed_upto {
+            let ev = evaluate(end);
+            let before = state.open;
+            if state.step_closed(end, &ev, rule) {
+                record(&mut views, before, state.open, end, ev);
+            }
+            self.history.push_back((end, state));
+            end += hop;
+        }
+        self.last_closed = Some(closed_upto.max(self.last_closed.unwrap_or(i64::MIN)));
+        let ev = evaluate(partial_end);
+        let before = state.open;
+        if state.step_partial(partial_end, &ev, rule) {
+            record(&mut views, before, state.open, partial_end, ev);
+        }
+
+        let changes = self.diff(views, from);
+        self.prune(watermark - lateness_secs);
+        changes
+    }
+
+    fn diff(&mut self, views: BTreeMap<i64, View>, from: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for (&start, view) in &views {
+            let Some((end, ev)) = &view.changed else { continue };
+            let change = |status, severity| Change {
+                episode_start: start,
+                status,
+                severity,
+                first_seen: view.first_seen,
+                window_end: *end,
+                evaluation: ev.clone(),
+                superseded_by: None,
+            };
+            let prev = self.published.get(&start).copied();
+            match prev {
+                None => changes.push(change(Status::Firing, view.severity)),
+                Some(p) if p.status == Status::Resolved && !view.resolved => {
+                    changes.push(change(Status::Firing, view.severity.max(p.severity)));
+                }
+                Some(p) if view.severity > p.severity && p.status != Status::Resolved => {
+                    changes.push(change(Status::Escalated, view.severity));
+                }
+                Some(_) => {}
+            }
+            let was_resolved = prev.is_some_and(|p| p.status == Status::Resolved);
+            if view.resolved && !was_resolved {
+                changes.push(change(Status::Resolved, view.severity.max(prev.map_or(view.severity, |p| p.severity))));
+            }
+            if let Some(last) = changes.last().filter(|c| c.episode_start == start) {
+                self.published.insert(
+                    start,
+                    Published {
+                        severity: last.severity,
+                        status: last.status,
+                        first_seen: view.first_seen,
+                        updated: *end,
+                        superseded: false,
+                    },
+                );
+            }
+        }
+        // Episodes first seen inside the re-run range that the re-run no longer contains.
+        let replaced: Vec<i64> = self
+            .published
+            .iter()
+            .filter(|(start, p)| !p.superseded && p.first_seen >= from && !views.contains_key(start))
+            .map(|(&start, _)| start)
+            .collect();
+        for start in replaced {
+            let by = views.range(..=start).next_back().or_else(|| views.iter().next()).map(|(&s, _)| s);
+            let p = self.published.get_mut(&start).expect("listed above");
+            p.superseded = true;
+            p.status = Status::Resolved;
+            changes.push(Change {
+                episode_start: start,
+                status: Status::Resolved,
+                severity: p.severity,
+                first_seen: p.first_seen,
+                window_end: p.updated,
+                evaluation: Evaluation::default(),
+                superseded_by: by,
+            });
+        }
+        changes
+    }
+
+    /// Folds checkpoints no report can reach any more into the base state.
+    fn prune(&mut self, final_upto: i64) {
+        while self.history.front().is_some_and(|&(e, _)| e <= final_upto) {
+            if let Some((e, s)) = self.history.pop_front() {
+                self.base = s;
+                self.base_end = Some(e);
+            }
+        }
+        self.published
+            .retain(|_, p| p.status != Status::Resolved || p.updated > final_upto);
+    }
+
+    /// Episodes currently open (firing or escalated), with severity.
+    pub fn open_episodes(&self) -> impl Iterator<Item = (i64, Severity)> + '_ {
+        self.published
+            .iter()
+            .filter(|(_, p)| p.status != Status::Resolved)
+            .map(|(&s, p)| (s, p.severity))
+    }
+}
+
+fn record(views: &mut BTreeMap<i64, View>, before: Option<OpenEpisode>, after: Option<OpenEpisode>, end: i64, ev: Evaluation) {
+    match (before, after) {
+        (_, Some(open)) => {
+            views.insert(
+                open.start,
+                View {
+                    severity: open.severity,
+                    resolved: false,
+                    first_seen: open.first_seen,
+                    changed: Some((end, ev)),
+                },
+            );
+        }
+        (Some(closed), None) => {
+            views.insert(
+                closed.start,
+                View {
+                    severity: closed.severity,
+                    resolved: true,
+                    first_seen: closed.first_seen,
+                    changed: Some((end, ev)),
+                },
+            );
+        }
+        (None, None) => {}
+    }
+}
+
+/// The alert record published on `vigil.alerts` (key: `alert_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: String,
+    pub status: Status,
+    pub rule: String,
+    pub severity: Severity,
+    pub region: String,
+    pub signal: String,
+    pub window: TimeRange,
+    pub observed: Observed,
+    pub threshold: f64,
+    pub risk_factors: Vec<String>,
+    pub evidence: AlertEvidence,
+    /// Event time at which the episode was first detected (end of its first crossing window).
+    pub first_seen: String,
+    /// Event time of the window evaluation that produced this record.
+    pub updated_at: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub reports: u64,
+    pub distinct_sources: u64,
+    pub casualties: Casualty,
+    /// Reliability-weighted score (Admiralty code × tag weight).
+    pub score: f64,
+    /// The value the rule compared with its thresholds.
+    pub value: f64,
+    /// Spike rules: the region's mean per window over the baseline span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Casualty {
+    pub killed: u64,
+    pub injured: u64,
+    pub abducted: u64,
+    pub missing: u64,
+    pub displaced: u64,
+    pub sexual_violence: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvidence {
+    pub report_ids: Vec<String>,
+    pub indicators: Vec<String>,
+}
+
+/// Namespace for alert ids (UUID v5 of rule, region, signal and episode start).
+const ALERT_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_9a8e_7b2d_4c61_a0e3_2b9d_84f7_1c06);
+
+/// The deterministic id of an episode.
+pub fn alert_id(rule: &str, region: &str, signal: &str, episode_start: i64) -> String {
+    let name = format!("{rule}\u{1f}{region}\u{1f}{signal}\u{1f}{episode_start}");
+    Uuid::new_v5(&ALERT_NAMESPACE, name.as_bytes()).to_string()
+}
+
+pub fn rfc3339(secs: i64) -> String {
+    DateTime::<Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn hours(secs: i64) -> String {
+    if secs % 86_400 == 0 {
+        format!("{} d", secs / 86_400)
+    } else {
+        format!("{} h", secs / 3600)
+    }
+}
+
+impl Alert {
+    /// Builds the record for one change of an episode of `rule` in `region`.
+    pub fn from_change(rule: &Rule, region: &str, change: &Change) -> Alert {
+        let ev = &change.evaluation;
+        let agg = &ev.aggregate;
+        let start = change.episode_start;
+        let window_start = change.window_end - rule.window_secs;
+        let threshold = rule.threshold_for(change.severity);
+        let superseded_by = change
+            .superseded_by
+            .map(|s| alert_id(&rule.name, region, &rule.signal_label, s));
+        let summary = match (&superseded_by, change.status) {
+            (Some(_), _) => format!(
+                "{} alert for {} in {} replaced by an earlier episode after late reports.",
+                rule.name, rule.signal_label, region
+            ),
+            (None, status) => format!(
+                "{} {}: {} in {} reached {} (threshold {}) over {} with {} reports from {} sources{}.",
+                capitalise(change.severity.as_str()),
+                status.as_str(),
+                rule.signal_label,
+                region,
+                trim_float(ev.value),
+                trim_float(threshold),
+                hours(rule.window_secs),
+                agg.reports,
+                agg.sources,
+                if status == Status::Resolved { "; now below the resolve level for a full window" } else { "" },
+            ),
+        };
+        Alert {
+            alert_id: alert_id(&rule.name, region, &rule.signal_label, start),
+            status: change.status,
+            rule: rule.name.clone(),
+            severity: change.severity,
+            region: region.to_string(),
+            signal: rule.signal_label.clone(),
+            window: TimeRange {
+                start: rfc3339(window_start),
+                end: rfc3339(change.window_end),
+            },
+            observed: Observed {
+                reports: agg.reports,
+                distinct_sources: agg.sources,
+                casualties: Casualty {
+                    killed: agg.casualties[0],
+                    injured: agg.casualties[1],
+                    abducted: agg.casualties[2],
+                    missing: agg.casualties[3],
+                    displaced: agg.casualties[4],
+                    sexual_violence: agg.casualties[5],
+                },
+                score: (agg.score * 1000.0).round() / 1000.0,
+                value: (ev.value * 1000.0).round() / 1000.0,
+                baseline: ev.baseline.map(|b| (b * 1000.0).round() / 1000.0),
+            },
+            threshold,
+            risk_factors: rule.risk_factors.clone(),
+            evidence: AlertEvidence {
+                report_ids: agg.evidence.clone(),
+                indicators: rule.indicators.clone(),
+            },
+            first_seen: rfc3339(change.first_seen),
+            updated_at: rfc3339(change.window_end),
+            summary,
+            superseded_by,
+        }
+    }
+
+    /// One readable line for a terminal.
+    pub fn line(&self) -> String {
+        format!(
+            "{:<9} {:<8} {:<8} {:<28} {:<10} {}  {}",
+            self.status.as_str(),
+            self.severity.as_str(),
+            self.region,
+            self.signal,
+            &self.alert_id[..8],
+            self.updated_at,
+            self.summary
+        )
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Metric, RuleKind};
+    use crate::window::{Signal, WindowAggregate};
+
+    fn rule() -> Rule {
+        Rule {
+            name: "r".into(),
+            kind: RuleKind::Threshold,
+            signals: vec![Signal::Threat(0)],
+            signal_label: "threat:abduction".into(),
+            metric: Metric::Reports,
+            window_secs: 4 * 3600,
+            hop_secs: 3600,
+            baseline_secs: 0,
+            floor: 1.0,
+            min_baseline: 1.0,
+            min_reports: 1,
+            thresholds: vec![(Severity::Watch, 2.0), (Severity::Critical, 4.0)],
+            resolve_below: 2.0,
+            min_sources: 1,
+            regions: vec![],
+            risk_factors: vec!["RF7".into()],
+            indicators: vec!["7.8".into()],
+        }
+    }
+
+    /// Evaluates a window over a list of report hours.
+    fn evaluator<'a>(rule: &'a Rule, hours: &'a [i64]) -> impl FnMut(i64) -> Evaluation + 'a {
+        move |end| {
+            let n = hours.iter().filter(|&&h| h * 3600 >= end - rule.window_secs && h * 3600 < end).count();
+            let value = n as f64;
+            Evaluation {
+                value,
+                level: rule.thresholds.iter().rev().find(|&&(_, t)| value >= t).map(|&(s, _)| s),
+                quiet: value < rule.resolve_below,
+                aggregate: WindowAggregate { reports: n as u64, ..Default::default() },
+                baseline: None,
+            }
+        }
+    }
+
+    #[test]
+    fn fires_escalates_and_resolves_after_a_full_quiet_window() {
+        let rule = rule();
+        let mut t = EpisodeTracker::default();
+        let mut seen = Vec::new();
+        let mut hours = Vec::new();
+        for h in [0, 1, 1, 2, 2, 30] {
+            hours.push(h);
+            let mut ev = evaluator(&rule, &hours);
+            for c in t.reconcile(&rule, &mut ev, Some(h * 3600), h * 3600, 72 * 3600) {
+                seen.push((c.status, c.severity, c.episode_start));
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (Status::Firing, Severity::Watch, -3 * 3600 + 3600),
+                (Status::Escalated, Severity::Critical, -3 * 3600 + 3600),
+                (Status::Resolved, Severity::Critical, -3 * 3600 + 3600),
+            ]
+        );
+    }
+
+    #[test]
+    fn alert_ids_are_deterministic_and_distinct() {
+        assert_eq!(alert_id("a", "NG-BO", "threat:siege", 0), alert_id("a", "NG-BO", "threat:siege", 0));
+        assert_ne!(alert_id("a", "NG-BO", "threat:siege", 0), alert_id("a", "NG-BO", "threat:siege", 3600));
+    }
+}

@@ -1,0 +1,366 @@
+//! Configuration: `config/vigil.toml` (Kafka, HTTP, pipeline, limits; overridable by
+//! `VIGIL__SECTION__KEY` environment variables through the `config` crate), and the data files
+//! `taxonomy.toml`, `rules.toml` and `subscribers.toml`.
+//!
+//! Every problem is reported with file, line and field path, for `vigil check-config` and for
+//! start-up errors alike.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::report::Limits;
+use crate::rules::{Rule, RulesFile, Severity};
+use crate::tagger::{Tagger, TaggerSettings};
+use crate::taxonomy::Taxonomy;
+use crate::window::WindowSettings;
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub kafka: KafkaSettings,
+    pub http: HttpSettings,
+    pub limits: Limits,
+    pub window: WindowSettings,
+    pub tagger: TaggerSettings,
+    pub log: LogSettings,
+    pub files: FileSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap servers; empty runs the embedded demo cluster.
+    pub brokers: String,
+    pub group_id: String,
+    pub input_topic: String,
+    pub alerts_topic: String,
+    pub dlq_topic: String,
+    pub tagged_topic: String,
+    pub state_topic: String,
+    /// Extra librdkafka properties passed through as given (e.g. `security.protocol`).
+    pub client: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        KafkaSettings {
+            brokers: String::new(),
+            group_id: "vigil".into(),
+            input_topic: "incident-reports".into(),
+            alerts_topic: "vigil.alerts".into(),
+            dlq_topic: "vigil.dlq".into(),
+            tagged_topic: "vigil.tagged".into(),
+            state_topic: "vigil.state".into(),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Where `/metrics`, `/healthz` and `/readyz` listen.
+    pub listen: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `vigil=debug`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where the data files are, relative to the configuration directory.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileSettings {
+    pub taxonomy: String,
+    pub rules: String,
+    pub subscribers: String,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            taxonomy: "taxonomy.toml".into(),
+            rules: "rules.toml".into(),
+            subscribers: "subscribers.toml".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribersFile {
+    #[serde(rename = "subscriber", default)]
+    pub subscribers: Vec<Subscriber>,
+}
+
+/// Someone who receives alerts. Secrets are named by environment variable, never written here.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriber {
+    pub name: String,
+    /// `webhook`, `alertmanager` or `cap_feed`.
+    pub kind: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    pub min_severity: Severity,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Name of the environment variable that holds the signing key.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+/// One configuration problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<ConfigIssue>);
+
+/// Everything loaded and checked.
+pub struct Loaded {
+    pub settings: Settings,
+    pub taxonomy: Taxonomy,
+    pub rules: Vec<Rule>,
+    pub subscribers: Vec<Subscriber>,
+}
+
+impl Loaded {
+    /// Builds the core engine from this configuration.
+    pub fn engine(&self) -> Result<Engine, ConfigError> {
+        let tagger = Tagger::new(&self.taxonomy, self.settings.tagger.clone()).map_err(|e| {
+            ConfigError(vec![ConfigIssue {
+                file: PathBuf::from(&self.settings.files.taxonomy),
+                line: None,
+                field: String::new(),
+                message: e.to_string(),
+            }])
+        })?;
+        Ok(Engine::new(
+            self.settings.limits.clone(),
+            self.settings.window.clone(),
+            tagger,
+            self.taxonomy.clone(),
+            self.rules.clone(),
+        ))
+    }
+}
+
+/// Loads `vigil.toml` (optional) with environment overrides, then the data files it names, and
+/// checks all of them. Collects every problem rather than stopping at the first.
+pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
+    let mut issues = Vec::new();
+    let main_path = dir.join("vigil.toml");
+    let settings = match load_settings(&main_path) {
+        Ok(s) => s,
+        Err(issue) => {
+            issues.push(issue);
+            Settings::default()
+        }
+    };
+    if settings.window.pane_secs <= 0 {
+        issues.push(issue_at(&main_path, None, "window.pane_secs", "must be positive"));
+    }
+    if settings.window.allowed_lateness_secs < 0 {
+        issues.push(issue_at(&main_path, None, "window.allowed_lateness_secs", "must not be negative"));
+    }
+    if !["text", "json"].contains(&settings.log.format.as_str()) {
+        issues.push(issue_at(&main_path, None, "log.format", "expected text or json"));
+    }
+
+    let tax_path = dir.join(&settings.files.taxonomy);
+    let taxonomy: Option<Taxonomy> = read_toml(&tax_path, &mut issues).and_then(|(text, tax): (String, Taxonomy)| {
+        let findings = tax.validate();
+        for f in &findings {
+            issues.push(issue_at(&tax_path, locate(&text, &f.path), &f.path, &f.message));
+        }
+        findings.is_empty().then_some(tax)
+    });
+
+    let rules_path = dir.join(&settings.files.rules);
+    let rules_file: Option<(String, RulesFile)> = read_toml(&rules_path, &mut issues);
+    let rules = match (&taxonomy, rules_file) {
+        (Some(tax), Some((text, rf))) => match rf.compile(tax, settings.window.pane_secs.max(1)) {
+            Ok(rules) => Some(rules),
+            Err(findings) => {
+                for f in findings {
+                    issues.push(issue_at(&rules_path, locate(&text, &f.path), &f.path, &f.message));
+                }
+                None
+            }
+        },
+        _ => None,
+    };
+
+    let subs_path = dir.join(&settings.files.subscribers);
+    let subscribers = if subs_path.exists() {
+        read_toml(&subs_path, &mut issues)
+            .map(|(text, s): (String, SubscribersFile)| {
+                for (i, sub) in s.subscribers.iter().enumerate() {
+                    if !["webhook", "alertmanager", "cap_feed"].contains(&sub.kind.as_str()) {
+                        let path = format!("subscriber[{i}].kind");
+                        issues.push(issue_at(&subs_path, locate(&text, &path), &path, "expected webhook, alertmanager or cap_feed"));
+                    }
+                    if sub.kind != "cap_feed" && sub.url.is_none() {
+                        let path = format!("subscriber[{i}].url");
+                        issues.push(issue_at(&subs_path, locate(&text, &format!("subscriber[{i}]")), &path, "required for this kind"));
+                    }
+                }
+                s.subscribers
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+
+    match (issues.is_empty(), taxonomy, rules) {
+        (true, Some(taxonomy), Some(rules)) => Ok(Loaded {
+            settings,
+            taxonomy,
+            rules,
+            subscribers,
+        }),
+        _ => Err(ConfigError(issues)),
+    }
+}
+
+fn load_settings(path: &Path) -> Result<Settings, ConfigIssue> {
+    let mut builder = config::Config::builder();
+    if path.exists() {
+        // Parse once with toml for a located error; the config crate's own errors have no line.
+        let text = std::fs::read_to_string(path).map_err(|e| issue_at(path, None, "", &e.to_string()))?;
+        if let Err(e) = toml::from_str::<Settings>(&text) {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            return Err(issue_at(path, line, "", e.message()));
+        }
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+    }
+    builder
+        .add_source(
+            config::Environment::with_prefix("VIGIL")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()
+        .and_then(|c| c.try_deserialize::<Settings>())
+        .map_err(|e| issue_at(path, None, "", &format!("{e} (check VIGIL__* environment overrides)")))
+}
+
+fn read_toml<T: DeserializeOwned>(path: &Path, issues: &mut Vec<ConfigIssue>) -> Option<(String, T)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            issues.push(issue_at(path, None, "", &format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    match toml::from_str::<T>(&text) {
+        Ok(v) => Some((text, v)),
+        Err(e) => {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            issues.push(issue_at(path, line, "", e.message()));
+            None
+        }
+    }
+}
+
+fn issue_at(file: &Path, line: Option<usize>, field: &str, message: &str) -> ConfigIssue {
+    ConfigIssue {
+        file: file.to_path_buf(),
+        line,
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// The line of a field path such as `rule[3].window` or `risk_factor[0].indicators[2].id`.
+pub fn locate(text: &str, path: &str) -> Option<usize> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        item = item.get(key)?;
+        best = item.span().map(|s| s.start).or(best);
+        if let Some(i) = index {
+            item = item.get(i)?;
+            best = item.span().map(|s| s.start).or(best);
+        }
+    }
+    best.map(|o| line_of(text, o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_loads() {
+        let loaded = load(Path::new("config")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.taxonomy.risk_factors.len(), 14);
+        assert!(!loaded.rules.is_empty());
+    }
+
+    #[test]
+    fn locate_finds_nested_fields() {
+        let text = "[[rule]]\nname = \"a\"\n\n[[rule]]\nname = \"b\"\nwindow = \"x\"\n";
+        assert_eq!(locate(text, "rule[1].window"), Some(6));
+        assert_eq!(locate(text, "rule[0].name"), Some(2));
+        let text = "[[risk_factor]]\ncode = \"RF1\"\nindicators = [\n  { id = \"1.1\" },\n  { id = \"x\" },\n]\n";
+        assert_eq!(locate(text, "risk_factor[0].indicators[1].id"), Some(5));
+    }
+}

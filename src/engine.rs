@@ -1,0 +1,288 @@
+//! The deterministic core: decode → tag → window → rules → alert, with no I/O.
+//!
+//! `vigil run` (streaming) and `vigil backtest` (offline) both feed raw report bytes to
+//! [`Engine::process`] and publish what it returns, so they emit the same alerts for the same
+//! input. All state is per region ([`RegionState`]) and depends only on the order of that
+//! region's reports, so partitioning and scale-out do not change results.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Alert, EpisodeTracker, Status};
+use crate::report::{Limits, RejectError, RejectReason, decode};
+use crate::rules::{Rule, Severity};
+use crate::tagger::{Scratch, TagSet, Tagger};
+use crate::taxonomy::Taxonomy;
+use crate::window::{Admission, Contribution, RegionWindows, Signal, WindowSettings};
+
+/// Everything the core keeps for one region; the unit of the `vigil.state` changelog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionState {
+    pub windows: RegionWindows,
+    /// One tracker per rule, by rule index.
+    pub trackers: Vec<EpisodeTracker>,
+    /// The pane in which the last reconcile of every rule ran.
+    last_pane: Option<i64>,
+}
+
+/// What happened to one input message.
+#[derive(Debug)]
+pub enum Outcome {
+    Accepted {
+        region: String,
+        event_time: i64,
+        late: bool,
+        tags: TagSet,
+        alerts: Vec<Alert>,
+    },
+    /// Same id already counted in this region: changes nothing.
+    Duplicate { region: String },
+    Rejected(RejectError),
+}
+
+/// Running counts, for summaries and metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub accepted: u64,
+    pub late: u64,
+    pub duplicates: u64,
+    pub rejected: FxHashMap<RejectReason, u64>,
+    /// Per threat index.
+    pub threat_tags: Vec<u64>,
+    /// Per risk factor 1–14 (index 0 unused).
+    pub risk_tags: [u64; 15],
+    pub alerts: FxHashMap<(String, Severity, Status), u64>,
+}
+
+impl Stats {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+pub struct Engine {
+    limits: Limits,
+    window: WindowSettings,
+    tagger: Tagger,
+    taxonomy: Taxonomy,
+    rules: Vec<Rule>,
+    /// Rules that read each signal.
+    rules_by_signal: FxHashMap<Signal, Vec<usize>>,
+    /// How far back any rule reads, in seconds.
+    retention_secs: i64,
+    regions: FxHashMap<String, RegionState>,
+    scratch: Scratch,
+    stats: Stats,
+}
+
+impl Engine {
+    pub fn new(limits: Limits, window: WindowSettings, tagger: Tagger, taxonomy: Taxonomy, rules: Vec<Rule>) -> Engine {
+        let mut rules_by_signal: FxHashMap<Signal, Vec<usize>> = FxHashMap::default();
+        for (i, r) in rules.iter().enumerate() {
+            for &s in &r.signals {
+                rules_by_signal.entry(s).or_default().push(i);
+            }
+        }
+        let retention_secs = rules.iter().map(Rule::reach_secs).max().unwrap_or(0) + window.pane_secs;
+        let stats = Stats {
+            threat_tags: vec![0; taxonomy.threats.len()],
+            ..Stats::default()
+        };
+        Engine {
+            limits,
+            window,
+            tagger,
+            taxonomy,
+            rules,
+            rules_by_signal,
+            retention_secs,
+            regions: FxHashMap::default(),
+            scratch: Scratch::default(),
+            stats,
+        }
+    }
+
+    pub fn tagger(&self) -> &Tagger {
+        &self.tagger
+    }
+
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn window_settings(&self) -> &WindowSettings {
+        &self.window
+    }
+
+    /// Decodes, validates, tags and aggregates one message, and returns the alerts it caused.
+    /// `received_at` is the transport's receive time (Kafka record timestamp), if any.
+    pub fn process(&mut self, bytes: &[u8], received_at: Option<i64>) -> Outcome {
+        let report = match decode(bytes, &self.limits, received_at) {
+            Ok(r) => r,
+            Err(e) => {
+                *self.stats.rejected.entry(e.reason).or_default() += 1;
+                return Outcome::Rejected(e);
+            }
+        };
+        let region_code = report.report.region.as_ref();
+        if !self.regions.contains_key(region_code) {
+            self.regions.insert(
+                region_code.to_string(),
+                RegionState {
+                    windows: RegionWindows::new(),
+                    trackers: vec![EpisodeTracker::default(); self.rules.len()],
+                    last_pane: None,
+                },
+            );
+        }
+        let region = self.regions.get_mut(region_code).expect("inserted above");
+        let late = match region.windows.admit(&report.report.id, report.event_time, &self.window) {
+            Admission::Accepted { late } => late,
+            Admission::Duplicate => {
+                self.stats.duplicates += 1;
+                return Outcome::Duplicate {
+                    region: region_code.to_string(),
+                };
+            }
+            Admission::TooLate => {
+                *self.stats.rejected.entry(RejectReason::TooLate).or_default() += 1;
+                let lag = region.windows.watermark - report.event_time;
+                return Outcome::Rejected(RejectError::new(
+                    RejectReason::TooLate,
+                    "event_time",
+                    format!(
+                        "{lag} s behind the region's watermark, beyond window.allowed_lateness_secs = {}",
+                        self.window.allowed_lateness_secs
+                    ),
+                ));
+            }
+        };
+        self.stats.accepted += 1;
+        self.stats.late += u64::from(late);
+
+        let tags = self.tagger.tag(&report, &mut self.scratch);
+        let c = &report.casualties;
+        let mut contribution = Contribution {
+            report_id: &report.report.id,
+            source_id: &report.report.source.id,
+            score_milli: 0,
+            casualties: [c.killed, c.injured, c.abducted, c.missing, c.displaced, c.sexual_violence].map(|v| v as u64),
+            corroborated: report.corroborated,
+        };
+        let reliability = u64::from(report.reliability_milli);
+        let mut touched: Vec<usize> = Vec::new();
+        let mut threats = tags.threats();
+        while threats != 0 {
+            let t = threats.trailing_zeros() as usize;
+            threats &= threats - 1;
+            self.stats.threat_tags[t] += 1;
+            contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
+            let signal = Signal::Threat(t as u8);
+            region.windows.add(signal, report.event_time, &contribution, &self.window);
+            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
+        }
+        let mut risks = tags.risk_factors;
+        while risks != 0 {
+            let rf = risks.trailing_zeros() as u8 + 1;
+            risks &= risks - 1;
+            self.stats.risk_tags[usize::from(rf)] += 1;
+            contribution.score_milli = reliability;
+            let signal = Signal::Risk(rf);
+            region.windows.add(signal, report.event_time, &contribution, &self.window);
+            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
+        }
+
+        // Every rule advances when the region's watermark enters a new pane (windows close and
+        // may resolve); rules whose signals this report carries re-run from its pane.
+        let pane = region.windows.watermark.div_euclid(self.window.pane_secs);
+        let new_pane = region.last_pane != Some(pane);
+        region.last_pane = Some(pane);
+        touched.sort_unstable();
+        touched.dedup();
+        let mut alerts = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let dirty = touched.binary_search(&i).is_ok();
+            if !(dirty || new_pane) || !rule.applies_to(region_code) {
+                continue;
+            }
+            let windows = &region.windows;
+            let max_evidence = self.window.max_evidence_ids;
+            let mut evaluate = |end| rule.evaluate(windows, end, max_evidence);
+            let changes = region.trackers[i].reconcile(
+                rule,
+                &mut evaluate,
+                dirty.then_some(report.event_time),
+                windows.watermark,
+                self.window.allowed_lateness_secs,
+            );
+            for change in changes {
+                let alert = Alert::from_change(rule, region_code, &change);
+                *self
+                    .stats
+                    .alerts
+                    .entry((rule.name.clone(), alert.severity, alert.status))
+                    .or_default() += 1;
+                alerts.push(alert);
+            }
+        }
+        if new_pane {
+            region.windows.evict(self.retention_secs, &self.window);
+        }
+        Outcome::Accepted {
+            region: region_code.to_string(),
+            event_time: report.event_time,
+            late,
+            tags,
+            alerts,
+        }
+    }
+
+    /// The state of one region, for the changelog.
+    pub fn region_state(&self, region: &str) -> Option<&RegionState> {
+        self.regions.get(region)
+    }
+
+    /// Installs restored state for a region (rebalance, restart).
+    pub fn restore_region(&mut self, region: String, mut state: RegionState) {
+        state.trackers.resize(self.rules.len(), EpisodeTracker::default());
+        self.regions.insert(region, state);
+    }
+
+    /// Regions with state, sorted.
+    pub fn regions(&self) -> Vec<&str> {
+        let mut r: Vec<&str> = self.regions.keys().map(String::as_str).collect();
+        r.sort_unstable();
+        r
+    }
+
+    /// Non-empty panes across all regions and signals.
+    pub fn pane_count(&self) -> usize {
+        self.regions.values().map(|r| r.windows.pane_count()).sum()
+    }
+
+    /// Window keys (region, signal) that hold panes.
+    pub fn window_key_count(&self) -> usize {
+        self.regions.values().map(|r| r.windows.signals().count()).sum()
+    }
+
+    /// Open episodes by severity.
+    pub fn active_alerts(&self) -> [u64; 3] {
+        let mut out = [0; 3];
+        for r in self.regions.values() {
+            for t in &r.trackers {
+                for (_, sev) in t.open_episodes() {
+                    out[sev as usize] += 1;
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,286 @@
+//! Event-time state per region: the region's watermark, the ids already counted (dedup), and the
+//! panes of every signal. A pane is a fixed slice of event time (`pane_secs`, 1 h by default);
+//! a report touches exactly one pane per signal it carries, and any sliding window is the sum of
+//! the panes it covers.
+//!
+//! Watermarks are kept per region, not per partition: a region's state then depends only on the
+//! sequence of that region's reports, which is what lets the Kafka pipeline (any partitioning,
+//! any number of instances) and the offline backtest compute the same windows. No region can
+//! stall another, so idle partitions never hold the watermark back.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+/// Window settings (`[window]` in `config/vigil.toml`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowSettings {
+    /// Pane width in seconds; every rule's window, hop and baseline must be a multiple of it.
+    pub pane_secs: i64,
+    /// How far behind its region's watermark a report may arrive and still count (72 h).
+    pub allowed_lateness_secs: i64,
+    /// Report ids kept per pane as alert evidence (the smallest ids, so the choice does not
+    /// depend on arrival order).
+    pub max_evidence_ids: usize,
+}
+
+impl Default for WindowSettings {
+    fn default() -> Self {
+        WindowSettings {
+            pane_secs: 3600,
+            allowed_lateness_secs: 72 * 3600,
+            max_evidence_ids: 20,
+        }
+    }
+}
+
+/// A signal inside one region: a threat (by taxonomy index) or a risk factor (1–14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Signal {
+    Threat(u8),
+    Risk(u8),
+}
+
+/// Counts a report contributes to the panes of each of its signals.
+#[derive(Debug, Clone)]
+pub struct Contribution<'a> {
+    pub report_id: &'a str,
+    pub source_id: &'a str,
+    /// Weight of this report for this signal in millis (source reliability × tag weight).
+    pub score_milli: u64,
+    pub casualties: [u64; 6],
+    pub corroborated: bool,
+}
+
+/// Aggregates of one pane.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pane {
+    pub reports: u32,
+    pub score_milli: u64,
+    /// killed, injured, abducted, missing, displaced, sexual_violence.
+    pub casualties: [u64; 6],
+    /// Largest single-report killed / abducted counts among corroborated reports.
+    pub max_killed_corroborated: u64,
+    pub max_abducted_corroborated: u64,
+    /// Distinct source ids, sorted.
+    pub sources: Vec<String>,
+    /// Smallest report ids, sorted, at most `max_evidence_ids`.
+    pub evidence: Vec<String>,
+}
+
+impl Pane {
+    fn add(&mut self, c: &Contribution<'_>, max_evidence: usize) {
+        self.reports += 1;
+        self.score_milli += c.score_milli;
+        for (sum, v) in self.casualties.iter_mut().zip(c.casualties) {
+            *sum += v;
+        }
+        if c.corroborated {
+            self.max_killed_corroborated = self.max_killed_corroborated.max(c.casualties[0]);
+            self.max_abducted_corroborated = self.max_abducted_corroborated.max(c.casualties[2]);
+        }
+        if let Err(at) = self.sources.binary_search_by(|s| s.as_str().cmp(c.source_id)) {
+            self.sources.insert(at, c.source_id.to_string());
+        }
+        if let Err(at) = self.evidence.binary_search_by(|s| s.as_str().cmp(c.report_id))
+            && at < max_evidence
+        {
+            self.evidence.insert(at, c.report_id.to_string());
+            self.evidence.truncate(max_evidence);
+        }
+    }
+}
+
+/// The sum of the panes in one window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WindowAggregate {
+    pub reports: u64,
+    pub sources: u64,
+    pub score: f64,
+    pub casualties: [u64; 6],
+    pub max_killed_corroborated: u64,
+    pub max_abducted_corroborated: u64,
+    pub evidence: Vec<String>,
+}
+
+/// What admitting a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted; `late` when it arrived behind the region's watermark (but within lateness).
+    Accepted { late: bool },
+    /// Its id was already counted in this region.
+    Duplicate,
+    /// Older than the watermark minus allowed lateness.
+    TooLate,
+}
+
+/// All window state of one region. Serialisable: the Kafka pipeline keeps it in `vigil.state`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionWindows {
+    /// Largest event time seen in this region (Unix seconds); `i64::MIN` before the first report.
+    pub watermark: i64,
+    /// Ids counted, with their event time, kept while a duplicate could still be in lateness.
+    seen: BTreeMap<String, i64>,
+    panes: BTreeMap<Signal, BTreeMap<i64, Pane>>,
+}
+
+impl RegionWindows {
+    pub fn new() -> Self {
+        RegionWindows {
+            watermark: i64::MIN,
+            ..Default::default()
+        }
+    }
+
+    /// Dedup and lateness check; advances the watermark for accepted reports.
+    pub fn admit(&mut self, id: &str, event_time: i64, settings: &WindowSettings) -> Admission {
+        if self.watermark != i64::MIN && event_time < self.watermark - settings.allowed_lateness_secs {
+            return Admission::TooLate;
+        }
+        if self.seen.contains_key(id) {
+            return Admission::Duplicate;
+        }
+        self.seen.insert(id.to_string(), event_time);
+        let late = event_time < self.watermark;
+        self.watermark = self.watermark.max(event_time);
+        Admission::Accepted { late }
+    }
+
+    pub fn add(&mut self, signal: Signal, event_time: i64, c: &Contribution<'_>, settings: &WindowSettings) {
+        let pane = event_time.div_euclid(settings.pane_secs) * settings.pane_secs;
+        self.panes
+            .entry(signal)
+            .or_default()
+            .entry(pane)
+            .or_default()
+            .add(c, settings.max_evidence_ids);
+    }
+
+    /// Sum of the panes of `signal` with start in `[from, to)`.
+    pub fn aggregate(&self, signal: Signal, from: i64, to: i64, max_evidence: usize) -> WindowAggregate {
+        let mut agg = WindowAggregate::default();
+        let Some(panes) = self.panes.get(&signal) else {
+            return agg;
+        };
+        let mut sources: Vec<&str> = Vec::new();
+        let mut score_milli = 0u64;
+        for pane in panes.range(from..to).map(|(_, p)| p) {
+            agg.reports += u64::from(pane.reports);
+            score_milli += pane.score_milli;
+            for (sum, v) in agg.casualties.iter_mut().zip(pane.casualties) {
+                *sum += v;
+            }
+            agg.max_killed_corroborated = agg.max_killed_corroborated.max(pane.max_killed_corroborated);
+            agg.max_abducted_corroborated = agg.max_abducted_corroborated.max(pane.max_abducted_corroborated);
+            sources.extend(pane.sources.iter().map(String::as_str));
+            agg.evidence.extend(pane.evidence.iter().cloned());
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        agg.sources = sources.len() as u64;
+        agg.score = score_milli as f64 / 1000.0;
+        agg.evidence.sort_unstable();
+        agg.evidence.truncate(max_evidence);
+        agg
+    }
+
+    /// Report count only: the cheap path for baselines.
+    pub fn count(&self, signal: Signal, from: i64, to: i64) -> u64 {
+        self.panes
+            .get(&signal)
+            .map_or(0, |p| p.range(from..to).map(|(_, p)| u64::from(p.reports)).sum())
+    }
+
+    /// Drops panes and ids that no window within `retention_secs` of the watermark can need.
+    pub fn evict(&mut self, retention_secs: i64, settings: &WindowSettings) {
+        if self.watermark == i64::MIN {
+            return;
+        }
+        let pane_horizon = self.watermark - retention_secs - settings.allowed_lateness_secs;
+        for panes in self.panes.values_mut() {
+            *panes = panes.split_off(&pane_horizon);
+        }
+        self.panes.retain(|_, p| !p.is_empty());
+        let id_horizon = self.watermark - settings.allowed_lateness_secs;
+        self.seen.retain(|_, &mut t| t >= id_horizon);
+    }
+
+    /// Non-empty panes across all signals (for the state-memory figure and metrics).
+    pub fn pane_count(&self) -> usize {
+        self.panes.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn signals(&self) -> impl Iterator<Item = Signal> + '_ {
+        self.panes.keys().copied()
+    }
+}
+
+/// Region state of every region, keyed by region code.
+pub type RegionMap<V> = FxHashMap<String, V>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contribution(id: &str, source: &str) -> Contribution<'static> {
+        Contribution {
+            report_id: Box::leak(id.to_string().into_boxed_str()),
+            source_id: Box::leak(source.to_string().into_boxed_str()),
+            score_milli: 500,
+            casualties: [1, 0, 2, 0, 0, 0],
+            corroborated: true,
+        }
+    }
+
+    #[test]
+    fn watermark_lateness_and_dedup() {
+        let s = WindowSettings::default();
+        let mut w = RegionWindows::new();
+        assert_eq!(w.admit("a", 100_000, &s), Admission::Accepted { late: false });
+        assert_eq!(w.admit("a", 100_000, &s), Admission::Duplicate);
+        assert_eq!(w.admit("b", 90_000, &s), Admission::Accepted { late: true });
+        assert_eq!(w.watermark, 100_000);
+        let too_old = 100_000 - s.allowed_lateness_secs - 1;
+        assert_eq!(w.admit("c", too_old, &s), Admission::TooLate);
+        // Exactly at the lateness bound is still accepted.
+        assert_eq!(
+            w.admit("d", 100_000 - s.allowed_lateness_secs, &s),
+            Admission::Accepted { late: true }
+        );
+    }
+
+    #[test]
+    fn windows_sum_panes_and_count_distinct_sources() {
+        let s = WindowSettings::default();
+        let mut w = RegionWindows::new();
+        let sig = Signal::Threat(2);
+        for (i, (t, src)) in [(0, "s1"), (1800, "s2"), (3600, "s1"), (7200, "s3")].iter().enumerate() {
+            w.add(sig, *t, &contribution(&format!("r{i}"), src), &s);
+        }
+        let agg = w.aggregate(sig, 0, 7200, 10);
+        assert_eq!(agg.reports, 3);
+        assert_eq!(agg.sources, 2);
+        assert_eq!(agg.casualties[2], 6);
+        assert_eq!(agg.evidence, ["r0", "r1", "r2"]);
+        assert_eq!(agg.score, 1.5);
+        assert_eq!(w.count(sig, 3600, 10_800), 2);
+        assert_eq!(w.pane_count(), 3);
+    }
+
+    #[test]
+    fn eviction_keeps_what_lateness_can_still_reach() {
+        let s = WindowSettings::default();
+        let mut w = RegionWindows::new();
+        let sig = Signal::Risk(7);
+        w.add(sig, 0, &contribution("old", "s"), &s);
+        w.admit("old", 0, &s);
+        let now = 10 * 86_400;
+        w.add(sig, now, &contribution("new", "s"), &s);
+        w.admit("new", now, &s);
+        w.evict(86_400, &s);
+        assert_eq!(w.pane_count(), 1);
+        assert_eq!(w.admit("old", now - 3600, &s), Admission::Accepted { late: true });
+    }
+}
