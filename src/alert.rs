@@ -41,9 +41,17 @@ impl Status {
     }
 }
 
+/// An episode's identity: the window-length period (aligned to the epoch) in which its first
+/// crossing window ended. Late reports that move the first crossing a few hops earlier leave it
+/// unchanged, so subscribers keep one alert id per crisis; two episodes of one rule can never
+/// share it, because an episode needs a full quiet window to resolve before the next can open.
+fn episode_start(first_crossing_end: i64, rule: &Rule) -> i64 {
+    (first_crossing_end - 1).div_euclid(rule.window_secs) * rule.window_secs
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct OpenEpisode {
-    /// Start of the first window that crossed: the episode's identity.
+    /// See [`episode_start`].
     start: i64,
     severity: Severity,
     /// Consecutive closed quiet windows.
@@ -64,7 +72,7 @@ impl Lifecycle {
         match (&mut self.open, ev.level) {
             (None, Some(severity)) => {
                 self.open = Some(OpenEpisode {
-                    start: end - rule.window_secs,
+                    start: episode_start(end, rule),
                     severity,
                     quiet: 0,
                     first_seen: end,
@@ -97,7 +105,7 @@ impl Lifecycle {
         match (&mut self.open, ev.level) {
             (None, Some(severity)) => {
                 self.open = Some(OpenEpisode {
-                    start: end - rule.window_secs,
+                    start: episode_start(end, rule),
                     severity,
                     quiet: 0,
                     first_seen: end,
@@ -217,15 +225,36 @@ impl EpisodeTracker {
             record(&mut views, before, state.open, partial_end, ev);
         }
 
-        let changes = self.diff(views, from);
+        let changes = self.diff(views, from, partial_end, evaluate);
         self.prune(watermark - lateness_secs);
         changes
     }
 
-    fn diff(&mut self, views: BTreeMap<i64, View>, from: i64) -> Vec<Change> {
+    /// Publishes the difference between the re-run's episodes and what was published. An episode
+    /// the re-run did not change may still differ from its publication (an earlier re-run, on
+    /// less data, resolved it); its record then carries the latest window's evaluation.
+    fn diff(
+        &mut self,
+        mut views: BTreeMap<i64, View>,
+        from: i64,
+        latest_end: i64,
+        evaluate: &mut dyn FnMut(i64) -> Evaluation,
+    ) -> Vec<Change> {
         let mut changes = Vec::new();
-        for (&start, view) in &views {
-            let Some((end, ev)) = &view.changed else { continue };
+        for (&start, view) in views.iter_mut() {
+            let prev = self.published.get(&start).copied();
+            let stale = match prev {
+                None => true,
+                Some(p) => {
+                    (p.status == Status::Resolved) != view.resolved || view.severity > p.severity
+                }
+            };
+            if !stale {
+                continue;
+            }
+            let (end, ev) = view
+                .changed
+                .get_or_insert_with(|| (latest_end, evaluate(latest_end)));
             let change = |status, severity| Change {
                 episode_start: start,
                 status,
@@ -235,20 +264,28 @@ impl EpisodeTracker {
                 evaluation: ev.clone(),
                 superseded_by: None,
             };
-            let prev = self.published.get(&start).copied();
+            let severity = prev.map_or(view.severity, |p| view.severity.max(p.severity));
             match prev {
-                None => changes.push(change(Status::Firing, view.severity)),
-                Some(p) if p.status == Status::Resolved && !view.resolved => {
-                    changes.push(change(Status::Firing, view.severity.max(p.severity)));
+                None => {
+                    changes.push(change(Status::Firing, view.severity));
+                    if view.resolved {
+                        changes.push(change(Status::Resolved, severity));
+                    }
                 }
-                Some(p) if view.severity > p.severity && p.status != Status::Resolved => {
-                    changes.push(change(Status::Escalated, view.severity));
+                Some(p) if !view.resolved => {
+                    if p.status == Status::Resolved {
+                        // A late report kept the episode open: it fires again under its id.
+                        changes.push(change(Status::Firing, severity));
+                    } else if severity > p.severity {
+                        changes.push(change(Status::Escalated, severity));
+                    }
                 }
-                Some(_) => {}
-            }
-            let was_resolved = prev.is_some_and(|p| p.status == Status::Resolved);
-            if view.resolved && !was_resolved {
-                changes.push(change(Status::Resolved, view.severity.max(prev.map_or(view.severity, |p| p.severity))));
+                Some(p) => {
+                    // Resolved now; publish the resolution, or a corrected peak severity.
+                    if p.status != Status::Resolved || severity > p.severity {
+                        changes.push(change(Status::Resolved, severity));
+                    }
+                }
             }
             if let Some(last) = changes.last().filter(|c| c.episode_start == start) {
                 self.published.insert(
@@ -267,11 +304,17 @@ impl EpisodeTracker {
         let replaced: Vec<i64> = self
             .published
             .iter()
-            .filter(|(start, p)| !p.superseded && p.first_seen >= from && !views.contains_key(start))
+            .filter(|(start, p)| {
+                !p.superseded && p.first_seen >= from && !views.contains_key(start)
+            })
             .map(|(&start, _)| start)
             .collect();
         for start in replaced {
-            let by = views.range(..=start).next_back().or_else(|| views.iter().next()).map(|(&s, _)| s);
+            let by = views
+                .range(..=start)
+                .next_back()
+                .or_else(|| views.iter().next())
+                .map(|(&s, _)| s);
             let p = self.published.get_mut(&start).expect("listed above");
             p.superseded = true;
             p.status = Status::Resolved;
@@ -309,7 +352,13 @@ impl EpisodeTracker {
     }
 }
 
-fn record(views: &mut BTreeMap<i64, View>, before: Option<OpenEpisode>, after: Option<OpenEpisode>, end: i64, ev: Evaluation) {
+fn record(
+    views: &mut BTreeMap<i64, View>,
+    before: Option<OpenEpisode>,
+    after: Option<OpenEpisode>,
+    end: i64,
+    ev: Evaluation,
+) {
     match (before, after) {
         (_, Some(open)) => {
             views.insert(
@@ -446,7 +495,11 @@ impl Alert {
                 hours(rule.window_secs),
                 agg.reports,
                 agg.sources,
-                if status == Status::Resolved { "; now below the resolve level for a full window" } else { "" },
+                if status == Status::Resolved {
+                    "; now below the resolve level for a full window"
+                } else {
+                    ""
+                },
             ),
         };
         Alert {
@@ -505,11 +558,17 @@ impl Alert {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn trim_float(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 #[cfg(test)]
@@ -543,13 +602,24 @@ mod tests {
     /// Evaluates a window over a list of report hours.
     fn evaluator<'a>(rule: &'a Rule, hours: &'a [i64]) -> impl FnMut(i64) -> Evaluation + 'a {
         move |end| {
-            let n = hours.iter().filter(|&&h| h * 3600 >= end - rule.window_secs && h * 3600 < end).count();
+            let n = hours
+                .iter()
+                .filter(|&&h| h * 3600 >= end - rule.window_secs && h * 3600 < end)
+                .count();
             let value = n as f64;
             Evaluation {
                 value,
-                level: rule.thresholds.iter().rev().find(|&&(_, t)| value >= t).map(|&(s, _)| s),
+                level: rule
+                    .thresholds
+                    .iter()
+                    .rev()
+                    .find(|&&(_, t)| value >= t)
+                    .map(|&(s, _)| s),
                 quiet: value < rule.resolve_below,
-                aggregate: WindowAggregate { reports: n as u64, ..Default::default() },
+                aggregate: WindowAggregate {
+                    reports: n as u64,
+                    ..Default::default()
+                },
                 baseline: None,
             }
         }
@@ -571,16 +641,22 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                (Status::Firing, Severity::Watch, -3 * 3600 + 3600),
-                (Status::Escalated, Severity::Critical, -3 * 3600 + 3600),
-                (Status::Resolved, Severity::Critical, -3 * 3600 + 3600),
+                (Status::Firing, Severity::Watch, 0),
+                (Status::Escalated, Severity::Critical, 0),
+                (Status::Resolved, Severity::Critical, 0),
             ]
         );
     }
 
     #[test]
     fn alert_ids_are_deterministic_and_distinct() {
-        assert_eq!(alert_id("a", "NG-BO", "threat:siege", 0), alert_id("a", "NG-BO", "threat:siege", 0));
-        assert_ne!(alert_id("a", "NG-BO", "threat:siege", 0), alert_id("a", "NG-BO", "threat:siege", 3600));
+        assert_eq!(
+            alert_id("a", "NG-BO", "threat:siege", 0),
+            alert_id("a", "NG-BO", "threat:siege", 0)
+        );
+        assert_ne!(
+            alert_id("a", "NG-BO", "threat:siege", 0),
+            alert_id("a", "NG-BO", "threat:siege", 3600)
+        );
     }
 }

@@ -205,23 +205,44 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
         }
     };
     if settings.window.pane_secs <= 0 {
-        issues.push(issue_at(&main_path, None, "window.pane_secs", "must be positive"));
+        issues.push(issue_at(
+            &main_path,
+            None,
+            "window.pane_secs",
+            "must be positive",
+        ));
     }
     if settings.window.allowed_lateness_secs < 0 {
-        issues.push(issue_at(&main_path, None, "window.allowed_lateness_secs", "must not be negative"));
+        issues.push(issue_at(
+            &main_path,
+            None,
+            "window.allowed_lateness_secs",
+            "must not be negative",
+        ));
     }
     if !["text", "json"].contains(&settings.log.format.as_str()) {
-        issues.push(issue_at(&main_path, None, "log.format", "expected text or json"));
+        issues.push(issue_at(
+            &main_path,
+            None,
+            "log.format",
+            "expected text or json",
+        ));
     }
 
     let tax_path = dir.join(&settings.files.taxonomy);
-    let taxonomy: Option<Taxonomy> = read_toml(&tax_path, &mut issues).and_then(|(text, tax): (String, Taxonomy)| {
-        let findings = tax.validate();
-        for f in &findings {
-            issues.push(issue_at(&tax_path, locate(&text, &f.path), &f.path, &f.message));
-        }
-        findings.is_empty().then_some(tax)
-    });
+    let taxonomy: Option<Taxonomy> =
+        read_toml(&tax_path, &mut issues).and_then(|(text, tax): (String, Taxonomy)| {
+            let findings = tax.validate();
+            for f in &findings {
+                issues.push(issue_at(
+                    &tax_path,
+                    locate(&text, &f.path),
+                    &f.path,
+                    &f.message,
+                ));
+            }
+            findings.is_empty().then_some(tax)
+        });
 
     let rules_path = dir.join(&settings.files.rules);
     let rules_file: Option<(String, RulesFile)> = read_toml(&rules_path, &mut issues);
@@ -230,7 +251,12 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
             Ok(rules) => Some(rules),
             Err(findings) => {
                 for f in findings {
-                    issues.push(issue_at(&rules_path, locate(&text, &f.path), &f.path, &f.message));
+                    issues.push(issue_at(
+                        &rules_path,
+                        locate(&text, &f.path),
+                        &f.path,
+                        &f.message,
+                    ));
                 }
                 None
             }
@@ -245,11 +271,21 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
                 for (i, sub) in s.subscribers.iter().enumerate() {
                     if !["webhook", "alertmanager", "cap_feed"].contains(&sub.kind.as_str()) {
                         let path = format!("subscriber[{i}].kind");
-                        issues.push(issue_at(&subs_path, locate(&text, &path), &path, "expected webhook, alertmanager or cap_feed"));
+                        issues.push(issue_at(
+                            &subs_path,
+                            locate(&text, &path),
+                            &path,
+                            "expected webhook, alertmanager or cap_feed",
+                        ));
                     }
                     if sub.kind != "cap_feed" && sub.url.is_none() {
                         let path = format!("subscriber[{i}].url");
-                        issues.push(issue_at(&subs_path, locate(&text, &format!("subscriber[{i}]")), &path, "required for this kind"));
+                        issues.push(issue_at(
+                            &subs_path,
+                            locate(&text, &format!("subscriber[{i}]")),
+                            &path,
+                            "required for this kind",
+                        ));
                     }
                 }
                 s.subscribers
@@ -274,7 +310,8 @@ fn load_settings(path: &Path) -> Result<Settings, ConfigIssue> {
     let mut builder = config::Config::builder();
     if path.exists() {
         // Parse once with toml for a located error; the config crate's own errors have no line.
-        let text = std::fs::read_to_string(path).map_err(|e| issue_at(path, None, "", &e.to_string()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| issue_at(path, None, "", &e.to_string()))?;
         if let Err(e) = toml::from_str::<Settings>(&text) {
             let line = e.span().map(|s| line_of(&text, s.start));
             return Err(issue_at(path, line, "", e.message()));
@@ -290,10 +327,20 @@ fn load_settings(path: &Path) -> Result<Settings, ConfigIssue> {
         )
         .build()
         .and_then(|c| c.try_deserialize::<Settings>())
-        .map_err(|e| issue_at(path, None, "", &format!("{e} (check VIGIL__* environment overrides)")))
+        .map_err(|e| {
+            issue_at(
+                path,
+                None,
+                "",
+                &format!("{e} (check VIGIL__* environment overrides)"),
+            )
+        })
 }
 
-fn read_toml<T: DeserializeOwned>(path: &Path, issues: &mut Vec<ConfigIssue>) -> Option<(String, T)> {
+fn read_toml<T: DeserializeOwned>(
+    path: &Path,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<(String, T)> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -321,7 +368,11 @@ fn issue_at(file: &Path, line: Option<usize>, field: &str, message: &str) -> Con
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line of a field path such as `rule[3].window` or `risk_factor[0].indicators[2].id`.

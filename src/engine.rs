@@ -36,7 +36,9 @@ pub enum Outcome {
         alerts: Vec<Alert>,
     },
     /// Same id already counted in this region: changes nothing.
-    Duplicate { region: String },
+    Duplicate {
+        region: String,
+    },
     Rejected(RejectError),
 }
 
@@ -76,14 +78,21 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(limits: Limits, window: WindowSettings, tagger: Tagger, taxonomy: Taxonomy, rules: Vec<Rule>) -> Engine {
+    pub fn new(
+        limits: Limits,
+        window: WindowSettings,
+        tagger: Tagger,
+        taxonomy: Taxonomy,
+        rules: Vec<Rule>,
+    ) -> Engine {
         let mut rules_by_signal: FxHashMap<Signal, Vec<usize>> = FxHashMap::default();
         for (i, r) in rules.iter().enumerate() {
             for &s in &r.signals {
                 rules_by_signal.entry(s).or_default().push(i);
             }
         }
-        let retention_secs = rules.iter().map(Rule::reach_secs).max().unwrap_or(0) + window.pane_secs;
+        let retention_secs =
+            rules.iter().map(Rule::reach_secs).max().unwrap_or(0) + window.pane_secs;
         let stats = Stats {
             threat_tags: vec![0; taxonomy.threats.len()],
             ..Stats::default()
@@ -144,7 +153,10 @@ impl Engine {
             );
         }
         let region = self.regions.get_mut(region_code).expect("inserted above");
-        let late = match region.windows.admit(&report.report.id, report.event_time, &self.window) {
+        let late = match region
+            .windows
+            .admit(&report.report.id, report.event_time, &self.window)
+        {
             Admission::Accepted { late } => late,
             Admission::Duplicate => {
                 self.stats.duplicates += 1;
@@ -153,7 +165,11 @@ impl Engine {
                 };
             }
             Admission::TooLate => {
-                *self.stats.rejected.entry(RejectReason::TooLate).or_default() += 1;
+                *self
+                    .stats
+                    .rejected
+                    .entry(RejectReason::TooLate)
+                    .or_default() += 1;
                 let lag = region.windows.watermark - report.event_time;
                 return Outcome::Rejected(RejectError::new(
                     RejectReason::TooLate,
@@ -174,7 +190,15 @@ impl Engine {
             report_id: &report.report.id,
             source_id: &report.report.source.id,
             score_milli: 0,
-            casualties: [c.killed, c.injured, c.abducted, c.missing, c.displaced, c.sexual_violence].map(|v| v as u64),
+            casualties: [
+                c.killed,
+                c.injured,
+                c.abducted,
+                c.missing,
+                c.displaced,
+                c.sexual_violence,
+            ]
+            .map(|v| v as u64),
             corroborated: report.corroborated,
         };
         let reliability = u64::from(report.reliability_milli);
@@ -186,7 +210,9 @@ impl Engine {
             self.stats.threat_tags[t] += 1;
             contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
             let signal = Signal::Threat(t as u8);
-            region.windows.add(signal, report.event_time, &contribution, &self.window);
+            region
+                .windows
+                .add(signal, report.event_time, &contribution, &self.window);
             touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
         }
         let mut risks = tags.risk_factors;
@@ -196,7 +222,9 @@ impl Engine {
             self.stats.risk_tags[usize::from(rf)] += 1;
             contribution.score_milli = reliability;
             let signal = Signal::Risk(rf);
-            region.windows.add(signal, report.event_time, &contribution, &self.window);
+            region
+                .windows
+                .add(signal, report.event_time, &contribution, &self.window);
             touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
         }
 
@@ -252,7 +280,9 @@ impl Engine {
 
     /// Installs restored state for a region (rebalance, restart).
     pub fn restore_region(&mut self, region: String, mut state: RegionState) {
-        state.trackers.resize(self.rules.len(), EpisodeTracker::default());
+        state
+            .trackers
+            .resize(self.rules.len(), EpisodeTracker::default());
         self.regions.insert(region, state);
     }
 
@@ -270,7 +300,10 @@ impl Engine {
 
     /// Window keys (region, signal) that hold panes.
     pub fn window_key_count(&self) -> usize {
-        self.regions.values().map(|r| r.windows.signals().count()).sum()
+        self.regions
+            .values()
+            .map(|r| r.windows.signals().count())
+            .sum()
     }
 
     /// Open episodes by severity.

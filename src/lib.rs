@@ -4,12 +4,15 @@
 //! (using [`taxonomy`] and [`normalize`]) → [`window`] (event-time panes per region and signal) →
 //! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
 //! [`cap`] (CAP 1.2 rendering). [`engine`] wires those into the one deterministic core that both
-//! `vigil run` and `vigil backtest` drive. [`import`] and [`gen`] produce reports; [`config`]
+//! `vigil run` and `vigil backtest` drive. [`import`] and [`generator`] produce reports; [`config`]
 //! loads and checks the configuration files.
 
 pub mod alert;
+pub mod cap;
 pub mod config;
 pub mod engine;
+pub mod generator;
+pub mod import;
 pub mod normalize;
 pub mod report;
 pub mod rules;

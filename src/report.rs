@@ -283,7 +283,11 @@ pub fn decode<'a>(
         RejectError::new(
             RejectReason::MalformedJson,
             "",
-            format!("trailing characters at line {} column {}", e.line(), e.column()),
+            format!(
+                "trailing characters at line {} column {}",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     validate(report, limits, received_at)
@@ -298,7 +302,11 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => RejectError::new(
             RejectReason::MalformedJson,
             path,
-            format!("invalid JSON at line {} column {}", inner.line(), inner.column()),
+            format!(
+                "invalid JSON at line {} column {}",
+                inner.line(),
+                inner.column()
+            ),
         ),
         serde_json::error::Category::Io => {
             RejectError::new(RejectReason::MalformedJson, path, "unreadable input")
@@ -312,7 +320,11 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
                 } else {
                     format!("{path}.{name}")
                 };
-                RejectError::new(RejectReason::MissingField, field, "required field is absent")
+                RejectError::new(
+                    RejectReason::MissingField,
+                    field,
+                    "required field is absent",
+                )
             } else {
                 // "invalid type: string \"…\", expected u32 at line …": keep only the expectation.
                 let expected = msg
@@ -334,7 +346,13 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
 fn parse_time(field: &str, value: &str) -> Result<i64, RejectError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.timestamp())
-        .map_err(|_| RejectError::new(RejectReason::BadTime, field, "expected an RFC 3339 timestamp"))
+        .map_err(|_| {
+            RejectError::new(
+                RejectReason::BadTime,
+                field,
+                "expected an RFC 3339 timestamp",
+            )
+        })
 }
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
@@ -350,7 +368,11 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
 
 fn check_nonempty(field: &str, value: &str) -> Result<(), RejectError> {
     if value.trim().is_empty() {
-        return Err(RejectError::new(RejectReason::BadValue, field, "must not be empty"));
+        return Err(RejectError::new(
+            RejectReason::BadValue,
+            field,
+            "must not be empty",
+        ));
     }
     Ok(())
 }
@@ -467,7 +489,11 @@ fn validate<'a>(
     }
     if let Some(loc) = &report.location {
         if loc.lat.is_some_and(|lat| !(-90.0..=90.0).contains(&lat)) {
-            return Err(RejectError::new(RejectReason::BadValue, "location.lat", "expected -90..90"));
+            return Err(RejectError::new(
+                RejectReason::BadValue,
+                "location.lat",
+                "expected -90..90",
+            ));
         }
         if loc.lon.is_some_and(|lon| !(-180.0..=180.0).contains(&lon)) {
             return Err(RejectError::new(
@@ -544,7 +570,10 @@ mod tests {
         let mut v = good();
         v["event_time"] = serde_json::json!("yesterday");
         let e = reject(v);
-        assert_eq!((e.reason, e.field.as_str()), (RejectReason::BadTime, "event_time"));
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (RejectReason::BadTime, "event_time")
+        );
 
         let mut v = good();
         v["reported_at"] = serde_json::json!("2026-02-01T00:00:00Z");

@@ -184,14 +184,23 @@ pub struct RuleFinding {
 }
 
 pub fn parse_duration_secs(s: &str) -> Option<i64> {
-    humantime::parse_duration(s).ok().map(|d| d.as_secs() as i64).filter(|&d| d > 0)
+    humantime::parse_duration(s)
+        .ok()
+        .map(|d| d.as_secs() as i64)
+        .filter(|&d| d > 0)
 }
 
 pub fn parse_signal(taxonomy: &Taxonomy, s: &str) -> Option<Signal> {
     if let Some(code) = s.strip_prefix("threat:") {
-        taxonomy.threat_index(code).and_then(|i| u8::try_from(i).ok()).map(Signal::Threat)
+        taxonomy
+            .threat_index(code)
+            .and_then(|i| u8::try_from(i).ok())
+            .map(Signal::Threat)
     } else if let Some(rf) = s.strip_prefix("risk:RF") {
-        rf.parse::<u8>().ok().filter(|n| (1..=14).contains(n)).map(Signal::Risk)
+        rf.parse::<u8>()
+            .ok()
+            .filter(|n| (1..=14).contains(n))
+            .map(Signal::Risk)
     } else {
         None
     }
@@ -206,7 +215,11 @@ pub fn signal_label(taxonomy: &Taxonomy, s: Signal) -> String {
 
 impl RulesFile {
     /// Compiles every rule, or lists every problem found.
-    pub fn compile(&self, taxonomy: &Taxonomy, pane_secs: i64) -> Result<Vec<Rule>, Vec<RuleFinding>> {
+    pub fn compile(
+        &self,
+        taxonomy: &Taxonomy,
+        pane_secs: i64,
+    ) -> Result<Vec<Rule>, Vec<RuleFinding>> {
         let mut findings = Vec::new();
         let mut rules = Vec::new();
         let mut names = std::collections::BTreeSet::new();
@@ -223,11 +236,17 @@ impl RulesFile {
             let mut duration = |field: &str, v: &str| match parse_duration_secs(v) {
                 Some(d) if d % pane_secs == 0 => d,
                 Some(_) => {
-                    bad(field, format!("must be a multiple of window.pane_secs ({pane_secs} s)"));
+                    bad(
+                        field,
+                        format!("must be a multiple of window.pane_secs ({pane_secs} s)"),
+                    );
                     0
                 }
                 None => {
-                    bad(field, format!("expected a duration such as 24h or 28d, got {v:?}"));
+                    bad(
+                        field,
+                        format!("expected a duration such as 24h or 28d, got {v:?}"),
+                    );
                     0
                 }
             };
@@ -264,16 +283,27 @@ impl RulesFile {
                 match parse_signal(taxonomy, s) {
                     Some(sig) => signals.push(sig),
                     None => bad(
-                        &if rc.kind == RuleKind::CoOccurrence { format!("signals[{j}]") } else { "signal".into() },
+                        &if rc.kind == RuleKind::CoOccurrence {
+                            format!("signals[{j}]")
+                        } else {
+                            "signal".into()
+                        },
                         format!("unknown signal {s:?} (want threat:<code> or risk:RF<n>)"),
                     ),
                 }
             }
             let mut thresholds = Vec::new();
-            for (sev, v) in [(Severity::Watch, rc.watch), (Severity::Warning, rc.warning), (Severity::Critical, rc.critical)] {
+            for (sev, v) in [
+                (Severity::Watch, rc.watch),
+                (Severity::Warning, rc.warning),
+                (Severity::Critical, rc.critical),
+            ] {
                 if let Some(v) = v {
                     if thresholds.last().is_some_and(|&(_, prev)| v <= prev) {
-                        bad(sev.as_str(), "thresholds must rise from watch to warning to critical".into());
+                        bad(
+                            sev.as_str(),
+                            "thresholds must rise from watch to warning to critical".into(),
+                        );
                     }
                     if v <= 0.0 {
                         bad(sev.as_str(), "thresholds must be positive".into());
@@ -282,12 +312,18 @@ impl RulesFile {
                 }
             }
             if thresholds.is_empty() {
-                bad("watch", "at least one of watch, warning, critical is required".into());
+                bad(
+                    "watch",
+                    "at least one of watch, warning, critical is required".into(),
+                );
             }
             let lowest = thresholds.first().map_or(1.0, |&(_, v)| v);
             let resolve_below = rc.resolve_below.unwrap_or(lowest);
             if resolve_below > lowest {
-                bad("resolve_below", "must not exceed the lowest threshold".into());
+                bad(
+                    "resolve_below",
+                    "must not exceed the lowest threshold".into(),
+                );
             }
             let floor = rc.floor.unwrap_or(1.0);
             if rc.kind == RuleKind::Spike && floor < 1.0 {
@@ -316,11 +352,19 @@ impl RulesFile {
             let signal_label = if rc.kind == RuleKind::CoOccurrence {
                 let codes: Vec<String> = signals
                     .iter()
-                    .map(|&s| signal_label(taxonomy, s).split_once(':').map(|(_, c)| c.to_string()).unwrap_or_default())
+                    .map(|&s| {
+                        signal_label(taxonomy, s)
+                            .split_once(':')
+                            .map(|(_, c)| c.to_string())
+                            .unwrap_or_default()
+                    })
                     .collect();
                 format!("combo:{}", codes.join("+"))
             } else {
-                signals.first().map(|&s| signal_label(taxonomy, s)).unwrap_or_default()
+                signals
+                    .first()
+                    .map(|&s| signal_label(taxonomy, s))
+                    .unwrap_or_default()
             };
             rules.push(Rule {
                 name: rc.name.clone(),
@@ -342,7 +386,11 @@ impl RulesFile {
                 indicators,
             });
         }
-        if findings.is_empty() { Ok(rules) } else { Err(findings) }
+        if findings.is_empty() {
+            Ok(rules)
+        } else {
+            Err(findings)
+        }
     }
 }
 
@@ -357,7 +405,10 @@ impl Rule {
     }
 
     pub fn threshold_for(&self, severity: Severity) -> f64 {
-        self.thresholds.iter().find(|&&(s, _)| s == severity).map_or(0.0, |&(_, v)| v)
+        self.thresholds
+            .iter()
+            .find(|&&(s, _)| s == severity)
+            .map_or(0.0, |&(_, v)| v)
     }
 
     /// Evaluates the window `[end - window, end)`.
@@ -371,12 +422,17 @@ impl Rule {
             }
             RuleKind::Spike => {
                 eval.aggregate = state.aggregate(self.signals[0], start, end, max_evidence);
-                let history = state.count(self.signals[0], start - self.baseline_secs, start) as f64;
+                let history =
+                    state.count(self.signals[0], start - self.baseline_secs, start) as f64;
                 let windows = self.baseline_secs as f64 / self.window_secs as f64;
                 let mean = (history / windows).max(self.min_baseline);
                 eval.baseline = Some(history / windows);
                 let count = eval.aggregate.reports as f64;
-                eval.value = if count >= self.floor { count / mean } else { 0.0 };
+                eval.value = if count >= self.floor {
+                    count / mean
+                } else {
+                    0.0
+                };
             }
             RuleKind::CoOccurrence => {
                 let mut present = 0u32;

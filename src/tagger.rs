@@ -206,7 +206,10 @@ impl Tagger {
             return Err(TaggerError::Invalid(format!("{}: {}", f.path, f.message)));
         }
         let indicators = taxonomy.indicator_index();
-        let indicator_rf = indicators.iter().map(|i| rf_number(&i.risk_factor)).collect();
+        let indicator_rf = indicators
+            .iter()
+            .map(|i| rf_number(&i.risk_factor))
+            .collect();
 
         let mut patterns: Vec<Pattern> = Vec::new();
         for lex in &taxonomy.lexicons {
@@ -347,7 +350,9 @@ impl Tagger {
                     .actors
                     .iter()
                     .any(|a| a.kind.as_deref() == Some(kind.as_str())),
-                Condition::ActorForeign => report.report.actors.iter().any(|a| a.foreign == Some(true)),
+                Condition::ActorForeign => {
+                    report.report.actors.iter().any(|a| a.foreign == Some(true))
+                }
             };
             if holds {
                 set.structured.push(i);
@@ -394,7 +399,9 @@ impl Tagger {
             let pattern = &self.patterns[m.pattern().as_usize()];
             let (start, end) = (m.start(), m.end());
             for pt in &pattern.targets {
-                if !bounded(text, start, end, pt.prefix) || self.cancelled(text, &scratch.cues, start, end) {
+                if !bounded(text, start, end, pt.prefix)
+                    || self.cancelled(text, &scratch.cues, start, end)
+                {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
@@ -417,7 +424,13 @@ impl Tagger {
     }
 
     /// Whether a cue negates, hedges or makes figurative the match at `start..end`.
-    fn cancelled(&self, text: &[u8], cues: &[(usize, usize, CueKind)], start: usize, end: usize) -> bool {
+    fn cancelled(
+        &self,
+        text: &[u8],
+        cues: &[(usize, usize, CueKind)],
+        start: usize,
+        end: usize,
+    ) -> bool {
         let (s0, s1) = sentence(text, start, end);
         let scope = self.settings.scope_words;
         // Clause start: after the last clause break between sentence start and the match.
@@ -438,7 +451,9 @@ impl Tagger {
             CueKind::NegationBefore | CueKind::Hedge => {
                 cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
             }
-            CueKind::NegationAfter => cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope,
+            CueKind::NegationAfter => {
+                cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope
+            }
             CueKind::Neutral | CueKind::ClauseBreak => false,
         })
     }
@@ -447,7 +462,12 @@ impl Tagger {
     pub fn render(&self, report: &ValidReport<'_>, set: &TagSet) -> TaggedReport {
         let mut tags: Vec<Tag> = Vec::new();
         let evidence_cap = self.settings.max_evidence_per_tag;
-        let mut push = |code: String, kind: TagKind, indicator: Option<String>, rule: String, weight: f64, ev: Option<Evidence>| {
+        let mut push = |code: String,
+                        kind: TagKind,
+                        indicator: Option<String>,
+                        rule: String,
+                        weight: f64,
+                        ev: Option<Evidence>| {
             let existing = tags
                 .iter_mut()
                 .find(|t| t.code == code && t.indicator == indicator && t.rule == rule);
@@ -532,7 +552,14 @@ impl Tagger {
             let bit = 1u64 << t;
             if set.declared_threats & bit != 0 {
                 declared.push(code.clone());
-                push(code.clone(), TagKind::Threat, None, "declared".into(), self.threat_weights[t], None);
+                push(
+                    code.clone(),
+                    TagKind::Threat,
+                    None,
+                    "declared".into(),
+                    self.threat_weights[t],
+                    None,
+                );
                 if set.inferred_threats & bit == 0 {
                     disagreement.declared_only.push(code.clone());
                 }
@@ -542,7 +569,14 @@ impl Tagger {
             if set.threats() & bit != 0 {
                 for &ind in &self.threat_indicators[t] {
                     let (code_rf, _, indicator) = describe(Target::Indicator(ind));
-                    push(code_rf, TagKind::RiskFactor, indicator, format!("threat:{code}"), 1.0, None);
+                    push(
+                        code_rf,
+                        TagKind::RiskFactor,
+                        indicator,
+                        format!("threat:{code}"),
+                        1.0,
+                        None,
+                    );
                 }
             }
         }
@@ -584,11 +618,18 @@ fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
 fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
     let is_stop = |i: usize| match text[i] {
         b'!' | b'?' | b';' | b'\n' => true,
-        b'.' => !(i > 0 && i + 1 < text.len() && text[i - 1].is_ascii_digit() && text[i + 1].is_ascii_digit()),
+        b'.' => {
+            !(i > 0
+                && i + 1 < text.len()
+                && text[i - 1].is_ascii_digit()
+                && text[i + 1].is_ascii_digit())
+        }
         _ => false,
     };
     let s0 = (0..start).rev().find(|&i| is_stop(i)).map_or(0, |i| i + 1);
-    let s1 = (end..text.len()).find(|&i| is_stop(i)).unwrap_or(text.len());
+    let s1 = (end..text.len())
+        .find(|&i| is_stop(i))
+        .unwrap_or(text.len());
     (s0, s1)
 }
 
@@ -635,15 +676,25 @@ mod tests {
             "The team laid siege to the goal in the second half.",
             "Critics praised a film about a kidnapping in the capital.",
         ] {
-            assert!(threats_of(&t, trap).is_empty(), "{trap}: {:?}", threats_of(&t, trap));
+            assert!(
+                threats_of(&t, trap).is_empty(),
+                "{trap}: {:?}",
+                threats_of(&t, trap)
+            );
         }
     }
 
     #[test]
     fn affirmative_reports_tag_with_original_spans() {
         let t = tagger();
-        assert_eq!(threats_of(&t, "Gunmen abducted 14 schoolgirls near Chibok."), ["abduction"]);
-        assert_eq!(threats_of(&t, "Des hommes armés ont enlevé douze femmes."), ["abduction"]);
+        assert_eq!(
+            threats_of(&t, "Gunmen abducted 14 schoolgirls near Chibok."),
+            ["abduction"]
+        );
+        assert_eq!(
+            threats_of(&t, "Des hommes armés ont enlevé douze femmes."),
+            ["abduction"]
+        );
         assert_eq!(
             threats_of(&t, "No fewer than 30 villagers were kidnapped overnight."),
             ["abduction"]
@@ -658,8 +709,16 @@ mod tests {
         let r = decode(&bytes, &Limits::default(), None).unwrap();
         let set = t.tag(&r, &mut Scratch::default());
         let out = t.render(&r, &set);
-        let ev = &out.tags.iter().find(|g| g.code == "siege").unwrap().evidence[0];
-        assert_eq!(&r.report.text[ev.start.unwrap()..ev.end.unwrap()], "ASSIÉGÉE");
+        let ev = &out
+            .tags
+            .iter()
+            .find(|g| g.code == "siege")
+            .unwrap()
+            .evidence[0];
+        assert_eq!(
+            &r.report.text[ev.start.unwrap()..ev.end.unwrap()],
+            "ASSIÉGÉE"
+        );
         assert!(out.risk_factors.contains(&"RF13".to_string()));
     }
 
@@ -674,7 +733,14 @@ mod tests {
         let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
         assert_eq!(out.declared, ["siege", "cattle_raid"]);
         assert_eq!(out.disagreement.declared_only, ["siege"]);
-        assert_eq!(out.disagreement.inferred_only, ["foreign_fighters", "abduction"]);
-        assert!(out.tags.iter().any(|g| g.rule == "structured:abducted_count"));
+        assert_eq!(
+            out.disagreement.inferred_only,
+            ["foreign_fighters", "abduction"]
+        );
+        assert!(
+            out.tags
+                .iter()
+                .any(|g| g.rule == "structured:abducted_count")
+        );
     }
 }

@@ -157,7 +157,10 @@ impl Taxonomy {
         if let Some(code) = target.strip_prefix("threat:") {
             self.threat_index(code).map(Target::Threat)
         } else if let Some(id) = target.strip_prefix("indicator:") {
-            indicators.iter().position(|i| i.id == id).map(Target::Indicator)
+            indicators
+                .iter()
+                .position(|i| i.id == id)
+                .map(Target::Indicator)
         } else {
             None
         }
@@ -170,11 +173,17 @@ impl Taxonomy {
 
         let mut seen_rf = BTreeSet::new();
         for (i, rf) in self.risk_factors.iter().enumerate() {
-            let number = rf.code.strip_prefix("RF").and_then(|n| n.parse::<u32>().ok());
+            let number = rf
+                .code
+                .strip_prefix("RF")
+                .and_then(|n| n.parse::<u32>().ok());
             match number {
                 Some(n) if (1..=14).contains(&n) => {
                     if !seen_rf.insert(n) {
-                        push(format!("risk_factor[{i}].code"), format!("duplicate {}", rf.code));
+                        push(
+                            format!("risk_factor[{i}].code"),
+                            format!("duplicate {}", rf.code),
+                        );
                     }
                     for (j, ind) in rf.indicators.iter().enumerate() {
                         let ok = ind
@@ -189,7 +198,10 @@ impl Taxonomy {
                         }
                     }
                 }
-                _ => push(format!("risk_factor[{i}].code"), "expected RF1 … RF14".into()),
+                _ => push(
+                    format!("risk_factor[{i}].code"),
+                    "expected RF1 … RF14".into(),
+                ),
             }
         }
         if seen_rf.len() != 14 {
@@ -198,7 +210,10 @@ impl Taxonomy {
                 .map(|n| format!("RF{n}"))
                 .collect();
             if !missing.is_empty() {
-                push("risk_factor".into(), format!("missing {}", missing.join(", ")));
+                push(
+                    "risk_factor".into(),
+                    format!("missing {}", missing.join(", ")),
+                );
             }
         }
 
@@ -211,7 +226,10 @@ impl Taxonomy {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             {
-                push(format!("threat[{i}].code"), "expected lower_snake_case".into());
+                push(
+                    format!("threat[{i}].code"),
+                    "expected lower_snake_case".into(),
+                );
             }
             if !seen_threat.insert(t.code.as_str()) {
                 push(format!("threat[{i}].code"), format!("duplicate {}", t.code));
@@ -225,12 +243,18 @@ impl Taxonomy {
                 }
             }
             if !(t.weight > 0.0 && t.weight <= 10.0) {
-                push(format!("threat[{i}].weight"), "expected 0 < weight <= 10".into());
+                push(
+                    format!("threat[{i}].weight"),
+                    "expected 0 < weight <= 10".into(),
+                );
             }
         }
         for required in ["foreign_fighters", "siege", "abduction", "sexual_violence"] {
             if !seen_threat.contains(required) {
-                push("threat".into(), format!("missing required threat `{required}`"));
+                push(
+                    "threat".into(),
+                    format!("missing required threat `{required}`"),
+                );
             }
         }
 
@@ -238,7 +262,10 @@ impl Taxonomy {
             if self.resolve_target(&lex.target, &indicators).is_none() {
                 push(
                     format!("lexicon[{i}].target"),
-                    format!("unknown target {} (want threat:<code> or indicator:<n.m>)", lex.target),
+                    format!(
+                        "unknown target {} (want threat:<code> or indicator:<n.m>)",
+                        lex.target
+                    ),
                 );
             }
             if !self.cues.contains_key(&lex.language) {
@@ -257,13 +284,19 @@ impl Taxonomy {
                 }
             }
             if lex.weight.is_some_and(|w| !(w > 0.0 && w <= 10.0)) {
-                push(format!("lexicon[{i}].weight"), "expected 0 < weight <= 10".into());
+                push(
+                    format!("lexicon[{i}].weight"),
+                    "expected 0 < weight <= 10".into(),
+                );
             }
         }
 
         for (i, s) in self.structured.iter().enumerate() {
             if self.resolve_target(&s.target, &indicators).is_none() {
-                push(format!("structured[{i}].target"), format!("unknown target {}", s.target));
+                push(
+                    format!("structured[{i}].target"),
+                    format!("unknown target {}", s.target),
+                );
             }
             let count_field = s
                 .field
@@ -271,11 +304,17 @@ impl Taxonomy {
                 .is_some_and(|f| Casualties::FIELD_NAMES.contains(&f));
             if count_field {
                 if s.min.is_none_or(|m| m < 1) {
-                    push(format!("structured[{i}].min"), "count conditions need min >= 1".into());
+                    push(
+                        format!("structured[{i}].min"),
+                        "count conditions need min >= 1".into(),
+                    );
                 }
             } else if s.field == "actors.kind" {
                 if s.equals.is_none() {
-                    push(format!("structured[{i}].equals"), "actors.kind needs `equals`".into());
+                    push(
+                        format!("structured[{i}].equals"),
+                        "actors.kind needs `equals`".into(),
+                    );
                 }
             } else if s.field != "actors.foreign" {
                 push(

@@ -81,10 +81,15 @@ impl Pane {
             self.max_killed_corroborated = self.max_killed_corroborated.max(c.casualties[0]);
             self.max_abducted_corroborated = self.max_abducted_corroborated.max(c.casualties[2]);
         }
-        if let Err(at) = self.sources.binary_search_by(|s| s.as_str().cmp(c.source_id)) {
+        if let Err(at) = self
+            .sources
+            .binary_search_by(|s| s.as_str().cmp(c.source_id))
+        {
             self.sources.insert(at, c.source_id.to_string());
         }
-        if let Err(at) = self.evidence.binary_search_by(|s| s.as_str().cmp(c.report_id))
+        if let Err(at) = self
+            .evidence
+            .binary_search_by(|s| s.as_str().cmp(c.report_id))
             && at < max_evidence
         {
             self.evidence.insert(at, c.report_id.to_string());
@@ -136,7 +141,9 @@ impl RegionWindows {
 
     /// Dedup and lateness check; advances the watermark for accepted reports.
     pub fn admit(&mut self, id: &str, event_time: i64, settings: &WindowSettings) -> Admission {
-        if self.watermark != i64::MIN && event_time < self.watermark - settings.allowed_lateness_secs {
+        if self.watermark != i64::MIN
+            && event_time < self.watermark - settings.allowed_lateness_secs
+        {
             return Admission::TooLate;
         }
         if self.seen.contains_key(id) {
@@ -148,7 +155,13 @@ impl RegionWindows {
         Admission::Accepted { late }
     }
 
-    pub fn add(&mut self, signal: Signal, event_time: i64, c: &Contribution<'_>, settings: &WindowSettings) {
+    pub fn add(
+        &mut self,
+        signal: Signal,
+        event_time: i64,
+        c: &Contribution<'_>,
+        settings: &WindowSettings,
+    ) {
         let pane = event_time.div_euclid(settings.pane_secs) * settings.pane_secs;
         self.panes
             .entry(signal)
@@ -159,7 +172,13 @@ impl RegionWindows {
     }
 
     /// Sum of the panes of `signal` with start in `[from, to)`.
-    pub fn aggregate(&self, signal: Signal, from: i64, to: i64, max_evidence: usize) -> WindowAggregate {
+    pub fn aggregate(
+        &self,
+        signal: Signal,
+        from: i64,
+        to: i64,
+        max_evidence: usize,
+    ) -> WindowAggregate {
         let mut agg = WindowAggregate::default();
         let Some(panes) = self.panes.get(&signal) else {
             return agg;
@@ -172,8 +191,12 @@ impl RegionWindows {
             for (sum, v) in agg.casualties.iter_mut().zip(pane.casualties) {
                 *sum += v;
             }
-            agg.max_killed_corroborated = agg.max_killed_corroborated.max(pane.max_killed_corroborated);
-            agg.max_abducted_corroborated = agg.max_abducted_corroborated.max(pane.max_abducted_corroborated);
+            agg.max_killed_corroborated = agg
+                .max_killed_corroborated
+                .max(pane.max_killed_corroborated);
+            agg.max_abducted_corroborated = agg
+                .max_abducted_corroborated
+                .max(pane.max_abducted_corroborated);
             sources.extend(pane.sources.iter().map(String::as_str));
             agg.evidence.extend(pane.evidence.iter().cloned());
         }
@@ -188,9 +211,9 @@ impl RegionWindows {
 
     /// Report count only: the cheap path for baselines.
     pub fn count(&self, signal: Signal, from: i64, to: i64) -> u64 {
-        self.panes
-            .get(&signal)
-            .map_or(0, |p| p.range(from..to).map(|(_, p)| u64::from(p.reports)).sum())
+        self.panes.get(&signal).map_or(0, |p| {
+            p.range(from..to).map(|(_, p)| u64::from(p.reports)).sum()
+        })
     }
 
     /// Drops panes and ids that no window within `retention_secs` of the watermark can need.
@@ -238,7 +261,10 @@ mod tests {
     fn watermark_lateness_and_dedup() {
         let s = WindowSettings::default();
         let mut w = RegionWindows::new();
-        assert_eq!(w.admit("a", 100_000, &s), Admission::Accepted { late: false });
+        assert_eq!(
+            w.admit("a", 100_000, &s),
+            Admission::Accepted { late: false }
+        );
         assert_eq!(w.admit("a", 100_000, &s), Admission::Duplicate);
         assert_eq!(w.admit("b", 90_000, &s), Admission::Accepted { late: true });
         assert_eq!(w.watermark, 100_000);
@@ -256,7 +282,10 @@ mod tests {
         let s = WindowSettings::default();
         let mut w = RegionWindows::new();
         let sig = Signal::Threat(2);
-        for (i, (t, src)) in [(0, "s1"), (1800, "s2"), (3600, "s1"), (7200, "s3")].iter().enumerate() {
+        for (i, (t, src)) in [(0, "s1"), (1800, "s2"), (3600, "s1"), (7200, "s3")]
+            .iter()
+            .enumerate()
+        {
             w.add(sig, *t, &contribution(&format!("r{i}"), src), &s);
         }
         let agg = w.aggregate(sig, 0, 7200, 10);
@@ -281,6 +310,9 @@ mod tests {
         w.admit("new", now, &s);
         w.evict(86_400, &s);
         assert_eq!(w.pane_count(), 1);
-        assert_eq!(w.admit("old", now - 3600, &s), Admission::Accepted { late: true });
+        assert_eq!(
+            w.admit("old", now - 3600, &s),
+            Admission::Accepted { late: true }
+        );
     }
 }
