@@ -20,6 +20,8 @@ pub struct TaggerSettings {
     pub scope_words: usize,
     /// Evidence spans kept per tag.
     pub max_evidence_per_tag: usize,
+    /// Most words between the two parts of a proximity phrase (`fighters ... across the border`).
+    pub proximity_words: usize,
 }
 
 impl Default for TaggerSettings {
@@ -27,6 +29,7 @@ impl Default for TaggerSettings {
         TaggerSettings {
             scope_words: 5,
             max_evidence_per_tag: 8,
+            proximity_words: 6,
         }
     }
 }
@@ -52,6 +55,23 @@ struct PhraseTarget {
 struct Pattern {
     text: String,
     targets: Vec<PhraseTarget>,
+}
+
+/// One side of a proximity phrase.
+#[derive(Debug, Clone)]
+struct Part {
+    text: String,
+    prefix: bool,
+}
+
+/// `first ... second`: both parts in one sentence, `second` after `first`, at most
+/// `proximity_words` words apart.
+#[derive(Debug, Clone)]
+struct Pair {
+    first: usize,
+    second: usize,
+    text: String,
+    target: PhraseTarget,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +104,7 @@ pub struct Hit {
     /// Byte span in the original field.
     pub start: usize,
     pub end: usize,
+    /// Index of the phrase: a lexicon pattern, or (from `phrase_count()` on) a proximity pair.
     pub pattern: usize,
 }
 
@@ -168,6 +189,7 @@ pub struct Disagreement {
 pub struct Scratch {
     norm: Normalized,
     cues: Vec<(usize, usize, CueKind)>,
+    parts: Vec<(usize, usize, usize)>,
 }
 
 /// The compiled taxonomy.
@@ -175,6 +197,10 @@ pub struct Tagger {
     settings: TaggerSettings,
     patterns: Vec<Pattern>,
     phrases: AhoCorasick,
+    parts: Vec<Part>,
+    pairs: Vec<Pair>,
+    /// All parts, overlapping matches reported (a part may sit inside another).
+    part_matcher: AhoCorasick,
     cue_kinds: Vec<CueKind>,
     cues: AhoCorasick,
     structured: Vec<Structured>,
@@ -212,6 +238,8 @@ impl Tagger {
             .collect();
 
         let mut patterns: Vec<Pattern> = Vec::new();
+        let mut parts: Vec<Part> = Vec::new();
+        let mut pairs: Vec<Pair> = Vec::new();
         for lex in &taxonomy.lexicons {
             let target = taxonomy
                 .resolve_target(&lex.target, &indicators)
@@ -221,6 +249,36 @@ impl Tagger {
                 Target::Indicator(_) => 1.0,
             });
             for phrase in &lex.phrases {
+                if let Some((a, b)) = phrase.split_once(" ... ") {
+                    let mut part = |p: &str| {
+                        let part = Part {
+                            text: normalize_phrase(p.trim_end_matches('*')),
+                            prefix: p.ends_with('*'),
+                        };
+                        match parts
+                            .iter()
+                            .position(|x| x.text == part.text && x.prefix == part.prefix)
+                        {
+                            Some(i) => i,
+                            None => {
+                                parts.push(part);
+                                parts.len() - 1
+                            }
+                        }
+                    };
+                    let (first, second) = (part(a), part(b));
+                    pairs.push(Pair {
+                        first,
+                        second,
+                        text: normalize_phrase(phrase),
+                        target: PhraseTarget {
+                            target,
+                            prefix: false,
+                            weight,
+                        },
+                    });
+                    continue;
+                }
                 let prefix = phrase.ends_with('*');
                 let text = normalize_phrase(phrase.trim_end_matches('*'));
                 let entry = PhraseTarget {
@@ -240,6 +298,9 @@ impl Tagger {
         let phrases = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(patterns.iter().map(|p| p.text.as_str()))?;
+        let part_matcher = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(parts.iter().map(|p| p.text.as_str()))?;
 
         let mut cue_texts: Vec<String> = Vec::new();
         let mut cue_kinds = Vec::new();
@@ -303,6 +364,9 @@ impl Tagger {
             settings,
             patterns,
             phrases,
+            parts,
+            pairs,
+            part_matcher,
             cue_kinds,
             cues,
             structured,
@@ -322,9 +386,32 @@ impl Tagger {
         self.threat_weights[threat]
     }
 
-    /// Number of lexicon phrases compiled (for benchmarks and `check-config`).
+    /// Number of plain lexicon phrases compiled (for benchmarks and `check-config`).
     pub fn phrase_count(&self) -> usize {
         self.patterns.len()
+    }
+
+    /// Number of proximity phrases (`a ... b`) compiled.
+    pub fn proximity_count(&self) -> usize {
+        self.pairs.len()
+    }
+
+    fn phrase_text(&self, index: usize) -> &str {
+        match self.patterns.get(index) {
+            Some(p) => &p.text,
+            None => &self.pairs[index - self.patterns.len()].text,
+        }
+    }
+
+    fn phrase_weight(&self, index: usize, target: Target) -> f64 {
+        match self.patterns.get(index) {
+            Some(p) => p
+                .targets
+                .iter()
+                .find(|t| t.target == target)
+                .map_or(1.0, |t| t.weight),
+            None => self.pairs[index - self.patterns.len()].target.weight,
+        }
     }
 
     /// Every lexicon phrase as compiled (normalised, without `*`).
@@ -421,6 +508,56 @@ impl Tagger {
                 self.mark(set, pt.target);
             }
         }
+        if !self.pairs.is_empty() {
+            self.match_pairs(scratch, field, set);
+        }
+    }
+
+    /// Proximity phrases: each pair's first part followed, in the same sentence and within
+    /// `proximity_words` words, by its second part.
+    fn match_pairs(&self, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
+        let text = scratch.norm.text.as_bytes();
+        scratch.parts.clear();
+        for m in self.part_matcher.find_overlapping_iter(&scratch.norm.text) {
+            let part = &self.parts[m.pattern().as_usize()];
+            if bounded(text, m.start(), m.end(), part.prefix) {
+                scratch
+                    .parts
+                    .push((m.start(), m.end(), m.pattern().as_usize()));
+            }
+        }
+        if scratch.parts.len() < 2 {
+            return;
+        }
+        for (i, pair) in self.pairs.iter().enumerate() {
+            let found =
+                scratch
+                    .parts
+                    .iter()
+                    .filter(|p| p.2 == pair.first)
+                    .find_map(|&(s1, e1, _)| {
+                        let (_, sentence_end) = sentence(text, s1, e1);
+                        scratch
+                            .parts
+                            .iter()
+                            .filter(|p| p.2 == pair.second && p.0 >= e1 && p.1 <= sentence_end)
+                            .find(|p| words(&text[e1..p.0]) <= self.settings.proximity_words)
+                            .map(|&(_, e2, _)| (s1, e2))
+                    });
+            let Some((start, end)) = found else { continue };
+            if self.cancelled(text, &scratch.cues, start, end) {
+                continue;
+            }
+            let (os, oe) = scratch.norm.original_span(start, end);
+            set.hits.push(Hit {
+                target: pair.target.target,
+                field,
+                start: os,
+                end: oe,
+                pattern: self.patterns.len() + i,
+            });
+            self.mark(set, pair.target.target);
+        }
     }
 
     /// Whether a cue negates, hedges or makes figurative the match at `start..end`.
@@ -501,11 +638,7 @@ impl Tagger {
         };
         for hit in &set.hits {
             let (code, kind, indicator) = describe(hit.target);
-            let weight = self.patterns[hit.pattern]
-                .targets
-                .iter()
-                .find(|t| t.target == hit.target)
-                .map_or(1.0, |t| t.weight);
+            let weight = self.phrase_weight(hit.pattern, hit.target);
             let field = match hit.field {
                 Field::Title => "title",
                 Field::Text => "text",
@@ -520,7 +653,7 @@ impl Tagger {
                     field: field.into(),
                     start: Some(hit.start),
                     end: Some(hit.end),
-                    phrase: Some(self.patterns[hit.pattern].text.clone()),
+                    phrase: Some(self.phrase_text(hit.pattern).to_string()),
                 }),
             );
         }

@@ -61,7 +61,9 @@ fn one() -> f64 {
 }
 
 /// Phrases for one target in one language. A phrase ending in `*` matches any word that starts
-/// with it (`kidnap*` → kidnapped, kidnapping); other phrases match whole words only.
+/// with it (`kidnap*` → kidnapped, kidnapping); other phrases match whole words only. A phrase
+/// `a ... b` (a proximity phrase) matches `a` followed by `b` later in the same sentence, at most
+/// `tagger.proximity_words` words apart (`fighters ... across the border`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconEntry {
@@ -275,11 +277,19 @@ impl Taxonomy {
                 );
             }
             for (j, p) in lex.phrases.iter().enumerate() {
-                let core = p.trim_end_matches('*');
-                if core.trim().chars().count() < 3 || core.contains('*') {
+                // A proximity phrase `a ... b` is checked part by part.
+                let parts: Vec<&str> = p.split(" ... ").collect();
+                let ok = parts.len() <= 2
+                    && parts.iter().all(|part| {
+                        let core = part.trim_end_matches('*');
+                        core.trim().chars().count() >= 3
+                            && !core.contains('*')
+                            && !core.contains("...")
+                    });
+                if !ok {
                     push(
                         format!("lexicon[{i}].phrases[{j}]"),
-                        "expected at least 3 characters and `*` only at the end".into(),
+                        "expected at least 3 characters, `*` only at the end, and at most one ` ... `".into(),
                     );
                 }
             }

@@ -1,0 +1,186 @@
+//! Tagger quality on the hand-written labelled set in `tests/data/labelled.tsv`: precision and
+//! recall per core threat, in English and French, traps included. README quotes the table this
+//! test prints (`cargo test --release --test tagger_quality -- --nocapture`).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use vigil::config;
+use vigil::report::{Limits, decode};
+use vigil::tagger::Scratch;
+
+const THREATS: [&str; 4] = ["abduction", "siege", "sexual_violence", "foreign_fighters"];
+
+struct Example {
+    lang: String,
+    labels: BTreeSet<String>,
+    text: String,
+}
+
+fn examples(file: &str) -> Vec<Example> {
+    std::fs::read_to_string(file)
+        .expect("labelled set exists")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.splitn(3, '\t');
+            let lang = cols.next().unwrap_or_default().to_string();
+            let labels = cols
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let text = cols.next().expect("three columns").to_string();
+            Example { lang, labels, text }
+        })
+        .collect()
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: u32,
+    fp: u32,
+    fn_: u32,
+}
+
+impl Counts {
+    fn precision(self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
+    }
+    fn recall(self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fn_).max(1))
+    }
+}
+
+/// Precision and recall per threat over both languages, printing the table.
+fn evaluate(examples: &[Example]) -> [Counts; 4] {
+    let loaded = config::load(Path::new("config")).expect("config loads");
+    let engine = loaded.engine().expect("engine builds");
+    let tagger = engine.tagger();
+    let mut counts = [[Counts::default(); 4]; 2];
+    let mut errors = Vec::new();
+    let mut scratch = Scratch::default();
+    for (i, ex) in examples.iter().enumerate() {
+        let json = serde_json::json!({"id": format!("ex{i}"), "event_time": "2026-03-01T00:00:00Z",
+            "region": "R", "source": {"id": "s"}, "language": ex.lang, "text": ex.text});
+        let bytes = serde_json::to_vec(&json).expect("serialises");
+        let report = decode(&bytes, &Limits::default(), None).expect("valid report");
+        let out = tagger.render(&report, &tagger.tag(&report, &mut scratch));
+        let li = usize::from(ex.lang == "fr");
+        for (t, threat) in THREATS.iter().enumerate() {
+            let predicted = out.threats.iter().any(|x| x == threat);
+            let actual = ex.labels.contains(*threat);
+            let c = &mut counts[li][t];
+            match (predicted, actual) {
+                (true, true) => c.tp += 1,
+                (true, false) => {
+                    c.fp += 1;
+                    errors.push(format!("FP {threat}: {}", ex.text));
+                }
+                (false, true) => {
+                    c.fn_ += 1;
+                    errors.push(format!("FN {threat}: {}", ex.text));
+                }
+                (false, false) => {}
+            }
+        }
+    }
+
+    println!("| threat | language | precision | recall | support |");
+    println!("|---|---|---|---|---|");
+    let mut overall = [Counts::default(); 4];
+    for (li, lang) in ["en", "fr"].iter().enumerate() {
+        for (t, threat) in THREATS.iter().enumerate() {
+            let c = counts[li][t];
+            overall[t].tp += c.tp;
+            overall[t].fp += c.fp;
+            overall[t].fn_ += c.fn_;
+            println!(
+                "| {threat} | {lang} | {:.2} | {:.2} | {} |",
+                c.precision(),
+                c.recall(),
+                c.tp + c.fn_
+            );
+        }
+    }
+    for (t, threat) in THREATS.iter().enumerate() {
+        let c = overall[t];
+        println!(
+            "| {threat} | both | {:.2} | {:.2} | {} |",
+            c.precision(),
+            c.recall(),
+            c.tp + c.fn_
+        );
+    }
+    for e in &errors {
+        println!("{e}");
+    }
+    overall
+}
+
+#[test]
+fn labelled_set_precision_and_recall() {
+    let examples = examples("tests/data/labelled.tsv");
+    assert!(
+        examples.len() >= 150,
+        "labelled set has {} snippets",
+        examples.len()
+    );
+    for lang in ["en", "fr"] {
+        for threat in THREATS {
+            assert!(
+                examples
+                    .iter()
+                    .any(|e| e.lang == lang && e.labels.contains(threat)),
+                "no {lang} example of {threat}"
+            );
+        }
+        assert!(
+            examples
+                .iter()
+                .any(|e| e.lang == lang && e.labels.is_empty()),
+            "no {lang} traps"
+        );
+    }
+    let overall = evaluate(&examples);
+    for (t, threat) in THREATS.iter().enumerate() {
+        let c = overall[t];
+        assert!(
+            c.precision() >= 0.85,
+            "{threat} precision {:.2}",
+            c.precision()
+        );
+        assert!(c.recall() >= 0.85, "{threat} recall {:.2}", c.recall());
+    }
+}
+
+/// Held-out sets: `heldout.tsv` was measured once before the proximity phrases were added
+/// (README reports both figures); `heldout2.tsv` was written after that and never tuned on.
+/// The bar is the target for the external corpus on the two threats it names, and a
+/// floor for the others.
+#[test]
+fn held_out_sets_precision_and_recall() {
+    let mut held_out = examples("tests/data/heldout.tsv");
+    held_out.extend(examples("tests/data/heldout2.tsv"));
+    let overall = evaluate(&held_out);
+    for (t, threat) in THREATS.iter().enumerate() {
+        let c = overall[t];
+        let bar = if matches!(*threat, "abduction" | "sexual_violence") {
+            0.85
+        } else {
+            0.6
+        };
+        assert!(
+            c.precision() >= bar,
+            "held-out {threat} precision {:.2}",
+            c.precision()
+        );
+        assert!(
+            c.recall() >= bar,
+            "held-out {threat} recall {:.2}",
+            c.recall()
+        );
+    }
+}
