@@ -230,10 +230,11 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
     }
 
     let tax_path = dir.join(&settings.files.taxonomy);
+    // A taxonomy with findings is still used to check the rules against, so that one run of
+    // check-config reports the problems of every file.
     let taxonomy: Option<Taxonomy> =
-        read_toml(&tax_path, &mut issues).and_then(|(text, tax): (String, Taxonomy)| {
-            let findings = tax.validate();
-            for f in &findings {
+        read_toml(&tax_path, &mut issues).map(|(text, tax): (String, Taxonomy)| {
+            for f in tax.validate() {
                 issues.push(issue_at(
                     &tax_path,
                     locate(&text, &f.path),
@@ -241,7 +242,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
                     &f.message,
                 ));
             }
-            findings.is_empty().then_some(tax)
+            tax
         });
 
     let rules_path = dir.join(&settings.files.rules);

@@ -1,0 +1,292 @@
+//! The `vigil` binary end to end: check-config, tag, backtest (JSONL and ACLED CSV), gen and
+//! the in-process `run`, with environment overrides.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vigil() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("vigil runs");
+    assert!(
+        out.status.success(),
+        "vigil failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn demo_file(dir: &Path) -> PathBuf {
+    let out = run(vigil().args(["gen", "--demo"]));
+    let path = dir.join("demo.jsonl");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+fn copy_config(dir: &Path) -> PathBuf {
+    let cfg = dir.join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    for f in [
+        "vigil.toml",
+        "taxonomy.toml",
+        "rules.toml",
+        "subscribers.toml",
+    ] {
+        std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
+    }
+    cfg
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
+#[test]
+fn check_config_accepts_the_shipped_files() {
+    let out = run(vigil().arg("check-config"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("ok: 14 risk factors"), "{stdout}");
+}
+
+#[test]
+fn check_config_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let rules = std::fs::read_to_string(cfg.join("rules.toml")).unwrap();
+    let broken = rules.replacen("window = \"72h\"", "window = \"banana\"", 1);
+    std::fs::write(cfg.join("rules.toml"), &broken).unwrap();
+    let tax = std::fs::read_to_string(cfg.join("taxonomy.toml")).unwrap();
+    let broken_tax = tax.replacen(
+        "indicators = [\"5.5\", \"5.8\", \"8.2\"]",
+        "indicators = [\"5.5\", \"99.1\"]",
+        1,
+    );
+    std::fs::write(cfg.join("taxonomy.toml"), &broken_tax).unwrap();
+
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rules_line = line_of(&broken, "window = \"banana\"");
+    let expected = format!("rules.toml:{rules_line}: rule[3].window: expected a duration");
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+    let tax_line = line_of(&broken_tax, "\"99.1\"");
+    let expected =
+        format!("taxonomy.toml:{tax_line}: threat[0].indicators[1]: unknown indicator 99.1");
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_config_reports_toml_syntax_errors_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let text = std::fs::read_to_string(cfg.join("vigil.toml")).unwrap();
+    let broken = text.replacen("pane_secs = 3600", "pane_secs = = 3600", 1);
+    std::fs::write(cfg.join("vigil.toml"), &broken).unwrap();
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = line_of(&broken, "pane_secs = = 3600");
+    assert!(stderr.contains(&format!("vigil.toml:{line}:")), "{stderr}");
+}
+
+#[test]
+fn tag_writes_one_line_per_report_with_evidence_spans() {
+    let input = concat!(
+        r#"{"id":"a","event_time":"2026-03-01T10:00:00Z","region":"NG-BO","source":{"id":"s"},"text":"Gunmen abducted 12 girls. No rapes were reported.","categories":["siege"]}"#,
+        "\n",
+        "not json\n",
+        r#"{"id":"b","event_time":"2026-03-01T10:00:00Z","region":"ML-MO","source":{"id":"s"},"text":"La ville est assiégée."}"#,
+        "\n"
+    );
+    let mut child = vigil()
+        .args(["tag", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(
+        lines[0]["threats"],
+        serde_json::json!(["siege", "abduction"])
+    );
+    assert_eq!(
+        lines[0]["disagreement"]["declared_only"],
+        serde_json::json!(["siege"])
+    );
+    let tag = lines[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "abduction" && t["rule"] == "lexicon")
+        .unwrap();
+    assert_eq!(tag["evidence"][0]["start"], 7);
+    assert_eq!(tag["evidence"][0]["end"], 15);
+    assert!(
+        lines[0]["risk_factors"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("RF7"))
+    );
+    assert_eq!(lines[1]["threats"], serde_json::json!(["siege"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2: malformed_json"), "{stderr}");
+    assert!(
+        stderr.contains("tagged 2 reports, skipped 1 bad lines"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn backtest_is_deterministic_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let a = run(vigil().arg("backtest").arg(&demo));
+    let b = run(vigil().arg("backtest").arg(&demo));
+    assert_eq!(a.stdout, b.stdout);
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&a.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(alerts.len() > 20);
+    assert!(alerts.iter().any(|x| x["rule"] == "abduction_cluster"
+        && x["region"] == "NG-BO"
+        && x["severity"] == "critical"));
+    assert!(
+        alerts
+            .iter()
+            .any(|x| x["rule"] == "mass_abduction_incident")
+    );
+    assert!(alerts.iter().any(|x| x["status"] == "resolved"));
+    for x in &alerts {
+        for key in [
+            "alert_id",
+            "status",
+            "rule",
+            "severity",
+            "region",
+            "signal",
+            "window",
+            "observed",
+            "threshold",
+            "risk_factors",
+            "evidence",
+            "first_seen",
+            "updated_at",
+            "summary",
+        ] {
+            assert!(x.get(key).is_some(), "{key} missing in {x}");
+        }
+    }
+    // Report text never reaches alerts.
+    assert!(!String::from_utf8_lossy(&a.stdout).contains("Armed men"));
+    let stderr = String::from_utf8_lossy(&a.stderr);
+    assert!(stderr.contains("line 4: missing_field: source"), "{stderr}");
+    assert!(stderr.contains("3000 records"), "{stderr}");
+    assert!(stderr.contains("duplicates"), "{stderr}");
+}
+
+#[test]
+fn environment_overrides_reach_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let out = run(vigil()
+        .arg("backtest")
+        .arg(&demo)
+        .env("VIGIL__WINDOW__ALLOWED_LATENESS_SECS", "0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("too_late="), "{stderr}");
+    let default = run(vigil().arg("backtest").arg(&demo));
+    assert!(!String::from_utf8_lossy(&default.stderr).contains("too_late="));
+}
+
+#[test]
+fn backtest_reads_acled_exports_and_writes_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from(
+        "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp\n",
+    );
+    for i in 0..7 {
+        csv.push_str(&format!(
+            "TST{i},2024-03-15,2024,1,Political violence,Violence against civilians,Abduction/forced disappearance,Unidentified Armed Group,,3,Civilians,,7,37,Civilian targeting,566,Western Africa,Nigeria,Borno,Gwoza,,Pulka,11.2,13.7,1,Paper {i},National,\"Gunmen abducted {} farmers near the village.\",0,,1710500000\n",
+            i + 2
+        ));
+    }
+    csv.push_str("BAD,not-a-date,2024,1,,,,,,,,,,,,,,Nigeria,Borno,,,,,,,,,,0,,\n");
+    let path = dir.path().join("acled.csv");
+    std::fs::write(&path, csv).unwrap();
+    let cap_dir = dir.path().join("cap");
+    let out = run(vigil()
+        .arg("backtest")
+        .arg(&path)
+        .arg("--cap-dir")
+        .arg(&cap_dir));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let alerts: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cluster = alerts
+        .iter()
+        .rev()
+        .find(|a| a["rule"] == "abduction_cluster")
+        .expect("cluster alert");
+    assert_eq!(cluster["region"], "Nigeria/Borno");
+    assert_eq!(cluster["severity"], "warning");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 9: line 9: event_date is not a date")
+    );
+    let xml: Vec<_> = std::fs::read_dir(&cap_dir).unwrap().collect();
+    assert_eq!(xml.len(), alerts.len());
+}
+
+#[test]
+fn run_streams_the_demo_and_prints_alerts() {
+    let out = run(vigil().args(["run", "--speed", "0"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("firing") && l.contains("NG-BO")),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3000 records"));
+}
