@@ -343,6 +343,29 @@ impl EpisodeTracker {
             .retain(|_, p| p.status != Status::Resolved || p.updated > final_upto);
     }
 
+    /// True when no episode is open or published as open: the rule's windows can then only
+    /// shrink until a report touches its signals again.
+    pub fn is_idle(&self) -> bool {
+        let state = self.history.back().map_or(self.base, |&(_, s)| s);
+        state.open.is_none()
+            && self
+                .published
+                .values()
+                .all(|p| p.status == Status::Resolved)
+    }
+
+    /// Advances an idle tracker to `watermark` without evaluating: windows without new data
+    /// cannot rise from below every threshold (sums, maxima and distinct counts only shrink as
+    /// the window slides), so the skipped windows are idle. Checkpoints are not needed for them:
+    /// a rewind into the skipped range starts from the last checkpoint, which is idle too.
+    pub fn skip_idle(&mut self, rule: &Rule, watermark: i64) {
+        debug_assert!(self.is_idle());
+        let closed_upto = watermark.div_euclid(rule.hop_secs) * rule.hop_secs;
+        if self.last_closed.is_some_and(|l| l < closed_upto) {
+            self.last_closed = Some(closed_upto);
+        }
+    }
+
     /// Episodes currently open (firing or escalated), with severity.
     pub fn open_episodes(&self) -> impl Iterator<Item = (i64, Severity)> + '_ {
         self.published
@@ -470,7 +493,7 @@ fn hours(secs: i64) -> String {
 
 impl Alert {
     /// Builds the record for one change of an episode of `rule` in `region`.
-    pub fn from_change(rule: &Rule, region: &str, change: &Change) -> Alert {
+    pub fn from_change(rule: &Rule, region: &str, change: &Change, evidence: Vec<String>) -> Alert {
         let ev = &change.evaluation;
         let agg = &ev.aggregate;
         let start = change.episode_start;
@@ -531,7 +554,7 @@ impl Alert {
             threshold,
             risk_factors: rule.risk_factors.clone(),
             evidence: AlertEvidence {
-                report_ids: agg.evidence.clone(),
+                report_ids: evidence,
                 indicators: rule.indicators.clone(),
             },
             first_seen: rfc3339(change.first_seen),

@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, EpisodeTracker, Status};
 use crate::report::{Limits, RejectError, RejectReason, decode};
-use crate::rules::{Rule, Severity};
+use crate::rules::{Rule, RuleKind, Severity};
 use crate::tagger::{Scratch, TagSet, Tagger};
 use crate::taxonomy::Taxonomy;
 use crate::window::{Admission, Contribution, RegionWindows, Signal, WindowSettings};
+
+/// Panes of event time between evictions of a region's old panes and ids.
+const EVICT_EVERY_PANES: i64 = 24;
 
 /// Everything the core keeps for one region; the unit of the `vigil.state` changelog.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +26,8 @@ pub struct RegionState {
     pub trackers: Vec<EpisodeTracker>,
     /// The pane in which the last reconcile of every rule ran.
     last_pane: Option<i64>,
+    /// The pane of the last eviction.
+    last_evict: Option<i64>,
 }
 
 /// What happened to one input message.
@@ -149,6 +154,7 @@ impl Engine {
                     windows: RegionWindows::new(),
                     trackers: vec![EpisodeTracker::default(); self.rules.len()],
                     last_pane: None,
+                    last_evict: None,
                 },
             );
         }
@@ -241,9 +247,15 @@ impl Engine {
             if !(dirty || new_pane) || !rule.applies_to(region_code) {
                 continue;
             }
+            let tracker = &mut region.trackers[i];
+            // An idle threshold or co-occurrence rule that this report does not touch cannot fire
+            // as its windows slide; spike rules can (their baseline shrinks too), so they run.
+            if !dirty && rule.kind != RuleKind::Spike && tracker.is_idle() {
+                tracker.skip_idle(rule, region.windows.watermark);
+                continue;
+            }
             let windows = &region.windows;
-            let max_evidence = self.window.max_evidence_ids;
-            let mut evaluate = |end| rule.evaluate(windows, end, max_evidence);
+            let mut evaluate = |end| rule.evaluate(windows, end, false);
             let changes = region.trackers[i].reconcile(
                 rule,
                 &mut evaluate,
@@ -251,8 +263,20 @@ impl Engine {
                 windows.watermark,
                 self.window.allowed_lateness_secs,
             );
-            for change in changes {
-                let alert = Alert::from_change(rule, region_code, &change);
+            for mut change in changes {
+                let start = change.window_end - rule.window_secs;
+                let evidence = if change.superseded_by.is_some() {
+                    Vec::new()
+                } else {
+                    change.evaluation = rule.evaluate(windows, change.window_end, true);
+                    windows.evidence(
+                        &rule.signals,
+                        start,
+                        change.window_end,
+                        self.window.max_evidence_ids,
+                    )
+                };
+                let alert = Alert::from_change(rule, region_code, &change, evidence);
                 *self
                     .stats
                     .alerts
@@ -261,7 +285,12 @@ impl Engine {
                 alerts.push(alert);
             }
         }
-        if new_pane {
+        // Eviction walks every id and pane of the region: once a day of event time is plenty.
+        if region
+            .last_evict
+            .is_none_or(|p| pane - p >= EVICT_EVERY_PANES)
+        {
+            region.last_evict = Some(pane);
             region.windows.evict(self.retention_secs, &self.window);
         }
         Outcome::Accepted {

@@ -491,6 +491,16 @@ fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) ->
 
     let mut engine = loaded.engine()?;
     let t = Instant::now();
+    let mut scratch = Scratch::default();
+    let mut tagged = 0usize;
+    for l in &lines {
+        if let Ok(r) = decode(l.as_bytes(), &limits, None) {
+            tagged += usize::from(engine.tagger().tag(&r, &mut scratch).threats() != 0);
+        }
+    }
+    let tag_secs = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
     let mut alerts = 0usize;
     for l in &lines {
         if let Outcome::Accepted { alerts: a, .. } = engine.process(l.as_bytes(), None) {
@@ -503,6 +513,11 @@ fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) ->
         "decode+validate      {:>10.0} reports/s  {:>7.1} MB/s  ({valid} valid)",
         count as f64 / decode_secs,
         mb / decode_secs
+    );
+    println!(
+        "decode+tag           {:>10.0} reports/s  {:>7.1} MB/s  ({tagged} with threats)",
+        count as f64 / tag_secs,
+        mb / tag_secs
     );
     println!(
         "decode+tag+window+rules {:>7.0} reports/s  {:>7.1} MB/s  ({alerts} alert records, {} panes)",

@@ -277,20 +277,32 @@ pub fn decode<'a>(
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let report: Report<'a> = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
-    de.end().map_err(|e| {
-        RejectError::new(
-            RejectReason::MalformedJson,
-            "",
-            format!(
-                "trailing characters at line {} column {}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    // Fast path without path tracking; a failure is decoded again to name the field.
+    let report: Report<'a> = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(_) => return Err(explain(text)),
+    };
     validate(report, limits, received_at)
+}
+
+/// Decodes a failed message again with path tracking, to say which field failed and why.
+fn explain(text: &str) -> RejectError {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, Report<'_>>(&mut de) {
+        Err(e) => classify(e),
+        Ok(_) => match de.end() {
+            Err(e) => RejectError::new(
+                RejectReason::MalformedJson,
+                "",
+                format!(
+                    "trailing characters at line {} column {}",
+                    e.line(),
+                    e.column()
+                ),
+            ),
+            Ok(()) => RejectError::new(RejectReason::MalformedJson, "", "undecodable JSON"),
+        },
+    }
 }
 
 /// Maps a serde error onto a reason code without repeating the offending value.

@@ -411,34 +411,40 @@ impl Rule {
             .map_or(0.0, |&(_, v)| v)
     }
 
-    /// Evaluates the window `[end - window, end)`.
-    pub fn evaluate(&self, state: &RegionWindows, end: i64, max_evidence: usize) -> Evaluation {
+    /// Evaluates the window `[end - window, end)`. With `detail`, distinct sources and the spike
+    /// baseline are always computed (for the alert record); without, only when the decision
+    /// needs them, which keeps the per-report path cheap. The level is the same either way.
+    pub fn evaluate(&self, state: &RegionWindows, end: i64, detail: bool) -> Evaluation {
         let start = end - self.window_secs;
+        let with_sources = detail || self.min_sources > 1 || self.metric == Metric::Sources;
         let mut eval = Evaluation::default();
         match self.kind {
             RuleKind::Threshold => {
-                eval.aggregate = state.aggregate(self.signals[0], start, end, max_evidence);
+                eval.aggregate = state.aggregate(self.signals[0], start, end, with_sources);
                 eval.value = self.metric.of(&eval.aggregate);
             }
             RuleKind::Spike => {
-                eval.aggregate = state.aggregate(self.signals[0], start, end, max_evidence);
-                let history =
-                    state.count(self.signals[0], start - self.baseline_secs, start) as f64;
-                let windows = self.baseline_secs as f64 / self.window_secs as f64;
-                let mean = (history / windows).max(self.min_baseline);
-                eval.baseline = Some(history / windows);
+                eval.aggregate = state.aggregate(self.signals[0], start, end, with_sources);
                 let count = eval.aggregate.reports as f64;
-                eval.value = if count >= self.floor {
-                    count / mean
-                } else {
-                    0.0
-                };
+                // The 28-day baseline is the costly part: read it only when the floor is met.
+                if count >= self.floor || detail {
+                    let history =
+                        state.count(self.signals[0], start - self.baseline_secs, start) as f64;
+                    let windows = self.baseline_secs as f64 / self.window_secs as f64;
+                    let mean = (history / windows).max(self.min_baseline);
+                    eval.baseline = Some(history / windows);
+                    eval.value = if count >= self.floor {
+                        count / mean
+                    } else {
+                        0.0
+                    };
+                }
             }
             RuleKind::CoOccurrence => {
                 let mut present = 0u32;
                 let mut combined = WindowAggregate::default();
                 for &s in &self.signals {
-                    let a = state.aggregate(s, start, end, max_evidence);
+                    let a = state.aggregate(s, start, end, with_sources);
                     if a.reports >= self.min_reports {
                         present += 1;
                     }
@@ -448,16 +454,13 @@ impl Rule {
                     for (sum, v) in combined.casualties.iter_mut().zip(a.casualties) {
                         *sum = (*sum).max(v);
                     }
-                    combined.evidence.extend(a.evidence);
                 }
-                combined.evidence.sort_unstable();
-                combined.evidence.dedup();
-                combined.evidence.truncate(max_evidence);
                 eval.aggregate = combined;
                 eval.value = f64::from(present);
             }
         }
-        let corroborated = eval.aggregate.sources >= self.min_sources;
+        // One source is what any non-zero value already implies; only a higher bar is checked.
+        let corroborated = self.min_sources <= 1 || eval.aggregate.sources >= self.min_sources;
         eval.level = self
             .thresholds
             .iter()

@@ -5,7 +5,7 @@
 //! Tagging a report yields a compact [`TagSet`] (bitsets plus hits) that the window stage uses
 //! directly; [`TagSet::render`] expands it into the full JSON detail only when asked (`vigil tag`).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::{Normalized, is_word_byte, normalize_phrase};
@@ -189,6 +189,7 @@ pub struct Disagreement {
 pub struct Scratch {
     norm: Normalized,
     cues: Vec<(usize, usize, CueKind)>,
+    cues_scanned: bool,
     parts: Vec<(usize, usize, usize)>,
 }
 
@@ -295,10 +296,13 @@ impl Tagger {
                 }
             }
         }
+        // A full DFA: a few hundred phrases fit easily, and it is the fastest scan per byte.
         let phrases = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::LeftmostLongest)
             .build(patterns.iter().map(|p| p.text.as_str()))?;
         let part_matcher = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(parts.iter().map(|p| p.text.as_str()))?;
 
@@ -323,6 +327,7 @@ impl Tagger {
             }
         }
         let cues = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::LeftmostLongest)
             .build(&cue_texts)?;
 
@@ -473,22 +478,22 @@ impl Tagger {
 
     fn match_field(&self, input: &str, field: Field, scratch: &mut Scratch, set: &mut TagSet) {
         scratch.norm.fill(input);
-        let text = scratch.norm.text.as_bytes();
         scratch.cues.clear();
-        for m in self.cues.find_iter(&scratch.norm.text) {
-            if bounded(text, m.start(), m.end(), false) {
-                scratch
-                    .cues
-                    .push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
-            }
-        }
+        scratch.cues_scanned = false;
+        let text = scratch.norm.text.as_bytes();
         for m in self.phrases.find_iter(&scratch.norm.text) {
             let pattern = &self.patterns[m.pattern().as_usize()];
             let (start, end) = (m.start(), m.end());
             for pt in &pattern.targets {
-                if !bounded(text, start, end, pt.prefix)
-                    || self.cancelled(text, &scratch.cues, start, end)
-                {
+                if !bounded(text, start, end, pt.prefix) {
+                    continue;
+                }
+                // Cues are scanned only once a report has a candidate: most reports have none.
+                if !scratch.cues_scanned {
+                    self.scan_cues(&scratch.norm.text, &mut scratch.cues);
+                    scratch.cues_scanned = true;
+                }
+                if self.cancelled(text, &scratch.cues, start, end) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
@@ -510,6 +515,15 @@ impl Tagger {
         }
         if !self.pairs.is_empty() {
             self.match_pairs(scratch, field, set);
+        }
+    }
+
+    fn scan_cues(&self, text: &str, out: &mut Vec<(usize, usize, CueKind)>) {
+        let bytes = text.as_bytes();
+        for m in self.cues.find_iter(text) {
+            if bounded(bytes, m.start(), m.end(), false) {
+                out.push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
+            }
         }
     }
 
@@ -545,6 +559,10 @@ impl Tagger {
                             .map(|&(_, e2, _)| (s1, e2))
                     });
             let Some((start, end)) = found else { continue };
+            if !scratch.cues_scanned {
+                self.scan_cues(&scratch.norm.text, &mut scratch.cues);
+                scratch.cues_scanned = true;
+            }
             if self.cancelled(text, &scratch.cues, start, end) {
                 continue;
             }

@@ -64,8 +64,8 @@ pub struct Pane {
     /// Largest single-report killed / abducted counts among corroborated reports.
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
-    /// Distinct source ids, sorted.
-    pub sources: Vec<String>,
+    /// Distinct sources as FNV-1a hashes of their ids (stable across builds), sorted.
+    pub sources: Vec<u64>,
     /// Smallest report ids, sorted, at most `max_evidence_ids`.
     pub evidence: Vec<String>,
 }
@@ -81,11 +81,9 @@ impl Pane {
             self.max_killed_corroborated = self.max_killed_corroborated.max(c.casualties[0]);
             self.max_abducted_corroborated = self.max_abducted_corroborated.max(c.casualties[2]);
         }
-        if let Err(at) = self
-            .sources
-            .binary_search_by(|s| s.as_str().cmp(c.source_id))
-        {
-            self.sources.insert(at, c.source_id.to_string());
+        let source = source_hash(c.source_id);
+        if let Err(at) = self.sources.binary_search(&source) {
+            self.sources.insert(at, source);
         }
         if let Err(at) = self
             .evidence
@@ -98,16 +96,23 @@ impl Pane {
     }
 }
 
+fn source_hash(id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    h.write(id.as_bytes());
+    h.finish()
+}
+
 /// The sum of the panes in one window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WindowAggregate {
     pub reports: u64,
+    /// Distinct sources; only counted when asked for (see [`RegionWindows::aggregate`]).
     pub sources: u64,
     pub score: f64,
     pub casualties: [u64; 6],
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
-    pub evidence: Vec<String>,
 }
 
 /// What admitting a report did.
@@ -171,19 +176,20 @@ impl RegionWindows {
             .add(c, settings.max_evidence_ids);
     }
 
-    /// Sum of the panes of `signal` with start in `[from, to)`.
+    /// Sum of the panes of `signal` with start in `[from, to)`. Distinct sources cost a sort,
+    /// so they are counted only when `with_sources` is set.
     pub fn aggregate(
         &self,
         signal: Signal,
         from: i64,
         to: i64,
-        max_evidence: usize,
+        with_sources: bool,
     ) -> WindowAggregate {
         let mut agg = WindowAggregate::default();
         let Some(panes) = self.panes.get(&signal) else {
             return agg;
         };
-        let mut sources: Vec<&str> = Vec::new();
+        let mut sources: Vec<u64> = Vec::new();
         let mut score_milli = 0u64;
         for pane in panes.range(from..to).map(|(_, p)| p) {
             agg.reports += u64::from(pane.reports);
@@ -197,16 +203,27 @@ impl RegionWindows {
             agg.max_abducted_corroborated = agg
                 .max_abducted_corroborated
                 .max(pane.max_abducted_corroborated);
-            sources.extend(pane.sources.iter().map(String::as_str));
-            agg.evidence.extend(pane.evidence.iter().cloned());
+            if with_sources {
+                sources.extend_from_slice(&pane.sources);
+            }
         }
         sources.sort_unstable();
         sources.dedup();
         agg.sources = sources.len() as u64;
         agg.score = score_milli as f64 / 1000.0;
-        agg.evidence.sort_unstable();
-        agg.evidence.truncate(max_evidence);
         agg
+    }
+
+    /// The smallest report ids behind `signals` in `[from, to)`, at most `max`.
+    pub fn evidence(&self, signals: &[Signal], from: i64, to: i64, max: usize) -> Vec<String> {
+        let mut ids: Vec<&String> = signals
+            .iter()
+            .filter_map(|s| self.panes.get(s))
+            .flat_map(|p| p.range(from..to).flat_map(|(_, pane)| pane.evidence.iter()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().take(max).cloned().collect()
     }
 
     /// Report count only: the cheap path for baselines.
@@ -288,11 +305,13 @@ mod tests {
         {
             w.add(sig, *t, &contribution(&format!("r{i}"), src), &s);
         }
-        let agg = w.aggregate(sig, 0, 7200, 10);
+        let agg = w.aggregate(sig, 0, 7200, true);
         assert_eq!(agg.reports, 3);
         assert_eq!(agg.sources, 2);
         assert_eq!(agg.casualties[2], 6);
-        assert_eq!(agg.evidence, ["r0", "r1", "r2"]);
+        assert_eq!(w.evidence(&[sig], 0, 7200, 10), ["r0", "r1", "r2"]);
+        assert_eq!(w.evidence(&[sig], 0, 7200, 2), ["r0", "r1"]);
+        assert_eq!(w.aggregate(sig, 0, 7200, false).sources, 0);
         assert_eq!(agg.score, 1.5);
         assert_eq!(w.count(sig, 3600, 10_800), 2);
         assert_eq!(w.pane_count(), 3);
