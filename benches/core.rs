@@ -49,7 +49,10 @@ fn reports() -> Vec<String> {
 }
 
 fn engine() -> Engine {
-    config::load(Path::new("config")).expect("config").engine().expect("engine")
+    config::load(Path::new("config"))
+        .expect("config")
+        .engine()
+        .expect("engine")
 }
 
 fn report_state_memory(lines: &[String]) {
@@ -78,7 +81,12 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(COUNT as u64));
     let limits = Limits::default();
     group.bench_function("decode_validate", |b| {
-        b.iter(|| lines.iter().filter(|l| decode(l.as_bytes(), &limits, None).is_ok()).count())
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| decode(l.as_bytes(), &limits, None).is_ok())
+                .count()
+        })
     });
     group.bench_function("decode_tag_window_rules", |b| {
         b.iter_batched(
