@@ -23,6 +23,7 @@ use crate::window::WindowSettings;
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub kafka: KafkaSettings,
+    pub pipeline: PipelineSettings,
     pub http: HttpSettings,
     pub limits: Limits,
     pub window: WindowSettings,
@@ -44,6 +45,19 @@ pub struct KafkaSettings {
     pub state_topic: String,
     /// Extra librdkafka properties passed through as given (e.g. `security.protocol`).
     pub client: BTreeMap<String, String>,
+    /// Partitions of the topics Vigil creates when missing.
+    pub partitions: i32,
+    /// Replication factor of the topics Vigil creates.
+    pub replication: i32,
+    /// Exactly-once: outputs, state and offsets in one transaction per batch.
+    pub transactions: bool,
+    /// Distinguishes instances of one group; the transactional id is `<group_id>-<instance_id>`
+    /// and must be stable across restarts of the same instance.
+    pub instance_id: String,
+    /// How long a transaction of a crashed instance may block readers before the broker aborts it.
+    pub transaction_timeout_ms: u64,
+    /// Longest time a state restore may take before the instance gives up.
+    pub restore_timeout_secs: u64,
 }
 
 impl Default for KafkaSettings {
@@ -57,6 +71,30 @@ impl Default for KafkaSettings {
             tagged_topic: "vigil.tagged".into(),
             state_topic: "vigil.state".into(),
             client: BTreeMap::new(),
+            partitions: 6,
+            replication: 1,
+            transactions: true,
+            instance_id: "0".into(),
+            transaction_timeout_ms: 10_000,
+            restore_timeout_secs: 120,
+        }
+    }
+}
+
+/// Batching of the streaming pipeline: a batch closes at `batch_max_records` records or
+/// `commit_interval_ms`, whichever comes first; each batch is one transaction.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineSettings {
+    pub batch_max_records: usize,
+    pub commit_interval_ms: u64,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            batch_max_records: 2000,
+            commit_interval_ms: 100,
         }
     }
 }
@@ -164,6 +202,7 @@ impl fmt::Display for ConfigIssue {
 pub struct ConfigError(pub Vec<ConfigIssue>);
 
 /// Everything loaded and checked.
+#[derive(Clone)]
 pub struct Loaded {
     pub settings: Settings,
     pub taxonomy: Taxonomy,

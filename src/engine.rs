@@ -315,6 +315,11 @@ impl Engine {
         self.regions.insert(region, state);
     }
 
+    /// Forgets a region (its partition moved to another instance).
+    pub fn remove_region(&mut self, region: &str) {
+        self.regions.remove(region);
+    }
+
     /// Regions with state, sorted.
     pub fn regions(&self) -> Vec<&str> {
         let mut r: Vec<&str> = self.regions.keys().map(String::as_str).collect();
@@ -346,5 +351,32 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::generator::{GenOptions, generate};
+
+    #[test]
+    fn region_state_survives_the_changelog_round_trip() {
+        let mut engine = crate::config::load(Path::new("config"))
+            .unwrap()
+            .engine()
+            .unwrap();
+        for line in generate(&GenOptions::demo()) {
+            engine.process(line.as_bytes(), None);
+        }
+        let regions: Vec<String> = engine.regions().iter().map(|r| r.to_string()).collect();
+        assert!(!regions.is_empty());
+        for region in regions {
+            let state = engine.region_state(&region).unwrap();
+            let json = serde_json::to_vec(state).unwrap();
+            let back: RegionState = serde_json::from_slice(&json).unwrap();
+            assert_eq!(&back, state, "{region}");
+        }
     }
 }

@@ -4,17 +4,22 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use rdkafka::mocking::MockCluster;
 
 use vigil::cap::{CapSender, render};
 use vigil::config::{self, Loaded};
 use vigil::engine::{Engine, Outcome};
 use vigil::generator::{GenOptions, generate};
 use vigil::import::{self, ImportError};
+use vigil::pipeline::{self, PipelineOptions};
+use vigil::replay::{Pace, replay};
 use vigil::report::{Limits, decode};
 use vigil::tagger::Scratch;
 
@@ -39,15 +44,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the pipeline. Until the Kafka source lands, streams the bundled demo scenario through
-    /// the core in-process and prints each alert as it fires.
+    /// Run the streaming pipeline on `kafka.brokers`; with none configured, on an embedded
+    /// in-process cluster fed with the bundled demo scenario. Prints each committed alert.
     Run {
-        /// Event-time seconds replayed per wall-clock second (0: as fast as possible).
+        /// Embedded demo only: event-time seconds replayed per wall-clock second (0: at once).
         #[arg(long, default_value_t = 86_400.0)]
         speed: f64,
         /// Print alerts as JSON lines instead of readable lines.
         #[arg(long)]
         json: bool,
+        /// Stop after this many input records are committed.
+        #[arg(long)]
+        max_records: Option<u64>,
+    },
+    /// Produce a file's reports (JSONL, ACLED or UCDP CSV) to the input topic, keyed by region.
+    Replay {
+        file: PathBuf,
+        /// Records per second (default: as fast as possible).
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Tag reports: JSONL (or ACLED/UCDP CSV) in, one JSON line per report out.
     Tag {
@@ -155,7 +170,12 @@ fn main() -> Result<()> {
                 .context("configuration is invalid (see `vigil check-config`)")?;
             init_logging(&loaded);
             match command {
-                Command::Run { speed, json } => cmd_run(&loaded, speed, json),
+                Command::Run {
+                    speed,
+                    json,
+                    max_records,
+                } => cmd_run(loaded, speed, json, max_records),
+                Command::Replay { file, rate } => cmd_replay(&loaded, &file, rate),
                 Command::Tag { file } => cmd_tag(&loaded, &file),
                 Command::Backtest {
                     file,
@@ -375,79 +395,154 @@ fn cmd_backtest(
     Ok(())
 }
 
-fn cmd_run(loaded: &Loaded, speed: f64, json: bool) -> Result<()> {
+fn cmd_run(loaded: Loaded, speed: f64, json: bool, max_records: Option<u64>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run_demo(loaded, speed, json))
+    runtime.block_on(run_pipeline(Arc::new(loaded), speed, json, max_records))
 }
 
-/// The in-process demo: a generator task plays the bundled scenario in event-time order (paced
-/// by `speed`) into a channel; the core consumes it and prints alerts as they fire.
-async fn run_demo(loaded: &Loaded, speed: f64, json: bool) -> Result<()> {
-    let mut engine = loaded.engine()?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1024);
-    let opts = GenOptions::demo();
-    tracing::info!(
-        reports = opts.count,
-        regions = opts.regions,
-        "streaming the bundled demo scenario"
-    );
-    let producer = tokio::spawn(async move {
-        let started = tokio::time::Instant::now();
-        for line in generate(&opts) {
-            if speed > 0.0 {
-                let event_time = serde_json::from_str::<serde_json::Value>(&line)
-                    .ok()
-                    .and_then(|v| v["reported_at"].as_str().map(str::to_string))
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-                    .map(|t| t.timestamp());
-                if let Some(t) = event_time {
-                    let due = std::time::Duration::from_secs_f64(
-                        ((t - opts.start).max(0) as f64) / speed,
-                    );
-                    tokio::time::sleep_until(started + due).await;
+/// Sets `stop` on SIGINT or SIGTERM, for a graceful shutdown.
+fn stop_on_signals(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    return;
                 }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        tracing::info!("signal received: finishing the open batch and leaving the group");
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
+async fn run_pipeline(
+    loaded: Arc<Loaded>,
+    speed: f64,
+    json: bool,
+    max_records: Option<u64>,
+) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    stop_on_signals(stop.clone());
+    let k = loaded.settings.kafka.clone();
+    // The embedded cluster lives as long as this function.
+    let mut _mock = None;
+    let (brokers, transactions) = if k.brokers.is_empty() {
+        let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
+        let bootstrap = mock.bootstrap_servers();
+        for topic in [
+            &k.input_topic,
+            &k.alerts_topic,
+            &k.dlq_topic,
+            &k.state_topic,
+        ] {
+            mock.create_topic(topic, k.partitions, 1)?;
+        }
+        let demo = GenOptions::demo();
+        tracing::info!(
+            brokers = %bootstrap,
+            reports = demo.count,
+            regions = demo.regions,
+            "no kafka.brokers configured: embedded cluster with the bundled demo scenario"
+        );
+        let (feed_settings, feed_brokers) = (k.clone(), bootstrap.clone());
+        tokio::spawn(async move {
+            let lines = generate(&demo).map(String::into_bytes).collect::<Vec<_>>();
+            let pace = Pace::EventTime {
+                start: demo.start,
+                speed,
+            };
+            if let Err(e) = replay(
+                &feed_settings,
+                &feed_brokers,
+                lines.into_iter(),
+                pace,
+                |_| {},
+            )
+            .await
+            {
+                tracing::error!(error = %e, "demo feed failed");
             }
-            if tx.send(line).await.is_err() {
-                break;
+        });
+        _mock = Some(mock);
+        // The mock cluster's transactions are not faithful (see README): run at-least-once.
+        (bootstrap, false)
+    } else {
+        vigil::kafka::ensure_topics(&k, &k.brokers).await?;
+        (k.brokers.clone(), k.transactions)
+    };
+    let opts = PipelineOptions {
+        brokers,
+        transactions,
+        max_records,
+    };
+    let started = Instant::now();
+    let worker_loaded = loaded.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        let stdout = io::stdout();
+        pipeline::run(&worker_loaded, &opts, stop, |alerts| {
+            let mut out = stdout.lock();
+            for alert in alerts {
+                let line = if json {
+                    serde_json::to_string(alert).unwrap_or_default()
+                } else {
+                    alert.line()
+                };
+                let _ = writeln!(out, "{line}");
             }
+            let _ = out.flush();
+        })
+    })
+    .await??;
+    eprintln!(
+        "{} records in {:.2}s: {} alert records, {} to the DLQ, {} commits, {} aborts, {} restores ({:.3}s)",
+        stats.records,
+        started.elapsed().as_secs_f64(),
+        stats.alerts,
+        stats.dlq,
+        stats.commits,
+        stats.aborts,
+        stats.restores,
+        stats.restore_seconds
+    );
+    Ok(())
+}
+
+fn cmd_replay(loaded: &Loaded, file: &Path, rate: Option<f64>) -> Result<()> {
+    let k = &loaded.settings.kafka;
+    if k.brokers.is_empty() {
+        bail!("replay needs a broker: set kafka.brokers in vigil.toml or VIGIL__KAFKA__BROKERS");
+    }
+    let (input, len) = open_input(&file.to_string_lossy())?;
+    let (_, records) = import::records(input)?;
+    let bar = progress(len);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut skipped = 0u64;
+    let bytes = records.filter_map(|(line, r)| match r {
+        Ok(b) => Some(b),
+        Err(e) => {
+            skipped += 1;
+            bar.suspend(|| eprintln!("line {line}: {e}"));
+            None
         }
     });
-    let started = Instant::now();
-    let mut s = Summary::default();
-    let stdout = io::stdout();
-    loop {
-        let line = tokio::select! {
-            line = rx.recv() => match line { Some(l) => l, None => break },
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted; stopping");
-                break;
-            }
-        };
-        s.records += 1;
-        match engine.process(line.as_bytes(), None) {
-            Outcome::Accepted { alerts, .. } => {
-                s.accepted += 1;
-                let mut out = stdout.lock();
-                for alert in alerts {
-                    s.alerts += 1;
-                    if json {
-                        writeln!(out, "{}", serde_json::to_string(&alert)?)?;
-                    } else {
-                        writeln!(out, "{}", alert.line())?;
-                    }
-                }
-            }
-            Outcome::Duplicate { .. } => s.duplicates += 1,
-            Outcome::Rejected(e) => {
-                s.rejected += 1;
-                tracing::warn!(reason = %e.reason, field = %e.field, "report rejected");
-            }
-        }
-    }
-    producer.abort();
-    print_summary(&s, &engine, started.elapsed().as_secs_f64());
+    let pace = rate.map_or(Pace::Unlimited, Pace::Rate);
+    let sent = runtime.block_on(async {
+        vigil::kafka::ensure_topics(k, &k.brokers).await?;
+        replay(k, &k.brokers, bytes, pace, |n| bar.inc(n as u64 + 1))
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    bar.finish_and_clear();
+    eprintln!("produced {sent} records to {}", k.input_topic);
     Ok(())
 }
 

@@ -1,0 +1,403 @@
+//! The streaming pipeline of `vigil run`: a consumer-group member that feeds the core and
+//! commits, per batch and in one Kafka transaction, the batch's alerts, DLQ records, the changed
+//! regions' state (to the compacted `vigil.state` changelog) and the consumer offsets.
+//!
+//! No transaction is open while the consumer polls, so a rebalance never interrupts one: records
+//! of revoked partitions are dropped from the pending batch (the next owner reads them again from
+//! the committed offsets), and newly assigned partitions have their regions' state restored from
+//! the changelog before any of their records is processed. A failed commit aborts, drops all
+//! in-memory state and rejoins the group, which restores from the changelog: crash-only recovery
+//! inside the process.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::alert::Alert;
+use crate::config::Loaded;
+use crate::engine::{Engine, Outcome};
+use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore};
+
+/// What `vigil run` needs beyond the configuration.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub brokers: String,
+    /// Exactly-once with transactions; off only for the embedded mock cluster.
+    pub transactions: bool,
+    /// Stop after this many input records are committed (tests, demos).
+    pub max_records: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Setup(#[from] KafkaSetupError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+#[derive(Debug)]
+enum RebalanceEvent {
+    Assign(Vec<i32>),
+    Revoke(Vec<i32>),
+}
+
+/// Records rebalances for the loop to act on after `poll` returns.
+struct RebalanceRecorder {
+    input_topic: String,
+    events: Mutex<Vec<RebalanceEvent>>,
+}
+
+impl ClientContext for RebalanceRecorder {}
+
+impl ConsumerContext for RebalanceRecorder {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let parts = |tpl: &TopicPartitionList| {
+            tpl.elements()
+                .iter()
+                .filter(|e| e.topic() == self.input_topic)
+                .map(|e| e.partition())
+                .collect::<Vec<_>>()
+        };
+        let event = match rebalance {
+            Rebalance::Assign(tpl) => RebalanceEvent::Assign(parts(tpl)),
+            Rebalance::Revoke(tpl) => RebalanceEvent::Revoke(parts(tpl)),
+            Rebalance::Error(e) => {
+                tracing::warn!(error = %e, "rebalance error");
+                return;
+            }
+        };
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event);
+        }
+    }
+}
+
+/// Counters of a run, for the summary and metrics.
+#[derive(Debug, Default, Clone)]
+pub struct RunStats {
+    pub records: u64,
+    pub alerts: u64,
+    pub dlq: u64,
+    pub commits: u64,
+    pub aborts: u64,
+    pub restores: u64,
+    pub restore_seconds: f64,
+}
+
+struct Member {
+    consumer: BaseConsumer<RebalanceRecorder>,
+    producer: BaseProducer,
+    engine: Engine,
+    /// Input partition of every region held in the engine.
+    region_partition: BTreeMap<String, i32>,
+    assigned: BTreeSet<i32>,
+}
+
+fn new_producer(loaded: &Loaded, opts: &PipelineOptions) -> Result<BaseProducer, PipelineError> {
+    let k = &loaded.settings.kafka;
+    let mut cfg = client_config(k, &opts.brokers);
+    cfg.set("linger.ms", "5").set("compression.type", "lz4");
+    if opts.transactions {
+        cfg.set(
+            "transactional.id",
+            format!("{}-{}", k.group_id, k.instance_id),
+        )
+        .set(
+            "transaction.timeout.ms",
+            k.transaction_timeout_ms.to_string(),
+        )
+        .set("enable.idempotence", "true");
+    }
+    let producer: BaseProducer = cfg.create()?;
+    if opts.transactions {
+        producer.init_transactions(Duration::from_secs(60))?;
+    }
+    Ok(producer)
+}
+
+fn new_member(loaded: &Loaded, opts: &PipelineOptions) -> Result<Member, PipelineError> {
+    let k = &loaded.settings.kafka;
+    let mut cfg = client_config(k, &opts.brokers);
+    cfg.set("group.id", &k.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .set("partition.assignment.strategy", "roundrobin");
+    if !k.client.contains_key("session.timeout.ms") {
+        cfg.set("session.timeout.ms", "10000");
+    }
+    tracing::info!(config = ?describe(&cfg), "kafka consumer");
+    let consumer: BaseConsumer<RebalanceRecorder> = cfg.create_with_context(RebalanceRecorder {
+        input_topic: k.input_topic.clone(),
+        events: Mutex::new(Vec::new()),
+    })?;
+    consumer.subscribe(&[&k.input_topic])?;
+    Ok(Member {
+        consumer,
+        producer: new_producer(loaded, opts)?,
+        engine: loaded
+            .engine()
+            .map_err(|e| PipelineError::Config(e.to_string()))?,
+        region_partition: BTreeMap::new(),
+        assigned: BTreeSet::new(),
+    })
+}
+
+impl Member {
+    /// Applies recorded rebalances: drops revoked partitions' regions (and their pending
+    /// records), restores assigned partitions' regions from the changelog.
+    fn apply_rebalances(
+        &mut self,
+        loaded: &Loaded,
+        opts: &PipelineOptions,
+        batch: &mut Vec<OwnedMessage>,
+        stats: &mut RunStats,
+    ) -> Result<(), PipelineError> {
+        let events: Vec<RebalanceEvent> = match self.consumer.context().events.lock() {
+            Ok(mut e) => std::mem::take(&mut *e),
+            Err(_) => Vec::new(),
+        };
+        for event in events {
+            match event {
+                RebalanceEvent::Revoke(parts) => {
+                    batch.retain(|m| !parts.contains(&m.partition()));
+                    let gone: Vec<String> = self
+                        .region_partition
+                        .iter()
+                        .filter(|(_, p)| parts.contains(p))
+                        .map(|(r, _)| r.clone())
+                        .collect();
+                    for r in gone {
+                        self.engine.remove_region(&r);
+                        self.region_partition.remove(&r);
+                    }
+                    for p in &parts {
+                        self.assigned.remove(p);
+                    }
+                    tracing::info!(?parts, "partitions revoked");
+                }
+                RebalanceEvent::Assign(parts) => {
+                    let restored = restore(&loaded.settings.kafka, &opts.brokers, &parts)?;
+                    stats.restores += 1;
+                    stats.restore_seconds += restored.elapsed.as_secs_f64();
+                    tracing::info!(
+                        ?parts,
+                        regions = restored.regions.len(),
+                        records = restored.records,
+                        seconds = restored.elapsed.as_secs_f64(),
+                        "partitions assigned; state restored"
+                    );
+                    for (region, partition, state) in restored.regions {
+                        self.region_partition.insert(region.clone(), partition);
+                        self.engine.restore_region(region, state);
+                    }
+                    self.assigned.extend(parts);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the pipeline until `stop` is set or `max_records` are committed. Calls `on_alerts` with
+/// each batch's alerts once they are committed.
+pub fn run(
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+    stop: Arc<AtomicBool>,
+    mut on_alerts: impl FnMut(&[Alert]),
+) -> Result<RunStats, PipelineError> {
+    let k = &loaded.settings.kafka;
+    let p = &loaded.settings.pipeline;
+    let mut stats = RunStats::default();
+    let mut member = new_member(loaded, opts)?;
+    let mut batch: Vec<OwnedMessage> = Vec::with_capacity(p.batch_max_records);
+    let interval = Duration::from_millis(p.commit_interval_ms);
+    while !stop.load(Ordering::Relaxed) {
+        batch.clear();
+        let deadline = Instant::now() + interval;
+        while batch.len() < p.batch_max_records && !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= deadline && !batch.is_empty() {
+                break;
+            }
+            let wait = deadline
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
+            let polled = member.consumer.poll(wait).map(|r| r.map(|m| m.detach()));
+            member.apply_rebalances(loaded, opts, &mut batch, &mut stats)?;
+            match polled {
+                Some(Ok(m)) if member.assigned.contains(&m.partition()) => batch.push(m),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+                None => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        match process_batch(&mut member, loaded, opts, &batch, &mut stats) {
+            Ok(alerts) => {
+                stats.commits += 1;
+                stats.records += batch.len() as u64;
+                stats.alerts += alerts.len() as u64;
+                on_alerts(&alerts);
+                if opts.max_records.is_some_and(|m| stats.records >= m) {
+                    break;
+                }
+            }
+            Err(e) => {
+                // Abort, forget every in-memory effect of the batch, and rejoin: assignment
+                // restores committed state and the consumer resumes from committed offsets.
+                stats.aborts += 1;
+                tracing::warn!(error = %e, "batch failed; aborting and restoring from the changelog");
+                if opts.transactions {
+                    let _ = member.producer.abort_transaction(Duration::from_secs(30));
+                }
+                let _ = member.consumer.unsubscribe();
+                drop(member);
+                member = loop {
+                    match new_member(loaded, opts) {
+                        Ok(m) => break m,
+                        Err(e) if !stop.load(Ordering::Relaxed) => {
+                            tracing::warn!(error = %e, "cannot rejoin yet");
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+            }
+        }
+    }
+    member.consumer.unsubscribe();
+    let _ = member.producer.flush(Duration::from_secs(30));
+    tracing::info!(
+        records = stats.records,
+        alerts = stats.alerts,
+        commits = stats.commits,
+        "pipeline stopped"
+    );
+    let _ = k;
+    Ok(stats)
+}
+
+fn send(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>) -> Result<(), KafkaError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                producer.poll(Duration::from_millis(10));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// Processes one batch and commits its outputs, state and offsets together.
+fn process_batch(
+    member: &mut Member,
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+    batch: &[OwnedMessage],
+    stats: &mut RunStats,
+) -> Result<Vec<Alert>, PipelineError> {
+    let k = &loaded.settings.kafka;
+    if opts.transactions {
+        member.producer.begin_transaction()?;
+    }
+    let mut alerts = Vec::new();
+    let mut dirty: BTreeMap<String, i32> = BTreeMap::new();
+    let mut offsets: BTreeMap<i32, i64> = BTreeMap::new();
+    for m in batch {
+        let bytes = m.payload().unwrap_or_default();
+        let received_at = m.timestamp().to_millis().map(|ms| ms.div_euclid(1000));
+        offsets.insert(m.partition(), m.offset() + 1);
+        match member.engine.process(bytes, received_at) {
+            Outcome::Accepted {
+                region, alerts: a, ..
+            } => {
+                for alert in &a {
+                    let json = serde_json::to_vec(alert)
+                        .map_err(|e| PipelineError::Config(e.to_string()))?;
+                    send(
+                        &member.producer,
+                        BaseRecord::to(&k.alerts_topic)
+                            .key(alert.alert_id.as_str())
+                            .payload(json.as_slice()),
+                    )?;
+                }
+                alerts.extend(a);
+                member
+                    .region_partition
+                    .insert(region.clone(), m.partition());
+                dirty.insert(region, m.partition());
+            }
+            Outcome::Duplicate { .. } => {}
+            Outcome::Rejected(e) => {
+                stats.dlq += 1;
+                let headers = dlq_headers(
+                    &e,
+                    m.topic(),
+                    m.partition(),
+                    m.offset(),
+                    m.timestamp().to_millis(),
+                );
+                let key = m.key().map(String::from_utf8_lossy);
+                let mut record = BaseRecord::to(&k.dlq_topic).payload(bytes).headers(headers);
+                if let Some(key) = key.as_deref() {
+                    record = record.key(key);
+                }
+                send(&member.producer, record)?;
+            }
+        }
+    }
+    for (region, partition) in &dirty {
+        if let Some(state) = member.engine.region_state(region) {
+            let json =
+                serde_json::to_vec(state).map_err(|e| PipelineError::Config(e.to_string()))?;
+            send(
+                &member.producer,
+                BaseRecord::to(&k.state_topic)
+                    .key(region.as_str())
+                    .payload(json.as_slice())
+                    .partition(*partition),
+            )?;
+        }
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in &offsets {
+        tpl.add_partition_offset(&k.input_topic, *p, Offset::Offset(*o))?;
+    }
+    if opts.transactions {
+        let metadata = member
+            .consumer
+            .group_metadata()
+            .ok_or_else(|| PipelineError::Config("consumer has no group metadata".into()))?;
+        member
+            .producer
+            .send_offsets_to_transaction(&tpl, &metadata, Duration::from_secs(30))?;
+        member
+            .producer
+            .commit_transaction(Duration::from_secs(60))?;
+    } else {
+        member.producer.flush(Duration::from_secs(30))?;
+        member.consumer.commit(&tpl, CommitMode::Sync)?;
+    }
+    Ok(alerts)
+}
