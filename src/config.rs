@@ -58,6 +58,9 @@ pub struct KafkaSettings {
     pub transaction_timeout_ms: u64,
     /// Longest time a state restore may take before the instance gives up.
     pub restore_timeout_secs: u64,
+    /// Largest original payload copied into a DLQ record; a larger one is cut to this size and
+    /// marked `vigil.truncated` (a poison message must never be able to stall the partition).
+    pub dlq_max_payload_bytes: usize,
 }
 
 impl Default for KafkaSettings {
@@ -77,6 +80,7 @@ impl Default for KafkaSettings {
             instance_id: "0".into(),
             transaction_timeout_ms: 10_000,
             restore_timeout_secs: 120,
+            dlq_max_payload_bytes: 900_000,
         }
     }
 }

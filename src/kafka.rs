@@ -99,43 +99,35 @@ pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<()
 /// DLQ headers: the reason code, field, detail (no input values), and where the record came from.
 pub fn dlq_headers(
     error: &RejectError,
-    topic: &str,
-    partition: i32,
-    offset: i64,
+    source: (&str, i32, i64),
     timestamp: Option<i64>,
+    original_len: usize,
+    truncated: bool,
 ) -> OwnedHeaders {
+    let (topic, partition, offset) = source;
     let partition = partition.to_string();
     let offset = offset.to_string();
     let timestamp = timestamp.map(|t| t.to_string()).unwrap_or_default();
-    OwnedHeaders::new()
-        .insert(Header {
-            key: "vigil.reason",
-            value: Some(error.reason.code()),
+    let original_len = original_len.to_string();
+    let truncated = if truncated { "true" } else { "false" };
+    [
+        ("vigil.reason", error.reason.code()),
+        ("vigil.field", error.field.as_str()),
+        ("vigil.detail", error.detail.as_str()),
+        ("vigil.source.topic", topic),
+        ("vigil.source.partition", partition.as_str()),
+        ("vigil.source.offset", offset.as_str()),
+        ("vigil.source.timestamp", timestamp.as_str()),
+        ("vigil.original_bytes", original_len.as_str()),
+        ("vigil.truncated", truncated),
+    ]
+    .into_iter()
+    .fold(OwnedHeaders::new(), |h, (key, value)| {
+        h.insert(Header {
+            key,
+            value: Some(value),
         })
-        .insert(Header {
-            key: "vigil.field",
-            value: Some(error.field.as_str()),
-        })
-        .insert(Header {
-            key: "vigil.detail",
-            value: Some(error.detail.as_str()),
-        })
-        .insert(Header {
-            key: "vigil.source.topic",
-            value: Some(topic),
-        })
-        .insert(Header {
-            key: "vigil.source.partition",
-            value: Some(partition.as_str()),
-        })
-        .insert(Header {
-            key: "vigil.source.offset",
-            value: Some(offset.as_str()),
-        })
-        .insert(Header {
-            key: "vigil.source.timestamp",
-            value: Some(timestamp.as_str()),
-        })
+    })
 }
 
 /// The restore consumer reads to the end of each partition on purpose: its end-of-partition

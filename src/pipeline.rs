@@ -133,7 +133,13 @@ fn new_member(loaded: &Loaded, opts: &PipelineOptions) -> Result<Member, Pipelin
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
-        .set("partition.assignment.strategy", "roundrobin");
+        .set("partition.assignment.strategy", "roundrobin")
+        // Static membership: a restarted instance takes its partitions back at once instead of
+        // waiting for its old session to expire.
+        .set(
+            "group.instance.id",
+            format!("{}-{}", k.group_id, k.instance_id),
+        );
     if !k.client.contains_key("session.timeout.ms") {
         cfg.set("session.timeout.ms", "10000");
     }
@@ -351,15 +357,18 @@ fn process_batch(
             Outcome::Duplicate { .. } => {}
             Outcome::Rejected(e) => {
                 stats.dlq += 1;
+                let kept = bytes.len().min(k.dlq_max_payload_bytes);
                 let headers = dlq_headers(
                     &e,
-                    m.topic(),
-                    m.partition(),
-                    m.offset(),
+                    (m.topic(), m.partition(), m.offset()),
                     m.timestamp().to_millis(),
+                    bytes.len(),
+                    kept < bytes.len(),
                 );
                 let key = m.key().map(String::from_utf8_lossy);
-                let mut record = BaseRecord::to(&k.dlq_topic).payload(bytes).headers(headers);
+                let mut record = BaseRecord::to(&k.dlq_topic)
+                    .payload(&bytes[..kept])
+                    .headers(headers);
                 if let Some(key) = key.as_deref() {
                     record = record.key(key);
                 }
