@@ -4,21 +4,31 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use support::{
-    Names, backtest_keys, broker, committed_alert_keys, committed_records, vigil, wait_for,
-    write_lines,
+    Names, backtest_keys, broker, committed_alert_keys, committed_at_least, committed_records,
+    vigil, wait_for, write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
 /// The two tests are heavy on a 2-core machine: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn stream() -> Vec<String> {
-    generate(&GenOptions {
+struct Setup {
+    bootstrap: &'static str,
+    names: Names,
+    total: i64,
+    expected: Vec<String>,
+    file: PathBuf,
+}
+
+/// Generates the stream and its expected alerts (from `vigil backtest`).
+fn setup(test: &str, dir: &Path) -> Setup {
+    let lines: Vec<String> = generate(&GenOptions {
         seed: 5,
         count: 6000,
         regions: 12,
@@ -30,11 +40,21 @@ fn stream() -> Vec<String> {
         escalation: true,
         ..GenOptions::default()
     })
-    .collect()
+    .collect();
+    let file = write_lines(dir, "stream.jsonl", &lines);
+    let expected = backtest_keys(&file);
+    assert!(expected.len() > 50);
+    Setup {
+        bootstrap: broker(),
+        names: Names::new(test),
+        total: lines.len() as i64,
+        expected,
+        file,
+    }
 }
 
-fn spawn_run(bootstrap: &str, names: &Names, instance: &str, log: &std::path::Path) -> Child {
-    vigil(bootstrap, names)
+fn spawn_run(s: &Setup, instance: &str, log: &Path) -> Child {
+    vigil(s.bootstrap, &s.names)
         .arg("run")
         .env("VIGIL__KAFKA__INSTANCE_ID", instance)
         .env("VIGIL__PIPELINE__BATCH_MAX_RECORDS", "100")
@@ -52,116 +72,94 @@ fn terminate(mut child: Child) {
         .expect("kill -TERM");
     assert!(status.success());
     let exit = child.wait().expect("wait");
-    assert!(
-        exit.success(),
-        "vigil run did not exit cleanly on SIGTERM: {exit}"
-    );
+    assert!(exit.success(), "vigil run did not exit cleanly on SIGTERM: {exit}");
 }
 
-fn setup(test: &str, dir: &std::path::Path) -> (&'static str, Names, usize, Vec<String>) {
-    let bootstrap = broker();
-    let lines = stream();
-    let file = write_lines(dir, "stream.jsonl", &lines);
-    let expected = backtest_keys(&file);
-    assert!(expected.len() > 50);
-    let names = Names::new(test);
-    let replay = vigil(bootstrap, &names)
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .expect("replay");
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    (bootstrap, names, lines.len(), expected)
+fn progressed(s: &Setup, records: i64, within: Duration) -> bool {
+    wait_for(within, || committed_at_least(s.bootstrap, &s.names.group, &s.names.input, records))
+}
+
+fn log_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 #[test]
 fn sigkill_at_five_points_loses_and_duplicates_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let (bootstrap, names, total, expected) = setup("crash", dir.path());
+    let s = setup("crash", dir.path());
+    // Input arrives at a steady rate while runs crash and restart, so the kills land at
+    // distinct points of the stream.
+    let create = vigil(s.bootstrap, &s.names).args(["replay", "/dev/null"]).output().expect("topics");
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let mut replay = vigil(s.bootstrap, &s.names)
+        .arg("replay")
+        .arg(&s.file)
+        .args(["--rate", "300"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("replay");
     let mut killed_at = Vec::new();
     for k in 1..=5 {
         let log = dir.path().join(format!("run-{k}.log"));
-        let mut child = spawn_run(bootstrap, &names, "0", &log);
-        let target = (total * k / 6) as i64;
-        let reached = wait_for(Duration::from_secs(180), || {
-            committed_records(bootstrap, &names.group, &names.input) >= target
-        });
-        assert!(
-            reached,
-            "run {k} made no progress:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        let mut child = spawn_run(&s, "0", &log);
+        let target = s.total * k / 6;
+        assert!(progressed(&s, target, Duration::from_secs(180)), "run {k} stalled:\n{}", log_of(&log));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
-        killed_at.push(committed_records(bootstrap, &names.group, &names.input));
+        killed_at.push(committed_records(s.bootstrap, &s.names.group, &s.names.input));
     }
-    // Five distinct points, strictly inside the run.
+    // Five distinct points, all strictly inside the run.
     assert!(killed_at.windows(2).all(|w| w[0] < w[1]), "{killed_at:?}");
-    assert!(*killed_at.last().unwrap() < total as i64);
+    assert!(*killed_at.last().unwrap() < s.total, "{killed_at:?}");
 
+    assert!(replay.wait().expect("replay").success());
     let log = dir.path().join("final.log");
-    let child = spawn_run(bootstrap, &names, "0", &log);
-    let done = wait_for(Duration::from_secs(180), || {
-        committed_records(bootstrap, &names.group, &names.input) >= total as i64
-    });
-    assert!(
-        done,
-        "final run did not finish:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    let child = spawn_run(&s, "0", &log);
+    assert!(progressed(&s, s.total, Duration::from_secs(180)), "final run stalled:\n{}", log_of(&log));
     terminate(child);
-    assert_eq!(committed_alert_keys(bootstrap, &names.alerts), expected);
+    assert_eq!(committed_alert_keys(s.bootstrap, &s.names.alerts), s.expected);
 }
 
 #[test]
 fn three_instances_one_killed_still_give_the_same_alerts() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let (bootstrap, names, total, expected) = setup("scale", dir.path());
-    let logs: Vec<_> = ["a", "b", "c"]
-        .iter()
-        .map(|i| dir.path().join(format!("{i}.log")))
-        .collect();
-    let a = spawn_run(bootstrap, &names, "a", &logs[0]);
-    let mut b = spawn_run(bootstrap, &names, "b", &logs[1]);
-    let c = spawn_run(bootstrap, &names, "c", &logs[2]);
-    let third = (total / 3) as i64;
-    assert!(wait_for(Duration::from_secs(180), || committed_records(
-        bootstrap,
-        &names.group,
-        &names.input
-    ) >= third));
+    let s = setup("scale", dir.path());
+    // Topics first, then the three instances, then input at a steady rate, so that the kill
+    // lands while every instance still has work to do.
+    let create = vigil(s.bootstrap, &s.names).args(["replay", "/dev/null"]).output().expect("topics");
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let logs: Vec<PathBuf> = ["a", "b", "c"].iter().map(|i| dir.path().join(format!("{i}.log"))).collect();
+    let a = spawn_run(&s, "a", &logs[0]);
+    let mut b = spawn_run(&s, "b", &logs[1]);
+    let c = spawn_run(&s, "c", &logs[2]);
+    let mut replay = vigil(s.bootstrap, &s.names)
+        .arg("replay")
+        .arg(&s.file)
+        .args(["--rate", "400"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("replay");
+    assert!(progressed(&s, s.total / 3, Duration::from_secs(180)), "no progress:\n{}", log_of(&logs[1]));
     b.kill().expect("SIGKILL b");
     b.wait().expect("reap b");
-    let done = wait_for(Duration::from_secs(240), || {
-        committed_records(bootstrap, &names.group, &names.input) >= total as i64
-    });
-    assert!(
-        done,
-        "survivors did not finish; a:\n{}\nc:\n{}",
-        std::fs::read_to_string(&logs[0]).unwrap_or_default(),
-        std::fs::read_to_string(&logs[2]).unwrap_or_default()
-    );
+    assert!(replay.wait().expect("replay").success());
+    let done = progressed(&s, s.total, Duration::from_secs(240));
+    assert!(done, "survivors stalled; a:\n{}\nc:\n{}", log_of(&logs[0]), log_of(&logs[2]));
     terminate(a);
     terminate(c);
-    assert_eq!(committed_alert_keys(bootstrap, &names.alerts), expected);
+    assert_eq!(committed_alert_keys(s.bootstrap, &s.names.alerts), s.expected);
     // The survivors took over b's partitions, restoring their state from the changelog.
-    let restores: usize = [&logs[0], &logs[2]]
+    let assignments: usize = [&logs[0], &logs[2]]
         .iter()
-        .map(|l| {
-            std::fs::read_to_string(l)
-                .unwrap_or_default()
-                .matches("partitions assigned; state restored")
-                .count()
-        })
+        .map(|l| log_of(l).matches("partitions assigned; state restored").count())
         .sum();
     assert!(
-        restores >= 3,
-        "expected a second assignment after the kill, saw {restores}"
+        assignments >= 3,
+        "expected a second assignment after the kill, saw {assignments}; a:\n{}\nb:\n{}\nc:\n{}",
+        log_of(&logs[0]),
+        log_of(&logs[1]),
+        log_of(&logs[2])
     );
 }

@@ -381,32 +381,48 @@ pub fn committed_alert_keys(bootstrap: &str, topic: &str) -> Vec<String> {
     keys
 }
 
-/// Records of `group` committed on `topic`, summed over partitions.
-pub fn committed_records(bootstrap: &str, group: &str, topic: &str) -> i64 {
+/// Records of `group` committed on `topic`, summed over partitions; `None` while the broker
+/// cannot say (for instance, while a killed instance's transactional offsets are pending).
+pub fn try_committed_records(bootstrap: &str, group: &str, topic: &str) -> Option<i64> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
+        // read_committed would ask for stable offsets and fail while any transaction is open.
+        .set("isolation.level", "read_uncommitted")
         .create()
-        .expect("consumer");
-    let Ok(meta) = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
-        return 0;
-    };
+        .ok()?;
+    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).ok()?;
     let mut tpl = TopicPartitionList::new();
-    for p in meta.topics()[0].partitions() {
+    for p in meta.topics().first()?.partitions() {
         tpl.add_partition(topic, p.id());
     }
-    let Ok(committed) = consumer.committed_offsets(tpl, Duration::from_secs(10)) else {
-        return 0;
-    };
-    committed
-        .elements()
-        .iter()
-        .map(|e| match e.offset() {
-            Offset::Offset(o) => o,
-            _ => 0,
-        })
-        .sum()
+    let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).ok()?;
+    Some(
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum(),
+    )
+}
+
+/// Like [`try_committed_records`], waiting up to a minute for an answer.
+pub fn committed_records(bootstrap: &str, group: &str, topic: &str) -> i64 {
+    let mut answer = None;
+    wait_for(Duration::from_secs(60), || {
+        answer = try_committed_records(bootstrap, group, topic);
+        answer.is_some()
+    });
+    answer.expect("committed offsets readable within a minute")
+}
+
+/// Whether `group` has committed at least `n` records of `topic` (false while unknown).
+pub fn committed_at_least(bootstrap: &str, group: &str, topic: &str, n: i64) -> bool {
+    try_committed_records(bootstrap, group, topic).is_some_and(|c| c >= n)
 }
 
 /// Produces raw records (optionally keyed) to `topic` and flushes.

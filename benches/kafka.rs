@@ -1,0 +1,226 @@
+//! Kafka benchmarks on a real local broker (started by the test harness), exactly-once on:
+//!
+//! 1. drain: pre-load `VIGIL_BENCH_RECORDS` (default 1,000,000) `vigil gen` reports into a
+//!    6-partition topic, then time `vigil run` consuming them all;
+//! 2. latency: a steady 5,000 reports/s with trigger reports mixed in (a corroborated mass
+//!    abduction, each in a fresh region, so each fires at once); p50/p99 from producing a trigger
+//!    to its alert being readable by a read_committed consumer;
+//! 3. restore: 100,000 region keys in the state changelog, read back by `kafka::restore`.
+//!
+//! `cargo bench --bench kafka` (broker jars are fetched by Maven on first use).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use support::{Broker, Names, vigil, write_lines};
+use vigil::config::KafkaSettings;
+use vigil::generator::{GenOptions, generate};
+
+fn drain(broker: &Broker, dir: &std::path::Path) {
+    let count: usize = std::env::var("VIGIL_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let names = Names::new("drain");
+    let lines: Vec<String> = generate(&GenOptions {
+        seed: 3,
+        count,
+        regions: 16,
+        rate_per_hour: 400.0,
+        threat_rate: 0.2,
+        late_fraction: 0.05,
+        duplicate_fraction: 0.01,
+        ..GenOptions::default()
+    })
+    .collect();
+    let bytes: usize = lines.iter().map(String::len).sum();
+    let file = write_lines(dir, "drain.jsonl", &lines);
+    drop(lines);
+    let t = Instant::now();
+    let out = vigil(&broker.bootstrap, &names).arg("replay").arg(&file).output().expect("replay");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let load = t.elapsed().as_secs_f64();
+    println!("pre-load: {count} reports ({:.0} MB) in {load:.1} s", bytes as f64 / 1e6);
+
+    let t = Instant::now();
+    let out = vigil(&broker.bootstrap, &names)
+        .args(["run", "--max-records", &count.to_string()])
+        .stdout(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "drain (exactly-once, broker on the same 2 cores): {count} reports in {secs:.1} s = {:.0} reports/s ({:.1} MB/s); {}",
+        count as f64 / secs,
+        bytes as f64 / 1e6 / secs,
+        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+    );
+}
+
+fn latency(broker: &Broker) {
+    let names = Names::new("latency");
+    let create = vigil(&broker.bootstrap, &names).args(["replay", "/dev/null"]).output().expect("topics");
+    assert!(create.status.success());
+    let mut run = vigil(&broker.bootstrap, &names)
+        .arg("run")
+        .env("VIGIL__PIPELINE__COMMIT_INTERVAL_MS", "50")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("linger.ms", "1")
+        .create()
+        .expect("producer");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("group.id", format!("{}-reader", names.group))
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[&names.alerts]).expect("subscribe");
+    let background: Vec<String> = generate(&GenOptions {
+        seed: 8,
+        count: 60_000,
+        regions: 16,
+        rate_per_hour: 400.0,
+        ..GenOptions::default()
+    })
+    .collect();
+    // Warm up: the pipeline has joined its group once the first trigger's alert is readable.
+    let trigger = |i: usize| {
+        format!(
+            r#"{{"id":"trigger-{i}","event_time":"2026-03-02T00:00:00Z","region":"LAT-{i}","source":{{"id":"s","reliability":"A","credibility":1}},"text":"Gunmen abducted 80 villagers.","casualties":{{"abducted":80}}}}"#
+        )
+    };
+    let mut sent: Vec<Instant> = Vec::new();
+    let mut seen: Vec<Option<Instant>> = Vec::new();
+    let rate = 5000.0;
+    let started = Instant::now();
+    let mut next_trigger = 0usize;
+    for (i, line) in background.iter().enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        while Instant::now() < due {
+            poll_alerts(&consumer, &mut seen);
+            producer.poll(Duration::ZERO);
+        }
+        let region = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["region"].as_str().map(String::from));
+        let mut r = BaseRecord::<str, str>::to(&names.input).payload(line.as_str());
+        if let Some(k) = &region {
+            r = r.key(k.as_str());
+        }
+        let _ = producer.send(r);
+        if i % 100 == 50 {
+            let t = trigger(next_trigger);
+            let key = format!("LAT-{next_trigger}");
+            let _ = producer.send(BaseRecord::<str, str>::to(&names.input).key(&key).payload(&t));
+            producer.flush(Duration::from_secs(5)).expect("flush");
+            sent.push(Instant::now());
+            seen.push(None);
+            next_trigger += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.iter().any(Option::is_none) && Instant::now() < deadline {
+        poll_alerts(&consumer, &mut seen);
+    }
+    let _ = std::process::Command::new("kill").args(["-TERM", &run.id().to_string()]).status();
+    let _ = run.wait();
+    // Skip the first second of triggers: group join and topic metadata, not steady state.
+    let mut lat: Vec<f64> = sent
+        .iter()
+        .zip(&seen)
+        .skip(50)
+        .filter_map(|(s, r)| r.map(|r| r.saturating_duration_since(*s).as_secs_f64() * 1000.0))
+        .collect();
+    let missing = seen.iter().skip(50).filter(|r| r.is_none()).count();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+    println!(
+        "latency at {rate:.0} reports/s: {} triggers, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, {missing} not seen",
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+fn poll_alerts(consumer: &BaseConsumer, seen: &mut [Option<Instant>]) {
+    while let Some(Ok(m)) = consumer.poll(Duration::from_millis(1)) {
+        let Some(payload) = m.payload() else { continue };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else { continue };
+        if v["rule"] == "mass_abduction_incident"
+            && let Some(i) = v["region"].as_str().and_then(|r| r.strip_prefix("LAT-")).and_then(|n| n.parse::<usize>().ok())
+            && let Some(slot) = seen.get_mut(i)
+            && slot.is_none()
+        {
+            *slot = Some(Instant::now());
+        }
+    }
+}
+
+fn restore_time(broker: &Broker) {
+    let names = Names::new("restore");
+    let settings = KafkaSettings {
+        state_topic: names.state.clone(),
+        ..KafkaSettings::default()
+    };
+    let create = vigil(&broker.bootstrap, &names).args(["replay", "/dev/null"]).output().expect("topics");
+    assert!(create.status.success());
+    // A realistic region state: the demo's NG-BO after a full run.
+    let mut engine = vigil::config::load(std::path::Path::new("config")).unwrap().engine().unwrap();
+    for l in generate(&GenOptions::demo()) {
+        engine.process(l.as_bytes(), None);
+    }
+    let state = serde_json::to_vec(engine.region_state("NG-BO").unwrap()).unwrap();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("linger.ms", "20")
+        .set("compression.type", "lz4")
+        .create()
+        .unwrap();
+    let keys = 100_000;
+    for i in 0..keys {
+        let key = format!("R-{i}");
+        let mut r = BaseRecord::<str, [u8]>::to(&names.state).key(&key).payload(&state).partition(0);
+        loop {
+            match producer.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    r = back;
+                    producer.poll(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+    let restored = vigil::kafka::restore(&settings, &broker.bootstrap, &[0]).expect("restore");
+    println!(
+        "restore: {} keys ({} records, {:.0} bytes each) in {:.2} s = {:.0} keys/s",
+        restored.regions.len(),
+        restored.records,
+        state.len(),
+        restored.elapsed.as_secs_f64(),
+        restored.regions.len() as f64 / restored.elapsed.as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: run only when benched.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    restore_time(&broker);
+    latency(&broker);
+    drain(&broker, dir.path());
+}

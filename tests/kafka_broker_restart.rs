@@ -1,0 +1,62 @@
+//! The broker restarts in the middle of a stream: the pipeline recovers by itself and the
+//! committed alerts still equal the backtest's. Its own broker, since it restarts it.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, vigil, wait_for, write_lines};
+use vigil::generator::{GenOptions, generate};
+
+#[test]
+fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
+    let mut broker = Broker::start();
+    let bootstrap = broker.bootstrap.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = generate(&GenOptions {
+        seed: 21,
+        count: 4000,
+        regions: 10,
+        rate_per_hour: 30.0,
+        threat_rate: 0.2,
+        late_fraction: 0.05,
+        duplicate_fraction: 0.02,
+        escalation: true,
+        ..GenOptions::default()
+    })
+    .collect();
+    let expected = backtest_keys(&write_lines(dir.path(), "all.jsonl", &lines));
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let first = write_lines(dir.path(), "first.jsonl", first);
+    let second = write_lines(dir.path(), "second.jsonl", second);
+    let names = Names::new("restart");
+    let replay = |file: &std::path::Path| {
+        let out = vigil(&bootstrap, &names).arg("replay").arg(file).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    replay(&first);
+
+    let log = dir.path().join("run.log");
+    let mut child = vigil(&bootstrap, &names)
+        .arg("run")
+        .env("VIGIL__PIPELINE__BATCH_MAX_RECORDS", "100")
+        .env("VIGIL__LOG__LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let quarter = (lines.len() / 4) as i64;
+    assert!(wait_for(Duration::from_secs(180), || committed_at_least(&bootstrap, &names.group, &names.input, quarter)));
+
+    broker.restart();
+    replay(&second);
+
+    let total = lines.len() as i64;
+    let done = wait_for(Duration::from_secs(300), || committed_at_least(&bootstrap, &names.group, &names.input, total));
+    assert!(done, "pipeline did not recover:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(committed_alert_keys(&bootstrap, &names.alerts), expected);
+}
