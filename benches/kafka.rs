@@ -24,7 +24,10 @@ use vigil::config::KafkaSettings;
 use vigil::generator::{GenOptions, generate};
 
 fn drain(broker: &Broker, dir: &std::path::Path) {
-    let count: usize = std::env::var("VIGIL_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let count: usize = std::env::var("VIGIL_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let names = Names::new("drain");
     let lines: Vec<String> = generate(&GenOptions {
         seed: 3,
@@ -41,10 +44,21 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
     let file = write_lines(dir, "drain.jsonl", &lines);
     drop(lines);
     let t = Instant::now();
-    let out = vigil(&broker.bootstrap, &names).arg("replay").arg(&file).output().expect("replay");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil(&broker.bootstrap, &names)
+        .arg("replay")
+        .arg(&file)
+        .output()
+        .expect("replay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let load = t.elapsed().as_secs_f64();
-    println!("pre-load: {count} reports ({:.0} MB) in {load:.1} s", bytes as f64 / 1e6);
+    println!(
+        "pre-load: {count} reports ({:.0} MB) in {load:.1} s",
+        bytes as f64 / 1e6
+    );
 
     let t = Instant::now();
     let out = vigil(&broker.bootstrap, &names)
@@ -52,19 +66,29 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
         .stdout(Stdio::null())
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let secs = t.elapsed().as_secs_f64();
     println!(
         "drain (exactly-once, broker on the same 2 cores): {count} reports in {secs:.1} s = {:.0} reports/s ({:.1} MB/s); {}",
         count as f64 / secs,
         bytes as f64 / 1e6 / secs,
-        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or_default()
     );
 }
 
 fn latency(broker: &Broker) {
     let names = Names::new("latency");
-    let create = vigil(&broker.bootstrap, &names).args(["replay", "/dev/null"]).output().expect("topics");
+    let create = vigil(&broker.bootstrap, &names)
+        .args(["replay", "/dev/null"])
+        .output()
+        .expect("topics");
     assert!(create.status.success());
     let mut run = vigil(&broker.bootstrap, &names)
         .arg("run")
@@ -112,7 +136,9 @@ fn latency(broker: &Broker) {
             poll_alerts(&consumer, &mut seen);
             producer.poll(Duration::ZERO);
         }
-        let region = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["region"].as_str().map(String::from));
+        let region = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v["region"].as_str().map(String::from));
         let mut r = BaseRecord::<str, str>::to(&names.input).payload(line.as_str());
         if let Some(k) = &region {
             r = r.key(k.as_str());
@@ -121,7 +147,11 @@ fn latency(broker: &Broker) {
         if i % 100 == 50 {
             let t = trigger(next_trigger);
             let key = format!("LAT-{next_trigger}");
-            let _ = producer.send(BaseRecord::<str, str>::to(&names.input).key(&key).payload(&t));
+            let _ = producer.send(
+                BaseRecord::<str, str>::to(&names.input)
+                    .key(&key)
+                    .payload(&t),
+            );
             producer.flush(Duration::from_secs(5)).expect("flush");
             sent.push(Instant::now());
             seen.push(None);
@@ -132,7 +162,9 @@ fn latency(broker: &Broker) {
     while seen.iter().any(Option::is_none) && Instant::now() < deadline {
         poll_alerts(&consumer, &mut seen);
     }
-    let _ = std::process::Command::new("kill").args(["-TERM", &run.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
     let _ = run.wait();
     // Skip the first second of triggers: group join and topic metadata, not steady state.
     let mut lat: Vec<f64> = sent
@@ -143,7 +175,11 @@ fn latency(broker: &Broker) {
         .collect();
     let missing = seen.iter().skip(50).filter(|r| r.is_none()).count();
     lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!(
         "latency at {rate:.0} reports/s: {} triggers, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, {missing} not seen",
         lat.len(),
@@ -156,9 +192,14 @@ fn latency(broker: &Broker) {
 fn poll_alerts(consumer: &BaseConsumer, seen: &mut [Option<Instant>]) {
     while let Some(Ok(m)) = consumer.poll(Duration::from_millis(1)) {
         let Some(payload) = m.payload() else { continue };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else { continue };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            continue;
+        };
         if v["rule"] == "mass_abduction_incident"
-            && let Some(i) = v["region"].as_str().and_then(|r| r.strip_prefix("LAT-")).and_then(|n| n.parse::<usize>().ok())
+            && let Some(i) = v["region"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("LAT-"))
+                .and_then(|n| n.parse::<usize>().ok())
             && let Some(slot) = seen.get_mut(i)
             && slot.is_none()
         {
@@ -173,10 +214,16 @@ fn restore_time(broker: &Broker) {
         state_topic: names.state.clone(),
         ..KafkaSettings::default()
     };
-    let create = vigil(&broker.bootstrap, &names).args(["replay", "/dev/null"]).output().expect("topics");
+    let create = vigil(&broker.bootstrap, &names)
+        .args(["replay", "/dev/null"])
+        .output()
+        .expect("topics");
     assert!(create.status.success());
     // A realistic region state: the demo's NG-BO after a full run.
-    let mut engine = vigil::config::load(std::path::Path::new("config")).unwrap().engine().unwrap();
+    let mut engine = vigil::config::load(std::path::Path::new("config"))
+        .unwrap()
+        .engine()
+        .unwrap();
     for l in generate(&GenOptions::demo()) {
         engine.process(l.as_bytes(), None);
     }
@@ -190,7 +237,10 @@ fn restore_time(broker: &Broker) {
     let keys = 100_000;
     for i in 0..keys {
         let key = format!("R-{i}");
-        let mut r = BaseRecord::<str, [u8]>::to(&names.state).key(&key).payload(&state).partition(0);
+        let mut r = BaseRecord::<str, [u8]>::to(&names.state)
+            .key(&key)
+            .payload(&state)
+            .partition(0);
         loop {
             match producer.send(r) {
                 Ok(()) => break,

@@ -6,7 +6,10 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, vigil, wait_for, write_lines};
+use support::{
+    Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, vigil, wait_for,
+    write_lines,
+};
 use vigil::generator::{GenOptions, generate};
 
 #[test]
@@ -32,8 +35,16 @@ fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
     let second = write_lines(dir.path(), "second.jsonl", second);
     let names = Names::new("restart");
     let replay = |file: &std::path::Path| {
-        let out = vigil(&bootstrap, &names).arg("replay").arg(file).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = vigil(&bootstrap, &names)
+            .arg("replay")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     replay(&first);
 
@@ -47,15 +58,29 @@ fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
         .spawn()
         .unwrap();
     let quarter = (lines.len() / 4) as i64;
-    assert!(wait_for(Duration::from_secs(180), || committed_at_least(&bootstrap, &names.group, &names.input, quarter)));
+    assert!(wait_for(Duration::from_secs(180), || committed_at_least(
+        &bootstrap,
+        &names.group,
+        &names.input,
+        quarter
+    )));
 
     broker.restart();
     replay(&second);
 
     let total = lines.len() as i64;
-    let done = wait_for(Duration::from_secs(300), || committed_at_least(&bootstrap, &names.group, &names.input, total));
-    assert!(done, "pipeline did not recover:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let done = wait_for(Duration::from_secs(300), || {
+        committed_at_least(&bootstrap, &names.group, &names.input, total)
+    });
+    assert!(
+        done,
+        "pipeline did not recover:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(child.wait().unwrap().success());
     assert_eq!(committed_alert_keys(&bootstrap, &names.alerts), expected);

@@ -72,11 +72,16 @@ fn terminate(mut child: Child) {
         .expect("kill -TERM");
     assert!(status.success());
     let exit = child.wait().expect("wait");
-    assert!(exit.success(), "vigil run did not exit cleanly on SIGTERM: {exit}");
+    assert!(
+        exit.success(),
+        "vigil run did not exit cleanly on SIGTERM: {exit}"
+    );
 }
 
 fn progressed(s: &Setup, records: i64, within: Duration) -> bool {
-    wait_for(within, || committed_at_least(s.bootstrap, &s.names.group, &s.names.input, records))
+    wait_for(within, || {
+        committed_at_least(s.bootstrap, &s.names.group, &s.names.input, records)
+    })
 }
 
 fn log_of(path: &Path) -> String {
@@ -90,8 +95,15 @@ fn sigkill_at_five_points_loses_and_duplicates_nothing() {
     let s = setup("crash", dir.path());
     // Input arrives at a steady rate while runs crash and restart, so the kills land at
     // distinct points of the stream.
-    let create = vigil(s.bootstrap, &s.names).args(["replay", "/dev/null"]).output().expect("topics");
-    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let create = vigil(s.bootstrap, &s.names)
+        .args(["replay", "/dev/null"])
+        .output()
+        .expect("topics");
+    assert!(
+        create.status.success(),
+        "{}",
+        String::from_utf8_lossy(&create.stderr)
+    );
     let mut replay = vigil(s.bootstrap, &s.names)
         .arg("replay")
         .arg(&s.file)
@@ -104,10 +116,18 @@ fn sigkill_at_five_points_loses_and_duplicates_nothing() {
         let log = dir.path().join(format!("run-{k}.log"));
         let mut child = spawn_run(&s, "0", &log);
         let target = s.total * k / 6;
-        assert!(progressed(&s, target, Duration::from_secs(180)), "run {k} stalled:\n{}", log_of(&log));
+        assert!(
+            progressed(&s, target, Duration::from_secs(180)),
+            "run {k} stalled:\n{}",
+            log_of(&log)
+        );
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
-        killed_at.push(committed_records(s.bootstrap, &s.names.group, &s.names.input));
+        killed_at.push(committed_records(
+            s.bootstrap,
+            &s.names.group,
+            &s.names.input,
+        ));
     }
     // Five distinct points, all strictly inside the run.
     assert!(killed_at.windows(2).all(|w| w[0] < w[1]), "{killed_at:?}");
@@ -116,9 +136,16 @@ fn sigkill_at_five_points_loses_and_duplicates_nothing() {
     assert!(replay.wait().expect("replay").success());
     let log = dir.path().join("final.log");
     let child = spawn_run(&s, "0", &log);
-    assert!(progressed(&s, s.total, Duration::from_secs(180)), "final run stalled:\n{}", log_of(&log));
+    assert!(
+        progressed(&s, s.total, Duration::from_secs(180)),
+        "final run stalled:\n{}",
+        log_of(&log)
+    );
     terminate(child);
-    assert_eq!(committed_alert_keys(s.bootstrap, &s.names.alerts), s.expected);
+    assert_eq!(
+        committed_alert_keys(s.bootstrap, &s.names.alerts),
+        s.expected
+    );
 }
 
 #[test]
@@ -128,9 +155,19 @@ fn three_instances_one_killed_still_give_the_same_alerts() {
     let s = setup("scale", dir.path());
     // Topics first, then the three instances, then input at a steady rate, so that the kill
     // lands while every instance still has work to do.
-    let create = vigil(s.bootstrap, &s.names).args(["replay", "/dev/null"]).output().expect("topics");
-    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
-    let logs: Vec<PathBuf> = ["a", "b", "c"].iter().map(|i| dir.path().join(format!("{i}.log"))).collect();
+    let create = vigil(s.bootstrap, &s.names)
+        .args(["replay", "/dev/null"])
+        .output()
+        .expect("topics");
+    assert!(
+        create.status.success(),
+        "{}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    let logs: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|i| dir.path().join(format!("{i}.log")))
+        .collect();
     let a = spawn_run(&s, "a", &logs[0]);
     let mut b = spawn_run(&s, "b", &logs[1]);
     let c = spawn_run(&s, "c", &logs[2]);
@@ -141,19 +178,35 @@ fn three_instances_one_killed_still_give_the_same_alerts() {
         .stderr(Stdio::null())
         .spawn()
         .expect("replay");
-    assert!(progressed(&s, s.total / 3, Duration::from_secs(180)), "no progress:\n{}", log_of(&logs[1]));
+    assert!(
+        progressed(&s, s.total / 3, Duration::from_secs(180)),
+        "no progress:\n{}",
+        log_of(&logs[1])
+    );
     b.kill().expect("SIGKILL b");
     b.wait().expect("reap b");
     assert!(replay.wait().expect("replay").success());
     let done = progressed(&s, s.total, Duration::from_secs(240));
-    assert!(done, "survivors stalled; a:\n{}\nc:\n{}", log_of(&logs[0]), log_of(&logs[2]));
+    assert!(
+        done,
+        "survivors stalled; a:\n{}\nc:\n{}",
+        log_of(&logs[0]),
+        log_of(&logs[2])
+    );
     terminate(a);
     terminate(c);
-    assert_eq!(committed_alert_keys(s.bootstrap, &s.names.alerts), s.expected);
+    assert_eq!(
+        committed_alert_keys(s.bootstrap, &s.names.alerts),
+        s.expected
+    );
     // The survivors took over b's partitions, restoring their state from the changelog.
     let assignments: usize = [&logs[0], &logs[2]]
         .iter()
-        .map(|l| log_of(l).matches("partitions assigned; state restored").count())
+        .map(|l| {
+            log_of(l)
+                .matches("partitions assigned; state restored")
+                .count()
+        })
         .sum();
     assert!(
         assignments >= 3,

@@ -392,12 +392,16 @@ pub fn try_committed_records(bootstrap: &str, group: &str, topic: &str) -> Optio
         .set("isolation.level", "read_uncommitted")
         .create()
         .ok()?;
-    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).ok()?;
+    let meta = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .ok()?;
     let mut tpl = TopicPartitionList::new();
     for p in meta.topics().first()?.partitions() {
         tpl.add_partition(topic, p.id());
     }
-    let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).ok()?;
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .ok()?;
     Some(
         committed
             .elements()
