@@ -19,7 +19,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use support::{Broker, Names, vigil, write_lines};
+use support::{Broker, Names, create_topics, vigil, write_lines};
 use vigil::config::KafkaSettings;
 use vigil::generator::{GenOptions, generate};
 
@@ -85,11 +85,7 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
 
 fn latency(broker: &Broker) {
     let names = Names::new("latency");
-    let create = vigil(&broker.bootstrap, &names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .expect("topics");
-    assert!(create.status.success());
+    create_topics(&broker.bootstrap, &names);
     let mut run = vigil(&broker.bootstrap, &names)
         .arg("run")
         .env("VIGIL__PIPELINE__COMMIT_INTERVAL_MS", "50")
@@ -214,11 +210,7 @@ fn restore_time(broker: &Broker) {
         state_topic: names.state.clone(),
         ..KafkaSettings::default()
     };
-    let create = vigil(&broker.bootstrap, &names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .expect("topics");
-    assert!(create.status.success());
+    create_topics(&broker.bootstrap, &names);
     // A realistic region state: the demo's NG-BO after a full run.
     let mut engine = vigil::config::load(std::path::Path::new("config"))
         .unwrap()

@@ -60,6 +60,18 @@ struct OpenEpisode {
     first_seen: i64,
 }
 
+impl OpenEpisode {
+    /// The episode opened by the window ending at `end`.
+    fn first_crossing(end: i64, severity: Severity, rule: &Rule) -> OpenEpisode {
+        OpenEpisode {
+            start: episode_start(end, rule),
+            severity,
+            quiet: 0,
+            first_seen: end,
+        }
+    }
+}
+
 /// The state machine's state between windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifecycle {
@@ -71,12 +83,7 @@ impl Lifecycle {
     fn step_closed(&mut self, end: i64, ev: &Evaluation, rule: &Rule) -> bool {
         match (&mut self.open, ev.level) {
             (None, Some(severity)) => {
-                self.open = Some(OpenEpisode {
-                    start: episode_start(end, rule),
-                    severity,
-                    quiet: 0,
-                    first_seen: end,
-                });
+                self.open = Some(OpenEpisode::first_crossing(end, severity, rule));
                 true
             }
             (None, None) => false,
@@ -104,12 +111,7 @@ impl Lifecycle {
     fn step_partial(&mut self, end: i64, ev: &Evaluation, rule: &Rule) -> bool {
         match (&mut self.open, ev.level) {
             (None, Some(severity)) => {
-                self.open = Some(OpenEpisode {
-                    start: episode_start(end, rule),
-                    severity,
-                    quiet: 0,
-                    first_seen: end,
-                });
+                self.open = Some(OpenEpisode::first_crossing(end, severity, rule));
                 true
             }
             (Some(open), Some(l)) if l > open.severity => {

@@ -224,7 +224,6 @@ pub fn run(
     stop: Arc<AtomicBool>,
     mut on_alerts: impl FnMut(&[Alert]),
 ) -> Result<RunStats, PipelineError> {
-    let k = &loaded.settings.kafka;
     let p = &loaded.settings.pipeline;
     let mut stats = RunStats::default();
     let mut member = new_member(loaded, opts)?;
@@ -275,7 +274,7 @@ pub fn run(
                 if opts.transactions {
                     let _ = member.producer.abort_transaction(Duration::from_secs(30));
                 }
-                let _ = member.consumer.unsubscribe();
+                member.consumer.unsubscribe();
                 drop(member);
                 member = loop {
                     match new_member(loaded, opts) {
@@ -298,7 +297,6 @@ pub fn run(
         commits = stats.commits,
         "pipeline stopped"
     );
-    let _ = k;
     Ok(stats)
 }
 

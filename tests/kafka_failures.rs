@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::{
     Names, backtest_keys, broker, committed_alert_keys, committed_at_least, committed_records,
-    vigil, wait_for, write_lines,
+    create_topics, vigil, wait_for, write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
@@ -95,15 +95,7 @@ fn sigkill_at_five_points_loses_and_duplicates_nothing() {
     let s = setup("crash", dir.path());
     // Input arrives at a steady rate while runs crash and restart, so the kills land at
     // distinct points of the stream.
-    let create = vigil(s.bootstrap, &s.names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .expect("topics");
-    assert!(
-        create.status.success(),
-        "{}",
-        String::from_utf8_lossy(&create.stderr)
-    );
+    create_topics(s.bootstrap, &s.names);
     let mut replay = vigil(s.bootstrap, &s.names)
         .arg("replay")
         .arg(&s.file)
@@ -155,15 +147,7 @@ fn three_instances_one_killed_still_give_the_same_alerts() {
     let s = setup("scale", dir.path());
     // Topics first, then the three instances, then input at a steady rate, so that the kill
     // lands while every instance still has work to do.
-    let create = vigil(s.bootstrap, &s.names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .expect("topics");
-    assert!(
-        create.status.success(),
-        "{}",
-        String::from_utf8_lossy(&create.stderr)
-    );
+    create_topics(s.bootstrap, &s.names);
     let logs: Vec<PathBuf> = ["a", "b", "c"]
         .iter()
         .map(|i| dir.path().join(format!("{i}.log")))

@@ -5,7 +5,8 @@ mod support;
 use std::process::Stdio;
 
 use support::{
-    Names, backtest_keys, broker, committed_alert_keys, produce, read_all, vigil, write_lines,
+    Names, backtest_keys, broker, committed_alert_keys, create_topics, produce, read_all, vigil,
+    write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
@@ -109,15 +110,7 @@ fn poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing() {
         (Some("NG-BO"), good(4)),
     ];
     // Create the topics through the pipeline's own admin path, then produce.
-    let create = vigil(bootstrap, &names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(
-        create.status.success(),
-        "{}",
-        String::from_utf8_lossy(&create.stderr)
-    );
+    create_topics(bootstrap, &names);
     produce(bootstrap, &names.input, &records);
     let out = run_until(bootstrap, &names, records.len() as u64);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -258,6 +258,19 @@ pub fn vigil(bootstrap: &str, names: &Names) -> Command {
     c
 }
 
+/// Creates the test's topics through the pipeline's own admin path (`vigil replay` of nothing).
+pub fn create_topics(bootstrap: &str, names: &Names) {
+    let out = vigil(bootstrap, names)
+        .args(["replay", "/dev/null"])
+        .output()
+        .expect("vigil replay");
+    assert!(
+        out.status.success(),
+        "creating topics: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes `lines` to a file in `dir` and returns its path.
 pub fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     let path = dir.join(name);
@@ -301,11 +314,11 @@ fn read_committed_consumer(bootstrap: &str) -> BaseConsumer {
         .expect("consumer")
 }
 
+/// A consumed record: key, payload and headers (name, value).
+pub type Record = (Option<Vec<u8>>, Vec<u8>, Vec<(String, String)>);
+
 /// Every committed record of `topic`, as (key, payload, headers) with the topic read to its end.
-pub fn read_all(
-    bootstrap: &str,
-    topic: &str,
-) -> Vec<(Option<Vec<u8>>, Vec<u8>, Vec<(String, String)>)> {
+pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Record> {
     let consumer = read_committed_consumer(bootstrap);
     let meta = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
