@@ -211,12 +211,19 @@ fn restore_time(broker: &Broker) {
         ..KafkaSettings::default()
     };
     create_topics(&broker.bootstrap, &names);
-    // A realistic region state: the demo's NG-BO after a full run.
+    // A typical region state: one day of a quiet region (a few dozen reports, two signals).
     let mut engine = vigil::config::load(std::path::Path::new("config"))
         .unwrap()
         .engine()
         .unwrap();
-    for l in generate(&GenOptions::demo()) {
+    let day = GenOptions {
+        count: 40,
+        regions: 1,
+        rate_per_hour: 2.0,
+        threat_rate: 0.3,
+        ..GenOptions::default()
+    };
+    for l in generate(&day) {
         engine.process(l.as_bytes(), None);
     }
     let state = serde_json::to_vec(engine.region_state("NG-BO").unwrap()).unwrap();
@@ -256,6 +263,8 @@ fn restore_time(broker: &Broker) {
 }
 
 fn main() {
+    // Progress is printed as each part finishes.
+    std::io::Write::flush(&mut std::io::stdout()).ok();
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: run only when benched.
     if !std::env::args().any(|a| a == "--bench") {
         return;

@@ -163,7 +163,9 @@ pub struct EpisodeTracker {
     /// State after window `base_end`; windows up to it are final.
     base: Lifecycle,
     base_end: Option<i64>,
-    /// State after each closed window later than `base_end`, ascending.
+    /// State after each closed window later than `base_end`, ascending. Serialised as runs of
+    /// equal states (mostly idle), which keeps the changelog's region records small.
+    #[serde(with = "history_runs")]
     history: VecDeque<(i64, Lifecycle)>,
     /// The last closed window evaluated.
     last_closed: Option<i64>,
@@ -408,6 +410,60 @@ fn record(
             );
         }
         (None, None) => {}
+    }
+}
+
+/// Run-length encoding of a tracker's checkpoints: `(first, step, n, state)` per run of equal
+/// states at evenly spaced window ends.
+mod history_runs {
+    use std::collections::VecDeque;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Lifecycle;
+
+    #[derive(Serialize, Deserialize)]
+    struct Run {
+        first: i64,
+        step: i64,
+        n: u32,
+        state: Lifecycle,
+    }
+
+    pub fn serialize<S: Serializer>(
+        history: &VecDeque<(i64, Lifecycle)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut runs: Vec<Run> = Vec::new();
+        for &(end, state) in history {
+            if let Some(run) = runs.last_mut()
+                && run.state == state
+                && (run.n == 1 || end == run.first + run.step * i64::from(run.n))
+            {
+                if run.n == 1 {
+                    run.step = end - run.first;
+                }
+                run.n += 1;
+                continue;
+            }
+            runs.push(Run {
+                first: end,
+                step: 0,
+                n: 1,
+                state,
+            });
+        }
+        runs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<VecDeque<(i64, Lifecycle)>, D::Error> {
+        let runs = Vec::<Run>::deserialize(d)?;
+        Ok(runs
+            .into_iter()
+            .flat_map(|r| (0..r.n).map(move |i| (r.first + r.step * i64::from(i), r.state)))
+            .collect())
     }
 }
 

@@ -16,8 +16,9 @@ use rdkafka::{ClientConfig, ClientContext};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::KafkaSettings;
-use crate::engine::RegionState;
+use crate::engine::RegionMeta;
 use crate::report::RejectError;
+use crate::window::{Pane, Signal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
@@ -29,13 +30,16 @@ pub enum KafkaSetupError {
     Restore { partition: i32, reason: String },
 }
 
-/// Common client properties: brokers, the pass-through `[kafka.client]` table, and
+/// Common client properties: brokers, the pass-through `[kafka.client]` table (`_` read as
+/// `.` in its keys), and
 /// `VIGIL_KAFKA_SASL_PASSWORD` from the environment when set (never from files or logs).
 pub fn client_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers);
     for (k, v) in &settings.client {
-        c.set(k, v);
+        // librdkafka property names use dots, which environment variables cannot carry:
+        // VIGIL__KAFKA__CLIENT__SECURITY_PROTOCOL arrives as `security_protocol`.
+        c.set(k.replace('_', "."), v);
     }
     if let Ok(password) = std::env::var("VIGIL_KAFKA_SASL_PASSWORD") {
         c.set("sasl.password", password);
@@ -144,17 +148,73 @@ impl ClientContext for EofIsNotAnError {
 
 impl ConsumerContext for EofIsNotAnError {}
 
+/// Changelog keys: one record per region meta, pane and id, so that a batch writes only what it
+/// changed and compaction keeps the latest of each.
+pub mod state_key {
+    use crate::window::Signal;
+
+    const SEP: char = '\u{1f}';
+
+    pub fn meta(region: &str) -> String {
+        format!("{region}{SEP}m")
+    }
+
+    pub fn pane(region: &str, signal: Signal, start: i64) -> String {
+        format!("{region}{SEP}p{SEP}{}{SEP}{start}", String::from(signal))
+    }
+
+    pub fn seen(region: &str, id: &str) -> String {
+        format!("{region}{SEP}s{SEP}{id}")
+    }
+
+    /// A parsed key.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Key {
+        Meta(String),
+        Pane(String, Signal, i64),
+        Seen(String, String),
+    }
+
+    pub fn parse(key: &str) -> Option<Key> {
+        let mut parts = key.splitn(3, SEP);
+        let region = parts.next()?.to_string();
+        match (parts.next()?, parts.next()) {
+            ("m", None) => Some(Key::Meta(region)),
+            ("p", Some(rest)) => {
+                let (signal, start) = rest.split_once(SEP)?;
+                Some(Key::Pane(
+                    region,
+                    Signal::try_from(signal.to_string()).ok()?,
+                    start.parse().ok()?,
+                ))
+            }
+            ("s", Some(id)) => Some(Key::Seen(region, id.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// One region rebuilt from the changelog.
+#[derive(Debug)]
+pub struct RestoredRegion {
+    pub region: String,
+    pub partition: i32,
+    pub meta: RegionMeta,
+    pub panes: Vec<(Signal, i64, Pane)>,
+    pub seen: Vec<(String, i64)>,
+}
+
 /// State restored for some partitions of the changelog.
 #[derive(Debug, Default)]
 pub struct Restored {
-    /// Latest state per region, with the partition it belongs to.
-    pub regions: Vec<(String, i32, RegionState)>,
+    pub regions: Vec<RestoredRegion>,
     pub records: u64,
     pub elapsed: Duration,
 }
 
 /// Reads the state changelog partitions `partitions` from the beginning up to their end
-/// (read_committed: only committed transactions) and keeps the latest state per region.
+/// (read_committed: only committed transactions), keeps the latest record per key (a null value
+/// deletes), and rebuilds each region.
 pub fn restore(
     settings: &KafkaSettings,
     brokers: &str,
@@ -186,7 +246,7 @@ pub fn restore(
         return Ok(out);
     }
     consumer.assign(&tpl)?;
-    let mut latest: BTreeMap<String, (i32, Option<Vec<u8>>)> = BTreeMap::new();
+    let mut latest: BTreeMap<String, (i32, Vec<u8>)> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(settings.restore_timeout_secs);
     while !pending.is_empty() {
         if Instant::now() > deadline {
@@ -204,26 +264,96 @@ pub fn restore(
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(m)) => {
                 out.records += 1;
-                if let Some(key) = m.key() {
-                    let region = String::from_utf8_lossy(key).into_owned();
-                    latest.insert(region, (m.partition(), m.payload().map(<[u8]>::to_vec)));
-                }
+                let Some(key) = m.key() else { continue };
+                let key = String::from_utf8_lossy(key).into_owned();
+                match m.payload() {
+                    Some(v) => latest.insert(key, (m.partition(), v.to_vec())),
+                    None => latest.remove(&key),
+                };
             }
         }
     }
-    for (region, (partition, payload)) in latest {
-        // A null payload is a tombstone: the region's state was dropped.
-        let Some(bytes) = payload else { continue };
-        match serde_json::from_slice::<RegionState>(&bytes) {
-            Ok(state) => out.regions.push((region, partition, state)),
-            Err(e) => {
-                return Err(KafkaSetupError::Restore {
-                    partition,
-                    reason: format!("undecodable state for a region: {e}"),
-                });
+    let bad = |partition: i32, what: &str, e: serde_json::Error| KafkaSetupError::Restore {
+        partition,
+        reason: format!("undecodable {what} record: {e}"),
+    };
+    let mut regions: BTreeMap<String, RestoredRegion> = BTreeMap::new();
+    fn entry<'a>(
+        regions: &'a mut BTreeMap<String, RestoredRegion>,
+        region: &str,
+        partition: i32,
+    ) -> &'a mut RestoredRegion {
+        regions
+            .entry(region.to_string())
+            .or_insert_with(|| RestoredRegion {
+                region: region.to_string(),
+                partition,
+                meta: RegionMeta::default(),
+                panes: Vec::new(),
+                seen: Vec::new(),
+            })
+    }
+    for (key, (partition, value)) in latest {
+        match state_key::parse(&key) {
+            Some(state_key::Key::Meta(region)) => {
+                entry(&mut regions, &region, partition).meta =
+                    serde_json::from_slice(&value).map_err(|e| bad(partition, "meta", e))?;
             }
+            Some(state_key::Key::Pane(region, signal, start)) => {
+                let pane = serde_json::from_slice(&value).map_err(|e| bad(partition, "pane", e))?;
+                entry(&mut regions, &region, partition)
+                    .panes
+                    .push((signal, start, pane));
+            }
+            Some(state_key::Key::Seen(region, id)) => {
+                let t = serde_json::from_slice(&value).map_err(|e| bad(partition, "id", e))?;
+                entry(&mut regions, &region, partition).seen.push((id, t));
+            }
+            None => tracing::warn!(partition, "ignoring an unknown state key"),
         }
     }
+    out.regions = regions.into_values().collect();
     out.elapsed = started.elapsed();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_keys_round_trip() {
+        use state_key::*;
+        assert_eq!(parse(&meta("NG-BO")), Some(Key::Meta("NG-BO".into())));
+        assert_eq!(
+            parse(&pane("Nigeria/Borno", Signal::Risk(11), -3600)),
+            Some(Key::Pane("Nigeria/Borno".into(), Signal::Risk(11), -3600))
+        );
+        assert_eq!(
+            parse(&seen("R", "id\u{1f}odd")),
+            Some(Key::Seen("R".into(), "id\u{1f}odd".into()))
+        );
+        assert_eq!(parse("junk"), None);
+    }
+
+    #[test]
+    fn client_properties_pass_through_and_secrets_are_masked() {
+        let mut settings = KafkaSettings::default();
+        settings
+            .client
+            .insert("security_protocol".into(), "SASL_SSL".into());
+        settings
+            .client
+            .insert("sasl.username".into(), "desk".into());
+        settings
+            .client
+            .insert("ssl.key.password".into(), "hunter2".into());
+        let config = client_config(&settings, "127.0.0.1:9092");
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
+        let shown = describe(&config);
+        assert_eq!(shown["sasl.username"], "desk");
+        assert_eq!(shown["ssl.key.password"], "***");
+        assert!(!format!("{shown:?}").contains("hunter2"));
+    }
 }

@@ -24,7 +24,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use crate::alert::Alert;
 use crate::config::Loaded;
 use crate::engine::{Engine, Outcome};
-use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore};
+use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore, state_key};
 
 /// What `vigil run` needs beyond the configuration.
 #[derive(Debug, Clone)]
@@ -204,9 +204,10 @@ impl Member {
                         seconds = restored.elapsed.as_secs_f64(),
                         "partitions assigned; state restored"
                     );
-                    for (region, partition, state) in restored.regions {
-                        self.region_partition.insert(region.clone(), partition);
-                        self.engine.restore_region(region, state);
+                    for r in restored.regions {
+                        self.region_partition.insert(r.region.clone(), r.partition);
+                        self.engine
+                            .restore_region_parts(r.region, r.meta, r.panes, r.seen);
                     }
                     self.assigned.extend(parts);
                 }
@@ -374,17 +375,29 @@ fn process_batch(
             }
         }
     }
+    // The changelog: each changed region's meta record, and its changed panes and ids (null
+    // where evicted), in the partition of the region's input.
     for (region, partition) in &dirty {
-        if let Some(state) = member.engine.region_state(region) {
-            let json =
-                serde_json::to_vec(state).map_err(|e| PipelineError::Config(e.to_string()))?;
-            send(
-                &member.producer,
-                BaseRecord::to(&k.state_topic)
-                    .key(region.as_str())
-                    .payload(json.as_slice())
-                    .partition(*partition),
-            )?;
+        let Some(changes) = member.engine.take_changes(region) else {
+            continue;
+        };
+        let put = |key: String, value: Option<Vec<u8>>| {
+            let mut record = BaseRecord::<str, [u8]>::to(&k.state_topic)
+                .key(&key)
+                .partition(*partition);
+            if let Some(v) = &value {
+                record = record.payload(v.as_slice());
+            }
+            send(&member.producer, record)
+        };
+        put(state_key::meta(region), Some(json(&changes.meta)?))?;
+        for (signal, start, pane) in &changes.windows.panes {
+            let value = pane.as_ref().map(json).transpose()?;
+            put(state_key::pane(region, *signal, *start), value)?;
+        }
+        for (id, t) in &changes.windows.seen {
+            let value = t.as_ref().map(json).transpose()?;
+            put(state_key::seen(region, id), value)?;
         }
     }
     let mut tpl = TopicPartitionList::new();
@@ -407,4 +420,8 @@ fn process_batch(
         member.consumer.commit(&tpl, CommitMode::Sync)?;
     }
     Ok(alerts)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PipelineError> {
+    serde_json::to_vec(value).map_err(|e| PipelineError::Config(e.to_string()))
 }

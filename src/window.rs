@@ -8,7 +8,7 @@
 //! any number of instances) and the offline backtest compute the same windows. No region can
 //! stall another, so idle partitions never hold the watermark back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,30 @@ pub enum Admission {
     TooLate,
 }
 
-/// All window state of one region. Serialisable: the Kafka pipeline keeps it in `vigil.state`.
+/// Keys changed since the changelog last took them. Not part of the state's value: two
+/// windows with the same content are equal whatever they have yet to write.
+#[derive(Debug, Clone, Default)]
+struct Dirty {
+    panes: BTreeSet<(Signal, i64)>,
+    seen: BTreeSet<String>,
+}
+
+impl PartialEq for Dirty {
+    fn eq(&self, _: &Dirty) -> bool {
+        true
+    }
+}
+
+/// The changes of one region since the last [`RegionWindows::take_changes`]: each pane or id
+/// with its new value, or `None` where it was evicted (a tombstone in the changelog).
+#[derive(Debug, Default)]
+pub struct WindowChanges {
+    pub panes: Vec<(Signal, i64, Option<Pane>)>,
+    pub seen: Vec<(String, Option<i64>)>,
+}
+
+/// All window state of one region. The Kafka pipeline keeps it in `vigil.state` as one record
+/// per pane and per id, so a batch writes only what it changed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionWindows {
     /// Largest event time seen in this region (Unix seconds); `i64::MIN` before the first report.
@@ -162,6 +185,8 @@ pub struct RegionWindows {
     /// Ids counted, with their event time, kept while a duplicate could still be in lateness.
     seen: BTreeMap<String, i64>,
     panes: BTreeMap<Signal, BTreeMap<i64, Pane>>,
+    #[serde(skip)]
+    dirty: Dirty,
 }
 
 impl RegionWindows {
@@ -183,6 +208,7 @@ impl RegionWindows {
             return Admission::Duplicate;
         }
         self.seen.insert(id.to_string(), event_time);
+        self.dirty.seen.insert(id.to_string());
         let late = event_time < self.watermark;
         self.watermark = self.watermark.max(event_time);
         Admission::Accepted { late }
@@ -196,6 +222,7 @@ impl RegionWindows {
         settings: &WindowSettings,
     ) {
         let pane = event_time.div_euclid(settings.pane_secs) * settings.pane_secs;
+        self.dirty.panes.insert((signal, pane));
         self.panes
             .entry(signal)
             .or_default()
@@ -267,12 +294,63 @@ impl RegionWindows {
             return;
         }
         let pane_horizon = self.watermark - retention_secs - settings.allowed_lateness_secs;
-        for panes in self.panes.values_mut() {
-            *panes = panes.split_off(&pane_horizon);
+        for (&signal, panes) in self.panes.iter_mut() {
+            let kept = panes.split_off(&pane_horizon);
+            for &start in panes.keys() {
+                self.dirty.panes.insert((signal, start));
+            }
+            *panes = kept;
         }
         self.panes.retain(|_, p| !p.is_empty());
         let id_horizon = self.watermark - settings.allowed_lateness_secs;
-        self.seen.retain(|_, &mut t| t >= id_horizon);
+        let dirty = &mut self.dirty;
+        self.seen.retain(|id, &mut t| {
+            let keep = t >= id_horizon;
+            if !keep {
+                dirty.seen.insert(id.clone());
+            }
+            keep
+        });
+    }
+
+    /// Takes the panes and ids changed since the last call, with their current values.
+    pub fn take_changes(&mut self) -> WindowChanges {
+        let dirty = std::mem::take(&mut self.dirty);
+        WindowChanges {
+            panes: dirty
+                .panes
+                .into_iter()
+                .map(|(signal, start)| {
+                    let pane = self.panes.get(&signal).and_then(|p| p.get(&start)).cloned();
+                    (signal, start, pane)
+                })
+                .collect(),
+            seen: dirty
+                .seen
+                .into_iter()
+                .map(|id| {
+                    let t = self.seen.get(&id).copied();
+                    (id, t)
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuilds windows from restored changelog records.
+    pub fn from_parts(
+        watermark: i64,
+        panes: impl IntoIterator<Item = (Signal, i64, Pane)>,
+        seen: impl IntoIterator<Item = (String, i64)>,
+    ) -> RegionWindows {
+        let mut w = RegionWindows {
+            watermark,
+            seen: seen.into_iter().collect(),
+            ..RegionWindows::default()
+        };
+        for (signal, start, pane) in panes {
+            w.panes.entry(signal).or_default().insert(start, pane);
+        }
+        w
     }
 
     /// Non-empty panes across all signals (for the state-memory figure and metrics).
@@ -343,6 +421,41 @@ mod tests {
         assert_eq!(agg.score, 1.5);
         assert_eq!(w.count(sig, 3600, 10_800), 2);
         assert_eq!(w.pane_count(), 3);
+    }
+
+    #[test]
+    fn changes_round_trip_through_parts() {
+        let s = WindowSettings::default();
+        let mut w = RegionWindows::new();
+        let sig = Signal::Threat(1);
+        for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
+            let id = format!("r{i}");
+            w.admit(&id, *t, &s);
+            w.add(sig, *t, &contribution(&id, "s"), &s);
+        }
+        w.evict(86_400, &s);
+        let changes = w.take_changes();
+        assert!(
+            changes.panes.iter().any(|(_, _, p)| p.is_none()),
+            "evicted panes are tombstones"
+        );
+        assert!(
+            changes.seen.iter().any(|(_, t)| t.is_none()),
+            "evicted ids are tombstones"
+        );
+        let rebuilt = RegionWindows::from_parts(
+            w.watermark,
+            changes
+                .panes
+                .into_iter()
+                .filter_map(|(sig, start, p)| p.map(|p| (sig, start, p))),
+            changes
+                .seen
+                .into_iter()
+                .filter_map(|(id, t)| t.map(|t| (id, t))),
+        );
+        assert_eq!(rebuilt, w);
+        assert!(w.take_changes().panes.is_empty());
     }
 
     #[test]
