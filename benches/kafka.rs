@@ -7,7 +7,8 @@
 //!    to its alert being readable by a read_committed consumer;
 //! 3. restore: 100,000 region keys in the state changelog, read back by `kafka::restore`.
 //!
-//! `cargo bench --bench kafka` (broker jars are fetched by Maven on first use).
+//! `cargo bench --bench kafka` (broker jars are fetched by Maven on first use);
+//! `VIGIL_BENCH_PARTS=latency` runs one part, `VIGIL_BENCH_RECORDS` sizes the drain.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -90,7 +91,9 @@ fn latency(broker: &Broker) {
         .arg("run")
         .env("VIGIL__PIPELINE__COMMIT_INTERVAL_MS", "50")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("vigil-latency-run.log")).expect("log"),
+        )
         .spawn()
         .expect("run");
     let producer: BaseProducer = ClientConfig::new()
@@ -211,7 +214,8 @@ fn restore_time(broker: &Broker) {
         ..KafkaSettings::default()
     };
     create_topics(&broker.bootstrap, &names);
-    // A typical region state: one day of a quiet region (a few dozen reports, two signals).
+    // Real changelog records: a quiet day of one region, repeated as 1,000 regions of 100 keys
+    // (its meta record, its panes and its ids, padded with more panes), 100,000 keys in all.
     let mut engine = vigil::config::load(std::path::Path::new("config"))
         .unwrap()
         .engine()
@@ -226,19 +230,28 @@ fn restore_time(broker: &Broker) {
     for l in generate(&day) {
         engine.process(l.as_bytes(), None);
     }
-    let state = serde_json::to_vec(engine.region_state("NG-BO").unwrap()).unwrap();
+    let changes = engine.take_changes("NG-BO").unwrap();
+    let meta = serde_json::to_vec(&changes.meta).unwrap();
+    let (signal, _, pane) = changes
+        .windows
+        .panes
+        .iter()
+        .find(|p| p.2.is_some())
+        .cloned()
+        .unwrap();
+    let pane = serde_json::to_vec(&pane.unwrap()).unwrap();
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.bootstrap)
         .set("linger.ms", "20")
         .set("compression.type", "lz4")
         .create()
         .unwrap();
-    let keys = 100_000;
-    for i in 0..keys {
-        let key = format!("R-{i}");
+    let mut bytes = 0usize;
+    let mut send = |key: String, value: &[u8]| {
+        bytes += value.len();
         let mut r = BaseRecord::<str, [u8]>::to(&names.state)
             .key(&key)
-            .payload(&state)
+            .payload(value)
             .partition(0);
         loop {
             match producer.send(r) {
@@ -249,16 +262,26 @@ fn restore_time(broker: &Broker) {
                 }
             }
         }
+    };
+    for region in 0..1000 {
+        let region = format!("R-{region}");
+        send(vigil::kafka::state_key::meta(&region), &meta);
+        for i in 0..99 {
+            send(
+                vigil::kafka::state_key::pane(&region, signal, i * 3600),
+                &pane,
+            );
+        }
     }
     producer.flush(Duration::from_secs(60)).unwrap();
     let restored = vigil::kafka::restore(&settings, &broker.bootstrap, &[0]).expect("restore");
     println!(
-        "restore: {} keys ({} records, {:.0} bytes each) in {:.2} s = {:.0} keys/s",
-        restored.regions.len(),
+        "restore: {} keys ({} regions, {:.1} MB) in {:.2} s = {:.0} keys/s",
         restored.records,
-        state.len(),
+        restored.regions.len(),
+        bytes as f64 / 1e6,
         restored.elapsed.as_secs_f64(),
-        restored.regions.len() as f64 / restored.elapsed.as_secs_f64()
+        restored.records as f64 / restored.elapsed.as_secs_f64()
     );
 }
 
@@ -269,9 +292,18 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    // VIGIL_BENCH_PARTS=restore,latency,drain (default: all three).
+    let parts =
+        std::env::var("VIGIL_BENCH_PARTS").unwrap_or_else(|_| "restore,latency,drain".into());
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
-    restore_time(&broker);
-    latency(&broker);
-    drain(&broker, dir.path());
+    if parts.contains("restore") {
+        restore_time(&broker);
+    }
+    if parts.contains("latency") {
+        latency(&broker);
+    }
+    if parts.contains("drain") {
+        drain(&broker, dir.path());
+    }
 }

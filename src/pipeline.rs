@@ -108,6 +108,10 @@ fn new_producer(loaded: &Loaded, opts: &PipelineOptions) -> Result<BaseProducer,
     let k = &loaded.settings.kafka;
     let mut cfg = client_config(k, &opts.brokers);
     cfg.set("linger.ms", "5").set("compression.type", "lz4");
+    // Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous commit's markers
+    // are written; the default 100 ms retry backoff would then cost every batch 100 ms.
+    cfg.set("retry.backoff.ms", "5")
+        .set("retry.backoff.max.ms", "100");
     if opts.transactions {
         cfg.set(
             "transactional.id",
@@ -257,7 +261,15 @@ pub fn run(
         if batch.is_empty() {
             continue;
         }
-        match process_batch(&mut member, loaded, opts, &batch, &mut stats) {
+        let started = Instant::now();
+        let result = process_batch(&mut member, loaded, opts, &batch, &mut stats);
+        tracing::debug!(
+            records = batch.len(),
+            ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "batch"
+        );
+        match result {
             Ok(alerts) => {
                 stats.commits += 1;
                 stats.records += batch.len() as u64;
