@@ -335,6 +335,7 @@ fn process_batch(
     stats: &mut RunStats,
 ) -> Result<Vec<Alert>, PipelineError> {
     let k = &loaded.settings.kafka;
+    let batch_started = Instant::now();
     if opts.transactions {
         member.producer.begin_transaction()?;
     }
@@ -416,6 +417,7 @@ fn process_batch(
     for (p, o) in &offsets {
         tpl.add_partition_offset(&k.input_topic, *p, Offset::Offset(*o))?;
     }
+    let produced = Instant::now();
     if opts.transactions {
         let metadata = member
             .consumer
@@ -424,9 +426,16 @@ fn process_batch(
         member
             .producer
             .send_offsets_to_transaction(&tpl, &metadata, Duration::from_secs(30))?;
+        let offsets_sent = Instant::now();
         member
             .producer
             .commit_transaction(Duration::from_secs(60))?;
+        tracing::debug!(
+            process_ms = (produced - batch_started).as_millis() as u64,
+            offsets_ms = (offsets_sent - produced).as_millis() as u64,
+            commit_ms = offsets_sent.elapsed().as_millis() as u64,
+            "transaction"
+        );
     } else {
         member.producer.flush(Duration::from_secs(30))?;
         member.consumer.commit(&tpl, CommitMode::Sync)?;
