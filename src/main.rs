@@ -458,7 +458,7 @@ async fn run_pipeline(
                 start: demo.start,
                 speed,
             };
-            if let Err(e) = replay(
+            match replay(
                 &feed_settings,
                 &feed_brokers,
                 lines.into_iter(),
@@ -467,7 +467,11 @@ async fn run_pipeline(
             )
             .await
             {
-                tracing::error!(error = %e, "demo feed failed");
+                Ok(n) => tracing::info!(
+                    reports = n,
+                    "demo scenario fully produced; the pipeline keeps running until Ctrl-C"
+                ),
+                Err(e) => tracing::error!(error = %e, "demo feed failed"),
             }
         });
         _mock = Some(mock);
