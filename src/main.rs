@@ -18,7 +18,8 @@ use vigil::config::{self, Loaded};
 use vigil::engine::{Engine, Outcome};
 use vigil::generator::{GenOptions, generate};
 use vigil::import::{self, ImportError};
-use vigil::pipeline::{self, PipelineOptions};
+use vigil::metrics::Metrics;
+use vigil::pipeline::{self, PipelineOptions, Telemetry};
 use vigil::replay::{Pace, replay};
 use vigil::report::{Limits, decode};
 use vigil::tagger::Scratch;
@@ -486,11 +487,28 @@ async fn run_pipeline(
         transactions,
         max_records,
     };
+    let telemetry = Telemetry {
+        metrics: Arc::new(Metrics::new()?),
+        ready: Arc::new(AtomicBool::new(false)),
+    };
+    let addr = vigil::http::serve(
+        &loaded.settings.http.listen,
+        telemetry.metrics.clone(),
+        telemetry.ready.clone(),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen on http.listen = {}",
+            loaded.settings.http.listen
+        )
+    })?;
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
     let started = Instant::now();
     let worker_loaded = loaded.clone();
     let stats = tokio::task::spawn_blocking(move || {
         let stdout = io::stdout();
-        pipeline::run(&worker_loaded, &opts, stop, |alerts| {
+        pipeline::run(&worker_loaded, &opts, stop, &telemetry, |alerts| {
             let mut out = stdout.lock();
             for alert in alerts {
                 let line = if json {

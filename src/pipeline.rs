@@ -25,6 +25,7 @@ use crate::alert::Alert;
 use crate::config::Loaded;
 use crate::engine::{Engine, Outcome};
 use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore, state_key};
+use crate::metrics::Metrics;
 
 /// What `vigil run` needs beyond the configuration.
 #[derive(Debug, Clone)]
@@ -81,6 +82,12 @@ impl ConsumerContext for RebalanceRecorder {
             events.push(event);
         }
     }
+}
+
+/// Where the pipeline reports: the metrics, and the readiness `/readyz` serves.
+pub struct Telemetry {
+    pub metrics: Arc<Metrics>,
+    pub ready: Arc<AtomicBool>,
 }
 
 /// Counters of a run, for the summary and metrics.
@@ -173,6 +180,7 @@ impl Member {
         opts: &PipelineOptions,
         batch: &mut Vec<OwnedMessage>,
         stats: &mut RunStats,
+        telemetry: &Telemetry,
     ) -> Result<(), PipelineError> {
         let events: Vec<RebalanceEvent> = match self.consumer.context().events.lock() {
             Ok(mut e) => std::mem::take(&mut *e),
@@ -195,6 +203,10 @@ impl Member {
                     for p in &parts {
                         self.assigned.remove(p);
                     }
+                    telemetry.metrics.assigned(self.assigned.len());
+                    telemetry
+                        .ready
+                        .store(!self.assigned.is_empty(), Ordering::Relaxed);
                     tracing::info!(?parts, "partitions revoked");
                 }
                 RebalanceEvent::Assign(parts) => {
@@ -214,6 +226,12 @@ impl Member {
                             .restore_region_parts(r.region, r.meta, r.panes, r.seen);
                     }
                     self.assigned.extend(parts);
+                    telemetry
+                        .metrics
+                        .restored(restored.elapsed.as_secs_f64(), self.assigned.len());
+                    telemetry
+                        .ready
+                        .store(!self.assigned.is_empty(), Ordering::Relaxed);
                 }
             }
         }
@@ -227,6 +245,7 @@ pub fn run(
     loaded: &Loaded,
     opts: &PipelineOptions,
     stop: Arc<AtomicBool>,
+    telemetry: &Telemetry,
     mut on_alerts: impl FnMut(&[Alert]),
 ) -> Result<RunStats, PipelineError> {
     let p = &loaded.settings.pipeline;
@@ -246,7 +265,7 @@ pub fn run(
                 .saturating_duration_since(now)
                 .max(Duration::from_millis(1));
             let polled = member.consumer.poll(wait).map(|r| r.map(|m| m.detach()));
-            member.apply_rebalances(loaded, opts, &mut batch, &mut stats)?;
+            member.apply_rebalances(loaded, opts, &mut batch, &mut stats, telemetry)?;
             match polled {
                 Some(Ok(m)) if member.assigned.contains(&m.partition()) => batch.push(m),
                 Some(Ok(_)) => {}
@@ -262,7 +281,7 @@ pub fn run(
             continue;
         }
         let started = Instant::now();
-        let result = process_batch(&mut member, loaded, opts, &batch, &mut stats);
+        let result = process_batch(&mut member, loaded, opts, &batch, &mut stats, telemetry);
         tracing::debug!(
             records = batch.len(),
             ms = started.elapsed().as_millis() as u64,
@@ -271,6 +290,9 @@ pub fn run(
         );
         match result {
             Ok(alerts) => {
+                telemetry
+                    .metrics
+                    .batch_committed(started.elapsed().as_secs_f64(), &member.engine);
                 stats.commits += 1;
                 stats.records += batch.len() as u64;
                 stats.alerts += alerts.len() as u64;
@@ -283,6 +305,8 @@ pub fn run(
                 // Abort, forget every in-memory effect of the batch, and rejoin: assignment
                 // restores committed state and the consumer resumes from committed offsets.
                 stats.aborts += 1;
+                telemetry.metrics.batch_aborted();
+                telemetry.ready.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %e, "batch failed; aborting and restoring from the changelog");
                 if opts.transactions {
                     let _ = member.producer.abort_transaction(Duration::from_secs(30));
@@ -302,6 +326,7 @@ pub fn run(
             }
         }
     }
+    telemetry.ready.store(false, Ordering::Relaxed);
     member.consumer.unsubscribe();
     let _ = member.producer.flush(Duration::from_secs(30));
     tracing::info!(
@@ -333,7 +358,9 @@ fn process_batch(
     opts: &PipelineOptions,
     batch: &[OwnedMessage],
     stats: &mut RunStats,
+    telemetry: &Telemetry,
 ) -> Result<Vec<Alert>, PipelineError> {
+    let metrics = &telemetry.metrics;
     let k = &loaded.settings.kafka;
     let batch_started = Instant::now();
     if opts.transactions {
@@ -348,9 +375,20 @@ fn process_batch(
         offsets.insert(m.partition(), m.offset() + 1);
         match member.engine.process(bytes, received_at) {
             Outcome::Accepted {
-                region, alerts: a, ..
+                region,
+                event_time,
+                late,
+                tags,
+                alerts: a,
             } => {
+                metrics.report_accepted(
+                    &member.engine,
+                    &tags,
+                    late,
+                    received_at.map(|r| r - event_time),
+                );
                 for alert in &a {
+                    metrics.alert_published(alert);
                     let json = serde_json::to_vec(alert)
                         .map_err(|e| PipelineError::Config(e.to_string()))?;
                     send(
@@ -366,9 +404,11 @@ fn process_batch(
                     .insert(region.clone(), m.partition());
                 dirty.insert(region, m.partition());
             }
-            Outcome::Duplicate { .. } => {}
+            Outcome::Duplicate { .. } => metrics.report_duplicate(),
             Outcome::Rejected(e) => {
                 stats.dlq += 1;
+                metrics.report_rejected(e.reason);
+                metrics.dlq_record(e.reason);
                 let kept = bytes.len().min(k.dlq_max_payload_bytes);
                 let headers = dlq_headers(
                     &e,

@@ -305,3 +305,82 @@ fn run_on_the_embedded_cluster_matches_backtest() {
     assert!(stderr.contains("3000 records"), "{stderr}");
     assert!(stderr.contains("9 to the DLQ"), "{stderr}");
 }
+
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split_whitespace().nth(1)?.parse().ok()?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn run_serves_health_readiness_and_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = vigil()
+        .args(["run", "--speed", "0"])
+        .env("VIGIL__HTTP__LISTEN", &addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut metrics = String::new();
+    // Poll until the whole demo is counted (2,961 accepted reports).
+    while std::time::Instant::now() < deadline {
+        if let Some((200, body)) = http_get(&addr, "/metrics")
+            && body.contains("vigil_reports_ingested_total 2961")
+        {
+            metrics = body;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let ready = http_get(&addr, "/readyz");
+    let health = http_get(&addr, "/healthz");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "vigil run did not stop cleanly on SIGTERM"
+    );
+    assert!(!metrics.is_empty(), "demo never fully counted on /metrics");
+    assert_eq!(ready.map(|r| r.0), Some(200));
+    assert_eq!(health.map(|r| r.0), Some(200));
+    for expected in [
+        "vigil_reports_rejected_total{reason=\"malformed_json\"} 3",
+        "vigil_reports_duplicate_total 30",
+        "vigil_dlq_records_total{reason=\"negative_count\"} 2",
+        "vigil_tags_total{code=\"abduction\",kind=\"threat\"}",
+        "vigil_alerts_total{rule=\"abduction_cluster\",severity=\"critical\",status=\"escalated\"}",
+        "vigil_alerts_active{severity=\"critical\"}",
+        "vigil_assigned_partitions 6",
+        "vigil_batch_duration_seconds_bucket",
+        "vigil_state_restore_duration_seconds_count 1",
+        "vigil_build_info{version=",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from /metrics:\n{metrics}"
+        );
+    }
+    // No report text, names or regions in metrics.
+    assert!(!metrics.contains("NG-BO") && !metrics.contains("Armed men"));
+}
