@@ -157,6 +157,17 @@ struct View {
     changed: Option<(i64, Evaluation)>,
 }
 
+impl View {
+    fn of(episode: OpenEpisode, resolved: bool, changed: Option<(i64, Evaluation)>) -> View {
+        View {
+            severity: episode.severity,
+            resolved,
+            first_seen: episode.first_seen,
+            changed,
+        }
+    }
+}
+
 /// Lifecycle state of one (rule, region).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeTracker {
@@ -202,15 +213,7 @@ impl EpisodeTracker {
 
         let mut views: BTreeMap<i64, View> = BTreeMap::new();
         if let Some(open) = state.open {
-            views.insert(
-                open.start,
-                View {
-                    severity: open.severity,
-                    resolved: false,
-                    first_seen: open.first_seen,
-                    changed: None,
-                },
-            );
+            views.insert(open.start, View::of(open, false, None));
         }
         let mut end = from;
         while end <= closed_upto {
@@ -388,26 +391,10 @@ fn record(
 ) {
     match (before, after) {
         (_, Some(open)) => {
-            views.insert(
-                open.start,
-                View {
-                    severity: open.severity,
-                    resolved: false,
-                    first_seen: open.first_seen,
-                    changed: Some((end, ev)),
-                },
-            );
+            views.insert(open.start, View::of(open, false, Some((end, ev))));
         }
         (Some(closed), None) => {
-            views.insert(
-                closed.start,
-                View {
-                    severity: closed.severity,
-                    resolved: true,
-                    first_seen: closed.first_seen,
-                    changed: Some((end, ev)),
-                },
-            );
+            views.insert(closed.start, View::of(closed, true, Some((end, ev))));
         }
         (None, None) => {}
     }

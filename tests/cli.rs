@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+
+use support::http_get;
+
 fn vigil() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -304,24 +308,6 @@ fn run_on_the_embedded_cluster_matches_backtest() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("3000 records"), "{stderr}");
     assert!(stderr.contains("9 to the DLQ"), "{stderr}");
-}
-
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
 }
 
 #[test]

@@ -3,10 +3,13 @@
 //! demo's counts. The harness installs Prometheus with apt when it is missing, as it fetches the
 //! Kafka jars with Maven.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::http_get;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -39,24 +42,6 @@ fn ensure_prometheus() {
             && present("prometheus"),
         "this test needs Prometheus: apt-get install prometheus (as root) did not provide it"
     );
-}
-
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.split_whitespace().nth(1)?.parse().ok()?;
-    Some((
-        status,
-        out.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default(),
-    ))
 }
 
 /// Runs an instant PromQL query; returns the API's JSON answer (status must be success).
