@@ -10,7 +10,9 @@ use support::http_get;
 
 fn vigil() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Tests run in parallel: every `vigil run` serves /metrics on a port of its own.
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("VIGIL__HTTP__LISTEN", "127.0.0.1:0");
     c
 }
 
