@@ -35,17 +35,7 @@ static GLOBAL: Counting = Counting;
 const COUNT: usize = 20_000;
 
 fn reports() -> Vec<String> {
-    generate(&GenOptions {
-        seed: 11,
-        count: COUNT,
-        regions: 16,
-        rate_per_hour: 200.0,
-        threat_rate: 0.2,
-        late_fraction: 0.05,
-        duplicate_fraction: 0.01,
-        ..GenOptions::default()
-    })
-    .collect()
+    generate(&GenOptions::benchmark(11, COUNT)).collect()
 }
 
 fn engine() -> Engine {

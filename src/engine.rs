@@ -8,9 +8,9 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Alert, EpisodeTracker, Status};
+use crate::alert::{Alert, EpisodeTracker};
 use crate::report::{Limits, RejectError, RejectReason, decode};
-use crate::rules::{Rule, RuleKind, Severity};
+use crate::rules::{Rule, RuleKind};
 use crate::tagger::{Scratch, TagSet, Tagger};
 use crate::taxonomy::Taxonomy;
 use crate::window::{
@@ -65,18 +65,13 @@ pub enum Outcome {
     Rejected(RejectError),
 }
 
-/// Running counts, for summaries and metrics.
+/// Running counts, for run summaries (per-tag and per-alert counts are metrics, see `metrics.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub accepted: u64,
     pub late: u64,
     pub duplicates: u64,
     pub rejected: FxHashMap<RejectReason, u64>,
-    /// Per threat index.
-    pub threat_tags: Vec<u64>,
-    /// Per risk factor 1–14 (index 0 unused).
-    pub risk_tags: [u64; 15],
-    pub alerts: FxHashMap<(String, Severity, Status), u64>,
 }
 
 impl Stats {
@@ -116,10 +111,7 @@ impl Engine {
         }
         let retention_secs =
             rules.iter().map(Rule::reach_secs).max().unwrap_or(0) + window.pane_secs;
-        let stats = Stats {
-            threat_tags: vec![0; taxonomy.threats.len()],
-            ..Stats::default()
-        };
+        let stats = Stats::default();
         Engine {
             limits,
             window,
@@ -231,7 +223,6 @@ impl Engine {
         while threats != 0 {
             let t = threats.trailing_zeros() as usize;
             threats &= threats - 1;
-            self.stats.threat_tags[t] += 1;
             contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
             let signal = Signal::Threat(t as u8);
             region
@@ -243,7 +234,6 @@ impl Engine {
         while risks != 0 {
             let rf = risks.trailing_zeros() as u8 + 1;
             risks &= risks - 1;
-            self.stats.risk_tags[usize::from(rf)] += 1;
             contribution.score_milli = reliability;
             let signal = Signal::Risk(rf);
             region
@@ -295,11 +285,6 @@ impl Engine {
                     )
                 };
                 let alert = Alert::from_change(rule, region_code, &change, evidence);
-                *self
-                    .stats
-                    .alerts
-                    .entry((rule.name.clone(), alert.severity, alert.status))
-                    .or_default() += 1;
                 alerts.push(alert);
             }
         }

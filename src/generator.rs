@@ -75,6 +75,21 @@ impl Default for GenOptions {
 }
 
 impl GenOptions {
+    /// The benchmark stream: 16 regions, 200 reports per hour, 20 % with threats, 5 % late, 1 %
+    /// duplicates (`vigil bench`, `cargo bench --bench core`).
+    pub fn benchmark(seed: u64, count: usize) -> GenOptions {
+        GenOptions {
+            seed,
+            count,
+            regions: 16,
+            rate_per_hour: 200.0,
+            threat_rate: 0.2,
+            late_fraction: 0.05,
+            duplicate_fraction: 0.01,
+            ..GenOptions::default()
+        }
+    }
+
     /// The bundled demo scenario: two weeks, eight regions, an escalation in NG-BO, with late
     /// and duplicate reports and a few malformed records.
     pub fn demo() -> GenOptions {

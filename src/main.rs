@@ -569,16 +569,7 @@ fn cmd_replay(loaded: &Loaded, file: &Path, rate: Option<f64>) -> Result<()> {
 }
 
 fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) -> Result<()> {
-    let opts = GenOptions {
-        seed,
-        count,
-        regions: 16,
-        rate_per_hour: 200.0,
-        threat_rate: 0.2,
-        late_fraction: 0.05,
-        duplicate_fraction: 0.01,
-        ..GenOptions::default()
-    };
+    let opts = GenOptions::benchmark(seed, count);
     let lines: Vec<String> = generate(&opts).collect();
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
     let path = file
