@@ -25,6 +25,7 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     pub pipeline: PipelineSettings,
     pub http: HttpSettings,
+    pub metrics: MetricsSettings,
     pub limits: Limits,
     pub window: WindowSettings,
     pub tagger: TaggerSettings,
@@ -92,6 +93,10 @@ impl Default for KafkaSettings {
 pub struct PipelineSettings {
     pub batch_max_records: usize,
     pub commit_interval_ms: u64,
+    /// With records waiting (consumer lag above zero) and none consumed for this long, the
+    /// instance rejoins the group and restores from the changelog (0: never). Needs
+    /// `metrics.lag_interval_ms` > 0, which is where the lag comes from.
+    pub stall_timeout_secs: u64,
 }
 
 impl Default for PipelineSettings {
@@ -99,6 +104,7 @@ impl Default for PipelineSettings {
         PipelineSettings {
             batch_max_records: 2000,
             commit_interval_ms: 100,
+            stall_timeout_secs: 60,
         }
     }
 }
@@ -114,6 +120,27 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+/// What the metrics label and how often consumer lag is sampled.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Regions that get their own `region` label on the per-region metrics; every other region
+    /// is counted as `other`. Config bounds the label set, so it stays low-cardinality.
+    pub regions: Vec<String>,
+    /// librdkafka statistics interval, from which consumer lag per partition is exported
+    /// (0 turns consumer-lag metrics off).
+    pub lag_interval_ms: u64,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            regions: Vec::new(),
+            lag_interval_ms: 5000,
         }
     }
 }
@@ -367,7 +394,9 @@ fn load_settings(path: &Path) -> Result<Settings, ConfigIssue> {
             config::Environment::with_prefix("VIGIL")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("metrics.regions"),
         )
         .build()
         .and_then(|c| c.try_deserialize::<Settings>())

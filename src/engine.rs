@@ -378,14 +378,25 @@ impl Engine {
     /// Open episodes by severity.
     pub fn active_alerts(&self) -> [u64; 3] {
         let mut out = [0; 3];
-        for r in self.regions.values() {
-            for t in &r.trackers {
-                for (_, sev) in t.open_episodes() {
-                    out[sev as usize] += 1;
-                }
+        for (_, open) in self.active_alerts_by_region() {
+            for (o, n) in out.iter_mut().zip(open) {
+                *o += n;
             }
         }
         out
+    }
+
+    /// Open episodes per region, by severity (watch, warning, critical).
+    pub fn active_alerts_by_region(&self) -> impl Iterator<Item = (&str, [u64; 3])> {
+        self.regions.iter().map(|(region, r)| {
+            let mut open = [0; 3];
+            for t in &r.trackers {
+                for (_, sev) in t.open_episodes() {
+                    open[sev as usize] += 1;
+                }
+            }
+            (region.as_str(), open)
+        })
     }
 }
 

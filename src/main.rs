@@ -488,7 +488,15 @@ async fn run_pipeline(
         max_records,
     };
     let telemetry = Telemetry {
-        metrics: Arc::new(Metrics::new()?),
+        metrics: Arc::new(Metrics::new(
+            &loaded
+                .taxonomy
+                .threats
+                .iter()
+                .map(|t| t.code.clone())
+                .collect::<Vec<_>>(),
+            &loaded.settings.metrics.regions,
+        )?),
         ready: Arc::new(AtomicBool::new(false)),
     };
     let addr = vigil::http::serve(

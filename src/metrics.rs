@@ -1,7 +1,16 @@
 //! Telemetry: every Prometheus metric Vigil exports, registered in one registry and updated
-//! through typed events, so that names and labels live in this file only. Labels are low
-//! cardinality: reason codes, threat and risk-factor codes from the taxonomy, rule names and
-//! severities from the config. No region label, no report text.
+//! through typed events, so that names and labels live in this file only.
+//!
+//! Labels stay low-cardinality: reason codes, threat and risk-factor codes from the taxonomy,
+//! rule names and severities from the config, input partitions, and regions only where
+//! `metrics.regions` lists them (every other region is counted as `other`). No report text.
+//!
+//! The hot path never touches the registry: a batch counts into a [`BatchTally`] of plain
+//! integers, applied by [`Metrics::batch_committed`] once its transaction has committed. An
+//! aborted batch is processed again, and must not count twice.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -11,53 +20,93 @@ use prometheus::{
 use crate::alert::Alert;
 use crate::engine::Engine;
 use crate::report::RejectReason;
+use crate::rules::Severity;
 use crate::tagger::TagSet;
+
+/// Label value for regions that `metrics.regions` does not list.
+pub const OTHER_REGION: &str = "other";
+
+const RISK_FACTORS: usize = 14;
 
 pub struct Metrics {
     registry: Registry,
+    consumed: IntCounter,
     ingested: IntCounter,
     rejected: IntCounterVec,
     late: IntCounter,
     duplicates: IntCounter,
     tags: IntCounterVec,
+    region_signals: IntCounterVec,
     alerts: IntCounterVec,
+    region_alerts: IntCounterVec,
     active_alerts: IntGaugeVec,
+    region_active_alerts: IntGaugeVec,
     window_keys: IntGauge,
     window_panes: IntGauge,
     dlq: IntCounterVec,
     batch_seconds: Histogram,
+    record_latency_seconds: Histogram,
     event_lag_seconds: Histogram,
     commits: IntCounter,
     aborts: IntCounter,
+    stalls: IntCounter,
+    commit_seconds: Histogram,
     restore_seconds: Histogram,
     assigned_partitions: IntGauge,
+    consumer_lag: IntGaugeVec,
+    ready: IntGauge,
+    threat_codes: Vec<String>,
+    regions: Vec<String>,
+    region_index: HashMap<String, usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("metrics: {0}")]
 pub struct MetricsError(#[from] prometheus::Error);
 
-fn buckets() -> Vec<f64> {
+fn latency_buckets() -> Vec<f64> {
     vec![
-        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
     ]
 }
 
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn rf_code(rf: usize) -> String {
+    format!("RF{}", rf + 1)
+}
+
 impl Metrics {
-    pub fn new() -> Result<Metrics, MetricsError> {
+    /// A registry for a taxonomy's threat codes and the regions that get their own label.
+    pub fn new(threat_codes: &[String], regions: &[String]) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| IntCounter::with_opts(Opts::new(name, help));
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             IntCounterVec::new(Opts::new(name, help), labels)
         };
+        let gauge = |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help));
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+        };
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+        };
         let m = Metrics {
+            consumed: counter(
+                "vigil_records_consumed_total",
+                "Input records processed in committed batches, valid or not",
+            )?,
             ingested: counter(
                 "vigil_reports_ingested_total",
                 "Reports accepted by validation and counted",
             )?,
             rejected: counter_vec(
                 "vigil_reports_rejected_total",
-                "Reports rejected, by reason code",
+                "Reports rejected, by reason code (too_late included)",
                 &["reason"],
             )?,
             late: counter(
@@ -70,47 +119,58 @@ impl Metrics {
             )?,
             tags: counter_vec(
                 "vigil_tags_total",
-                "Tags by kind (threat, risk_factor) and code",
+                "Tags on accepted reports, by kind (threat, risk_factor) and code",
                 &["kind", "code"],
+            )?,
+            region_signals: counter_vec(
+                "vigil_region_signal_reports_total",
+                "Accepted reports per configured region and signal (threat or risk-factor code)",
+                &["region", "signal"],
             )?,
             alerts: counter_vec(
                 "vigil_alerts_total",
                 "Alert records published, by rule, severity and status",
                 &["rule", "severity", "status"],
             )?,
-            active_alerts: IntGaugeVec::new(
-                Opts::new(
-                    "vigil_alerts_active",
-                    "Episodes currently open, by severity",
-                ),
+            region_alerts: counter_vec(
+                "vigil_region_alerts_total",
+                "Alert records published per configured region, by severity and status",
+                &["region", "severity", "status"],
+            )?,
+            active_alerts: gauge_vec(
+                "vigil_alerts_active",
+                "Episodes currently open, by severity",
                 &["severity"],
             )?,
-            window_keys: IntGauge::with_opts(Opts::new(
+            region_active_alerts: gauge_vec(
+                "vigil_region_alerts_active",
+                "Episodes currently open per configured region, by severity",
+                &["region", "severity"],
+            )?,
+            window_keys: gauge(
                 "vigil_window_keys",
                 "Window keys (region, signal) holding panes",
-            ))?,
-            window_panes: IntGauge::with_opts(Opts::new(
-                "vigil_window_panes",
-                "Non-empty panes held",
-            ))?,
+            )?,
+            window_panes: gauge("vigil_window_panes", "Non-empty panes held")?,
             dlq: counter_vec(
                 "vigil_dlq_records_total",
                 "Records written to the DLQ, by reason",
                 &["reason"],
             )?,
-            batch_seconds: Histogram::with_opts(
-                HistogramOpts::new(
-                    "vigil_batch_duration_seconds",
-                    "Time to process and commit one batch",
-                )
-                .buckets(buckets()),
+            batch_seconds: histogram(
+                "vigil_batch_duration_seconds",
+                "Time to process one batch and commit its transaction",
+                latency_buckets(),
             )?,
-            event_lag_seconds: Histogram::with_opts(
-                HistogramOpts::new(
-                    "vigil_event_time_lag_seconds",
-                    "Receive time minus event time of accepted reports",
-                )
-                .buckets(vec![
+            record_latency_seconds: histogram(
+                "vigil_record_latency_seconds",
+                "Input record's Kafka timestamp to the commit of the batch holding it",
+                latency_buckets(),
+            )?,
+            event_lag_seconds: histogram(
+                "vigil_event_time_lag_seconds",
+                "Receive time minus event time of accepted reports",
+                vec![
                     60.0,
                     600.0,
                     3600.0,
@@ -118,54 +178,137 @@ impl Metrics {
                     24.0 * 3600.0,
                     72.0 * 3600.0,
                     7.0 * 86400.0,
-                ]),
+                ],
             )?,
             commits: counter(
                 "vigil_transaction_commits_total",
-                "Kafka transactions committed",
+                "Batches committed (Kafka transactions, or offset commits without them)",
             )?,
             aborts: counter(
                 "vigil_transaction_aborts_total",
-                "Kafka transactions aborted",
+                "Batches aborted: the instance rejoins and restores from the changelog",
             )?,
-            restore_seconds: Histogram::with_opts(
-                HistogramOpts::new(
-                    "vigil_state_restore_duration_seconds",
-                    "Time to restore assigned partitions' state",
-                )
-                .buckets(buckets()),
+            stalls: counter(
+                "vigil_consumer_stalls_total",
+                "Times records waited but none arrived for pipeline.stall_timeout_secs, and the instance rejoined",
             )?,
-            assigned_partitions: IntGauge::with_opts(Opts::new(
+            commit_seconds: histogram(
+                "vigil_transaction_commit_duration_seconds",
+                "Time to send offsets to and commit one transaction",
+                latency_buckets(),
+            )?,
+            restore_seconds: histogram(
+                "vigil_state_restore_duration_seconds",
+                "Time to restore newly assigned partitions' state from the changelog",
+                latency_buckets(),
+            )?,
+            assigned_partitions: gauge(
                 "vigil_assigned_partitions",
                 "Input partitions assigned and restored",
-            ))?,
+            )?,
+            consumer_lag: gauge_vec(
+                "vigil_consumer_lag_records",
+                "Input records not yet committed, per assigned partition (last stable offset minus committed offset)",
+                &["partition"],
+            )?,
+            ready: gauge(
+                "vigil_ready",
+                "1 when assigned partitions are restored and consuming (what /readyz answers)",
+            )?,
+            threat_codes: threat_codes.to_vec(),
+            regions: regions.to_vec(),
+            region_index: regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.clone(), i))
+                .collect(),
             registry,
         };
         let build = IntGaugeVec::new(
-            Opts::new("vigil_build_info", "Build information"),
+            Opts::new("vigil_build_info", "Build information; always 1"),
             &["version"],
         )?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         m.registry.register(Box::new(build))?;
-        for c in [&m.ingested, &m.late, &m.duplicates, &m.commits, &m.aborts] {
+        for c in [
+            &m.consumed,
+            &m.ingested,
+            &m.late,
+            &m.duplicates,
+            &m.commits,
+            &m.aborts,
+            &m.stalls,
+        ] {
             m.registry.register(Box::new(c.clone()))?;
         }
-        for c in [&m.rejected, &m.tags, &m.alerts, &m.dlq] {
+        for c in [
+            &m.rejected,
+            &m.tags,
+            &m.region_signals,
+            &m.alerts,
+            &m.region_alerts,
+            &m.dlq,
+        ] {
             m.registry.register(Box::new(c.clone()))?;
         }
-        for g in [&m.window_keys, &m.window_panes, &m.assigned_partitions] {
+        for g in [
+            &m.window_keys,
+            &m.window_panes,
+            &m.assigned_partitions,
+            &m.ready,
+        ] {
             m.registry.register(Box::new(g.clone()))?;
         }
-        m.registry.register(Box::new(m.active_alerts.clone()))?;
-        for h in [&m.batch_seconds, &m.event_lag_seconds, &m.restore_seconds] {
+        for g in [&m.active_alerts, &m.region_active_alerts, &m.consumer_lag] {
+            m.registry.register(Box::new(g.clone()))?;
+        }
+        for h in [
+            &m.batch_seconds,
+            &m.record_latency_seconds,
+            &m.event_lag_seconds,
+            &m.commit_seconds,
+            &m.restore_seconds,
+        ] {
             m.registry.register(Box::new(h.clone()))?;
         }
-        // Reason codes are known in advance: export zeros, so that rate() works from the start.
+        // Every label value known in advance is exported from the start, at zero, so that
+        // rate() and absent-data alerts work before the first event of a kind.
         for r in RejectReason::ALL {
             m.rejected.with_label_values(&[r.code()]);
             m.dlq.with_label_values(&[r.code()]);
         }
+        for code in &m.threat_codes {
+            m.tags.with_label_values(&["threat", code]);
+        }
+        for rf in 0..RISK_FACTORS {
+            m.tags.with_label_values(&["risk_factor", &rf_code(rf)]);
+        }
+        for sev in Severity::ALL {
+            m.active_alerts.with_label_values(&[sev.as_str()]);
+        }
         Ok(m)
+    }
+
+    /// A fresh tally for one batch.
+    pub fn tally(&self) -> BatchTally {
+        BatchTally {
+            threats: vec![0; self.threat_codes.len()],
+            region_signals: vec![[0; 64 + RISK_FACTORS]; self.regions.len() + 1],
+            region_of_last: None,
+            ..BatchTally::default()
+        }
+    }
+
+    /// The label value of a region: itself when configured, else [`OTHER_REGION`].
+    fn region_label(&self, index: usize) -> &str {
+        self.regions.get(index).map_or(OTHER_REGION, String::as_str)
+    }
+
+    fn region_slot(&self, region: &str) -> usize {
+        self.region_index
+            .get(region)
+            .copied()
+            .unwrap_or(self.regions.len())
     }
 
     /// The Prometheus text exposition of every metric.
@@ -175,69 +318,105 @@ impl Metrics {
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    pub fn report_accepted(
+    /// A batch's transaction committed: its tally counts, and the state gauges are refreshed.
+    pub fn batch_committed(
         &self,
+        tally: BatchTally,
+        batch_seconds: f64,
+        commit_seconds: Option<f64>,
         engine: &Engine,
-        tags: &TagSet,
-        late: bool,
-        lag_secs: Option<i64>,
     ) {
-        self.ingested.inc();
-        if late {
-            self.late.inc();
-        }
-        if let Some(lag) = lag_secs {
-            self.event_lag_seconds.observe(lag.max(0) as f64);
-        }
-        for (t, code) in engine.tagger().threat_codes().iter().enumerate() {
-            if tags.threats() & (1 << t) != 0 {
-                self.tags.with_label_values(&["threat", code]).inc();
-            }
-        }
-        for rf in 0..14u16 {
-            if tags.risk_factors & (1 << rf) != 0 {
-                self.tags
-                    .with_label_values(&["risk_factor", &format!("RF{}", rf + 1)])
-                    .inc();
-            }
-        }
-    }
-
-    pub fn report_duplicate(&self) {
-        self.duplicates.inc();
-    }
-
-    pub fn report_rejected(&self, reason: RejectReason) {
-        self.rejected.with_label_values(&[reason.code()]).inc();
-    }
-
-    pub fn dlq_record(&self, reason: RejectReason) {
-        self.dlq.with_label_values(&[reason.code()]).inc();
-    }
-
-    pub fn alert_published(&self, alert: &Alert) {
-        self.alerts
-            .with_label_values(&[&alert.rule, alert.severity.as_str(), alert.status.as_str()])
-            .inc();
-    }
-
-    pub fn batch_committed(&self, seconds: f64, engine: &Engine) {
         self.commits.inc();
-        self.batch_seconds.observe(seconds);
+        self.batch_seconds.observe(batch_seconds);
+        if let Some(s) = commit_seconds {
+            self.commit_seconds.observe(s);
+        }
+        self.consumed.inc_by(tally.consumed);
+        self.ingested.inc_by(tally.accepted);
+        self.late.inc_by(tally.late);
+        self.duplicates.inc_by(tally.duplicates);
+        for (r, n) in RejectReason::ALL.iter().zip(tally.rejected) {
+            if n > 0 {
+                self.rejected.with_label_values(&[r.code()]).inc_by(n);
+                self.dlq.with_label_values(&[r.code()]).inc_by(n);
+            }
+        }
+        for (code, n) in self.threat_codes.iter().zip(&tally.threats) {
+            if *n > 0 {
+                self.tags.with_label_values(&["threat", code]).inc_by(*n);
+            }
+        }
+        for (rf, n) in tally.risk_factors.iter().enumerate() {
+            if *n > 0 {
+                self.tags
+                    .with_label_values(&["risk_factor", &rf_code(rf)])
+                    .inc_by(*n);
+            }
+        }
+        for (slot, counts) in tally.region_signals.iter().enumerate() {
+            for (signal, n) in counts.iter().enumerate() {
+                if *n == 0 {
+                    continue;
+                }
+                let code = if signal < 64 {
+                    self.threat_codes[signal].clone()
+                } else {
+                    rf_code(signal - 64)
+                };
+                self.region_signals
+                    .with_label_values(&[self.region_label(slot), &code])
+                    .inc_by(*n);
+            }
+        }
+        for a in &tally.alerts {
+            self.alerts
+                .with_label_values(&[&a.rule, a.severity, a.status])
+                .inc();
+            self.region_alerts
+                .with_label_values(&[self.region_label(a.region_slot), a.severity, a.status])
+                .inc();
+        }
+        for lag in &tally.event_lags {
+            self.event_lag_seconds.observe(*lag as f64);
+        }
+        let now = now_millis();
+        for ts in &tally.record_timestamps_ms {
+            self.record_latency_seconds
+                .observe((now - ts).max(0) as f64 / 1000.0);
+        }
         self.window_keys.set(engine.window_key_count() as i64);
         self.window_panes.set(engine.pane_count() as i64);
-        let [watch, warning, critical] = engine.active_alerts();
-        for (sev, n) in [
-            ("watch", watch),
-            ("warning", warning),
-            ("critical", critical),
-        ] {
-            self.active_alerts.with_label_values(&[sev]).set(n as i64);
+        let mut total = [0u64; 3];
+        let mut per_region = vec![[0u64; 3]; self.regions.len() + 1];
+        for (region, open) in engine.active_alerts_by_region() {
+            let slot = self.region_slot(region);
+            for s in 0..3 {
+                total[s] += open[s];
+                per_region[slot][s] += open[s];
+            }
+        }
+        for sev in Severity::ALL {
+            let s = sev as usize;
+            self.active_alerts
+                .with_label_values(&[sev.as_str()])
+                .set(total[s] as i64);
+            for (slot, open) in per_region.iter().enumerate() {
+                // Configured regions always have a series; `other` only once it has alerts.
+                if slot < self.regions.len() || open.iter().any(|n| *n > 0) {
+                    self.region_active_alerts
+                        .with_label_values(&[self.region_label(slot), sev.as_str()])
+                        .set(open[s] as i64);
+                }
+            }
         }
     }
 
     pub fn batch_aborted(&self) {
         self.aborts.inc();
+    }
+
+    pub fn consumer_stalled(&self) {
+        self.stalls.inc();
     }
 
     pub fn restored(&self, seconds: f64, assigned: usize) {
@@ -248,20 +427,146 @@ impl Metrics {
     pub fn assigned(&self, partitions: usize) {
         self.assigned_partitions.set(partitions as i64);
     }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
+    /// Consumer lag of one assigned input partition, in records.
+    pub fn partition_lag(&self, partition: i32, lag: i64) {
+        self.consumer_lag
+            .with_label_values(&[&partition.to_string()])
+            .set(lag.max(0));
+    }
+
+    /// A partition left this instance: its lag is another instance's to report.
+    pub fn partition_revoked(&self, partition: i32) {
+        let _ = self
+            .consumer_lag
+            .remove_label_values(&[&partition.to_string()]);
+    }
+}
+
+struct AlertTally {
+    rule: String,
+    severity: &'static str,
+    status: &'static str,
+    region_slot: usize,
+}
+
+/// What one batch did, in plain integers; see the module comment.
+#[derive(Default)]
+pub struct BatchTally {
+    consumed: u64,
+    accepted: u64,
+    late: u64,
+    duplicates: u64,
+    rejected: [u64; RejectReason::ALL.len()],
+    threats: Vec<u64>,
+    risk_factors: [u64; RISK_FACTORS],
+    /// Per region slot (configured regions, then `other`): threat bits 0–63, then RF1–RF14.
+    region_signals: Vec<[u64; 64 + RISK_FACTORS]>,
+    alerts: Vec<AlertTally>,
+    event_lags: Vec<i64>,
+    record_timestamps_ms: Vec<i64>,
+    /// Reports of one region come in runs: the last lookup is reused.
+    region_of_last: Option<(String, usize)>,
+}
+
+impl BatchTally {
+    /// An input record, whatever its outcome; `timestamp_ms` is its Kafka timestamp.
+    pub fn consumed(&mut self, timestamp_ms: Option<i64>) {
+        self.consumed += 1;
+        if let Some(ts) = timestamp_ms {
+            self.record_timestamps_ms.push(ts);
+        }
+    }
+
+    pub fn accepted(
+        &mut self,
+        metrics: &Metrics,
+        region: &str,
+        tags: &TagSet,
+        late: bool,
+        lag_secs: Option<i64>,
+    ) {
+        self.accepted += 1;
+        self.late += u64::from(late);
+        if let Some(lag) = lag_secs {
+            self.event_lags.push(lag.max(0));
+        }
+        let slot = match &self.region_of_last {
+            Some((r, slot)) if r == region => *slot,
+            _ => {
+                let slot = metrics.region_slot(region);
+                self.region_of_last = Some((region.to_string(), slot));
+                slot
+            }
+        };
+        let mut threats = tags.threats();
+        while threats != 0 {
+            let t = threats.trailing_zeros() as usize;
+            threats &= threats - 1;
+            if let Some(n) = self.threats.get_mut(t) {
+                *n += 1;
+            }
+            self.region_signals[slot][t] += 1;
+        }
+        let mut risks = tags.risk_factors;
+        while risks != 0 {
+            let rf = risks.trailing_zeros() as usize;
+            risks &= risks - 1;
+            if rf < RISK_FACTORS {
+                self.risk_factors[rf] += 1;
+                self.region_signals[slot][64 + rf] += 1;
+            }
+        }
+    }
+
+    pub fn duplicate(&mut self) {
+        self.duplicates += 1;
+    }
+
+    /// A rejected record; it goes to the DLQ.
+    pub fn rejected(&mut self, reason: RejectReason) {
+        if let Some(i) = RejectReason::ALL.iter().position(|r| *r == reason) {
+            self.rejected[i] += 1;
+        }
+    }
+
+    pub fn alert(&mut self, metrics: &Metrics, alert: &Alert) {
+        self.alerts.push(AlertTally {
+            rule: alert.rule.clone(),
+            severity: alert.severity.as_str(),
+            status: alert.status.as_str(),
+            region_slot: metrics.region_slot(&alert.region),
+        });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn metrics() -> Metrics {
+        Metrics::new(
+            &["abduction".to_string(), "siege".to_string()],
+            &["NG-BO".to_string()],
+        )
+        .unwrap()
+    }
+
     #[test]
     fn names_follow_prometheus_conventions_and_render() {
-        let m = Metrics::new().unwrap();
-        m.report_rejected(RejectReason::TooLate);
+        let m = metrics();
         m.batch_aborted();
+        m.partition_lag(3, 42);
+        m.set_ready(true);
         let text = m.render();
-        assert!(text.contains("vigil_reports_rejected_total{reason=\"too_late\"} 1"));
+        assert!(text.contains("vigil_reports_rejected_total{reason=\"too_late\"} 0"));
         assert!(text.contains("vigil_transaction_aborts_total 1"));
+        assert!(text.contains("vigil_consumer_lag_records{partition=\"3\"} 42"));
+        assert!(text.contains("vigil_ready 1"));
         assert!(text.contains("vigil_build_info{version="));
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             let mut parts = line.split_whitespace().skip(2);
@@ -274,5 +579,49 @@ mod tests {
                 assert!(name.ends_with("_seconds"), "{name}");
             }
         }
+        m.partition_revoked(3);
+        assert!(
+            !m.render()
+                .contains("vigil_consumer_lag_records{partition=\"3\"}")
+        );
+    }
+
+    #[test]
+    fn a_tally_counts_only_once_committed_and_unlisted_regions_are_other() {
+        let m = metrics();
+        let engine = crate::config::load(std::path::Path::new("config"))
+            .unwrap()
+            .engine()
+            .unwrap();
+        let mut tally = m.tally();
+        let tags = TagSet {
+            inferred_threats: 0b10,
+            risk_factors: 1 << 12,
+            ..TagSet::default()
+        };
+        tally.consumed(None);
+        tally.accepted(&m, "NG-BO", &tags, true, Some(30));
+        tally.consumed(None);
+        tally.accepted(&m, "XX-YY", &tags, false, None);
+        tally.consumed(None);
+        tally.rejected(RejectReason::BadTime);
+        assert!(m.render().contains("vigil_reports_ingested_total 0"));
+        m.batch_committed(tally, 0.01, Some(0.005), &engine);
+        let text = m.render();
+        for expected in [
+            "vigil_records_consumed_total 3",
+            "vigil_reports_ingested_total 2",
+            "vigil_reports_late_total 1",
+            "vigil_reports_rejected_total{reason=\"bad_time\"} 1",
+            "vigil_dlq_records_total{reason=\"bad_time\"} 1",
+            "vigil_tags_total{code=\"siege\",kind=\"threat\"} 2",
+            "vigil_tags_total{code=\"RF13\",kind=\"risk_factor\"} 2",
+            "vigil_region_signal_reports_total{region=\"NG-BO\",signal=\"siege\"} 1",
+            "vigil_region_signal_reports_total{region=\"other\",signal=\"RF13\"} 1",
+            "vigil_transaction_commit_duration_seconds_count 1",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+        assert!(!text.contains("XX-YY"));
     }
 }

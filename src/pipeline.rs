@@ -19,13 +19,13 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 
 use crate::alert::Alert;
 use crate::config::Loaded;
 use crate::engine::{Engine, Outcome};
 use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore, state_key};
-use crate::metrics::Metrics;
+use crate::metrics::{BatchTally, Metrics};
 
 /// What `vigil run` needs beyond the configuration.
 #[derive(Debug, Clone)]
@@ -53,13 +53,51 @@ enum RebalanceEvent {
     Revoke(Vec<i32>),
 }
 
-/// Records rebalances for the loop to act on after `poll` returns.
+/// Records rebalances for the loop to act on after `poll` returns, and turns librdkafka's
+/// statistics into consumer-lag metrics.
 struct RebalanceRecorder {
     input_topic: String,
     events: Mutex<Vec<RebalanceEvent>>,
+    metrics: Arc<Metrics>,
+    /// Offsets this instance committed, per partition: with transactions the consumer's own
+    /// statistics do not see them.
+    committed: Mutex<BTreeMap<i32, i64>>,
+    /// When the last statistics arrived and the total lag they showed.
+    last_lag: Mutex<Option<(Instant, i64)>>,
 }
 
-impl ClientContext for RebalanceRecorder {}
+impl ClientContext for RebalanceRecorder {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.input_topic) else {
+            return;
+        };
+        let committed = match self.committed.lock() {
+            Ok(c) => c.clone(),
+            Err(_) => return,
+        };
+        let mut total = 0;
+        for (partition, p) in &topic.partitions {
+            // Partition -1 is librdkafka's internal queue; unassigned partitions report no
+            // fetch state. Lag is against the last stable offset: what read_committed can read.
+            if *partition < 0 || p.fetch_state == "none" || p.ls_offset < 0 {
+                continue;
+            }
+            let position = committed
+                .get(partition)
+                .copied()
+                .unwrap_or(p.committed_offset)
+                .max(p.committed_offset);
+            if position >= 0 {
+                self.metrics
+                    .partition_lag(*partition, p.ls_offset - position);
+                total += (p.ls_offset - position).max(0);
+            }
+        }
+        if let Ok(mut last) = self.last_lag.lock() {
+            *last = Some((Instant::now(), total));
+        }
+    }
+}
 
 impl ConsumerContext for RebalanceRecorder {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -88,6 +126,13 @@ impl ConsumerContext for RebalanceRecorder {
 pub struct Telemetry {
     pub metrics: Arc<Metrics>,
     pub ready: Arc<AtomicBool>,
+}
+
+impl Telemetry {
+    fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+        self.metrics.set_ready(ready);
+    }
 }
 
 /// Counters of a run, for the summary and metrics.
@@ -137,7 +182,11 @@ fn new_producer(loaded: &Loaded, opts: &PipelineOptions) -> Result<BaseProducer,
     Ok(producer)
 }
 
-fn new_member(loaded: &Loaded, opts: &PipelineOptions) -> Result<Member, PipelineError> {
+fn new_member(
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+    metrics: &Arc<Metrics>,
+) -> Result<Member, PipelineError> {
     let k = &loaded.settings.kafka;
     let mut cfg = client_config(k, &opts.brokers);
     cfg.set("group.id", &k.group_id)
@@ -154,10 +203,17 @@ fn new_member(loaded: &Loaded, opts: &PipelineOptions) -> Result<Member, Pipelin
     if !k.client.contains_key("session.timeout.ms") {
         cfg.set("session.timeout.ms", "10000");
     }
+    let lag_interval = loaded.settings.metrics.lag_interval_ms;
+    if lag_interval > 0 {
+        cfg.set("statistics.interval.ms", lag_interval.to_string());
+    }
     tracing::info!(config = ?describe(&cfg), "kafka consumer");
     let consumer: BaseConsumer<RebalanceRecorder> = cfg.create_with_context(RebalanceRecorder {
         input_topic: k.input_topic.clone(),
         events: Mutex::new(Vec::new()),
+        metrics: metrics.clone(),
+        committed: Mutex::new(BTreeMap::new()),
+        last_lag: Mutex::new(None),
     })?;
     consumer.subscribe(&[&k.input_topic])?;
     Ok(Member {
@@ -172,6 +228,18 @@ fn new_member(loaded: &Loaded, opts: &PipelineOptions) -> Result<Member, Pipelin
 }
 
 impl Member {
+    /// Records are waiting (by statistics newer than `since`) although none was consumed since.
+    fn stalled_since(&self, since: Instant) -> bool {
+        let last = self
+            .consumer
+            .context()
+            .last_lag
+            .lock()
+            .ok()
+            .and_then(|l| *l);
+        last.is_some_and(|(at, lag)| at > since && lag > 0)
+    }
+
     /// Applies recorded rebalances: drops revoked partitions' regions (and their pending
     /// records), restores assigned partitions' regions from the changelog.
     fn apply_rebalances(
@@ -202,11 +270,13 @@ impl Member {
                     }
                     for p in &parts {
                         self.assigned.remove(p);
+                        telemetry.metrics.partition_revoked(*p);
+                    }
+                    if let Ok(mut committed) = self.consumer.context().committed.lock() {
+                        committed.retain(|p, _| !parts.contains(p));
                     }
                     telemetry.metrics.assigned(self.assigned.len());
-                    telemetry
-                        .ready
-                        .store(!self.assigned.is_empty(), Ordering::Relaxed);
+                    telemetry.set_ready(!self.assigned.is_empty());
                     tracing::info!(?parts, "partitions revoked");
                 }
                 RebalanceEvent::Assign(parts) => {
@@ -229,9 +299,7 @@ impl Member {
                     telemetry
                         .metrics
                         .restored(restored.elapsed.as_secs_f64(), self.assigned.len());
-                    telemetry
-                        .ready
-                        .store(!self.assigned.is_empty(), Ordering::Relaxed);
+                    telemetry.set_ready(!self.assigned.is_empty());
                 }
             }
         }
@@ -250,9 +318,11 @@ pub fn run(
 ) -> Result<RunStats, PipelineError> {
     let p = &loaded.settings.pipeline;
     let mut stats = RunStats::default();
-    let mut member = new_member(loaded, opts)?;
+    let mut member = new_member(loaded, opts, &telemetry.metrics)?;
     let mut batch: Vec<OwnedMessage> = Vec::with_capacity(p.batch_max_records);
     let interval = Duration::from_millis(p.commit_interval_ms);
+    let stall_timeout = Duration::from_secs(p.stall_timeout_secs);
+    let mut last_progress = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         batch.clear();
         let deadline = Instant::now() + interval;
@@ -278,8 +348,24 @@ pub fn run(
             }
         }
         if batch.is_empty() {
+            let stalled = !stall_timeout.is_zero()
+                && last_progress.elapsed() >= stall_timeout
+                && member.stalled_since(last_progress + stall_timeout / 2);
+            if stalled {
+                // Seen once after a broker restart: the consumer stopped fetching while records
+                // waited, with no error. Crash-only recovery: rejoin and restore.
+                tracing::warn!(
+                    seconds = last_progress.elapsed().as_secs(),
+                    "records are waiting but none arrived; rejoining the group"
+                );
+                telemetry.metrics.consumer_stalled();
+                telemetry.set_ready(false);
+                member = rejoin(member, loaded, opts, &stop, telemetry)?;
+                last_progress = Instant::now();
+            }
             continue;
         }
+        last_progress = Instant::now();
         let started = Instant::now();
         let result = process_batch(&mut member, loaded, opts, &batch, &mut stats, telemetry);
         tracing::debug!(
@@ -289,10 +375,17 @@ pub fn run(
             "batch"
         );
         match result {
-            Ok(alerts) => {
-                telemetry
-                    .metrics
-                    .batch_committed(started.elapsed().as_secs_f64(), &member.engine);
+            Ok(Committed {
+                alerts,
+                tally,
+                commit_seconds,
+            }) => {
+                telemetry.metrics.batch_committed(
+                    tally,
+                    started.elapsed().as_secs_f64(),
+                    commit_seconds,
+                    &member.engine,
+                );
                 stats.commits += 1;
                 stats.records += batch.len() as u64;
                 stats.alerts += alerts.len() as u64;
@@ -306,27 +399,17 @@ pub fn run(
                 // restores committed state and the consumer resumes from committed offsets.
                 stats.aborts += 1;
                 telemetry.metrics.batch_aborted();
-                telemetry.ready.store(false, Ordering::Relaxed);
+                telemetry.set_ready(false);
                 tracing::warn!(error = %e, "batch failed; aborting and restoring from the changelog");
                 if opts.transactions {
                     let _ = member.producer.abort_transaction(Duration::from_secs(30));
                 }
-                member.consumer.unsubscribe();
-                drop(member);
-                member = loop {
-                    match new_member(loaded, opts) {
-                        Ok(m) => break m,
-                        Err(e) if !stop.load(Ordering::Relaxed) => {
-                            tracing::warn!(error = %e, "cannot rejoin yet");
-                            std::thread::sleep(Duration::from_secs(1));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                };
+                member = rejoin(member, loaded, opts, &stop, telemetry)?;
+                last_progress = Instant::now();
             }
         }
     }
-    telemetry.ready.store(false, Ordering::Relaxed);
+    telemetry.set_ready(false);
     member.consumer.unsubscribe();
     let _ = member.producer.flush(Duration::from_secs(30));
     tracing::info!(
@@ -336,6 +419,30 @@ pub fn run(
         "pipeline stopped"
     );
     Ok(stats)
+}
+
+/// Leaves the group, forgets all in-memory state and joins again; assignment restores the
+/// committed state and the consumer resumes from the committed offsets.
+fn rejoin(
+    member: Member,
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+    stop: &AtomicBool,
+    telemetry: &Telemetry,
+) -> Result<Member, PipelineError> {
+    member.consumer.unsubscribe();
+    drop(member);
+    loop {
+        match new_member(loaded, opts, &telemetry.metrics) {
+            Ok(m) => return Ok(m),
+            Err(e) if !stop.load(Ordering::Relaxed) => {
+                tracing::warn!(error = %e, "cannot rejoin yet");
+                // Not synchronisation: a pause between attempts to reach the cluster.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn send(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>) -> Result<(), KafkaError> {
@@ -351,6 +458,13 @@ fn send(producer: &BaseProducer, mut record: BaseRecord<'_, str, [u8]>) -> Resul
     }
 }
 
+/// What a committed batch leaves for the loop.
+struct Committed {
+    alerts: Vec<Alert>,
+    tally: BatchTally,
+    commit_seconds: Option<f64>,
+}
+
 /// Processes one batch and commits its outputs, state and offsets together.
 fn process_batch(
     member: &mut Member,
@@ -359,8 +473,9 @@ fn process_batch(
     batch: &[OwnedMessage],
     stats: &mut RunStats,
     telemetry: &Telemetry,
-) -> Result<Vec<Alert>, PipelineError> {
+) -> Result<Committed, PipelineError> {
     let metrics = &telemetry.metrics;
+    let mut tally = metrics.tally();
     let k = &loaded.settings.kafka;
     let batch_started = Instant::now();
     if opts.transactions {
@@ -371,8 +486,10 @@ fn process_batch(
     let mut offsets: BTreeMap<i32, i64> = BTreeMap::new();
     for m in batch {
         let bytes = m.payload().unwrap_or_default();
-        let received_at = m.timestamp().to_millis().map(|ms| ms.div_euclid(1000));
+        let timestamp_ms = m.timestamp().to_millis();
+        let received_at = timestamp_ms.map(|ms| ms.div_euclid(1000));
         offsets.insert(m.partition(), m.offset() + 1);
+        tally.consumed(timestamp_ms);
         match member.engine.process(bytes, received_at) {
             Outcome::Accepted {
                 region,
@@ -381,14 +498,15 @@ fn process_batch(
                 tags,
                 alerts: a,
             } => {
-                metrics.report_accepted(
-                    &member.engine,
+                tally.accepted(
+                    metrics,
+                    &region,
                     &tags,
                     late,
                     received_at.map(|r| r - event_time),
                 );
                 for alert in &a {
-                    metrics.alert_published(alert);
+                    tally.alert(metrics, alert);
                     let json = serde_json::to_vec(alert)
                         .map_err(|e| PipelineError::Config(e.to_string()))?;
                     send(
@@ -404,11 +522,10 @@ fn process_batch(
                     .insert(region.clone(), m.partition());
                 dirty.insert(region, m.partition());
             }
-            Outcome::Duplicate { .. } => metrics.report_duplicate(),
+            Outcome::Duplicate { .. } => tally.duplicate(),
             Outcome::Rejected(e) => {
                 stats.dlq += 1;
-                metrics.report_rejected(e.reason);
-                metrics.dlq_record(e.reason);
+                tally.rejected(e.reason);
                 let kept = bytes.len().min(k.dlq_max_payload_bytes);
                 let headers = dlq_headers(
                     &e,
@@ -458,6 +575,7 @@ fn process_batch(
         tpl.add_partition_offset(&k.input_topic, *p, Offset::Offset(*o))?;
     }
     let produced = Instant::now();
+    let mut commit_seconds = None;
     if opts.transactions {
         let metadata = member
             .consumer
@@ -470,6 +588,7 @@ fn process_batch(
         member
             .producer
             .commit_transaction(Duration::from_secs(60))?;
+        commit_seconds = Some(produced.elapsed().as_secs_f64());
         tracing::debug!(
             process_ms = (produced - batch_started).as_millis() as u64,
             offsets_ms = (offsets_sent - produced).as_millis() as u64,
@@ -480,7 +599,14 @@ fn process_batch(
         member.producer.flush(Duration::from_secs(30))?;
         member.consumer.commit(&tpl, CommitMode::Sync)?;
     }
-    Ok(alerts)
+    if let Ok(mut committed) = member.consumer.context().committed.lock() {
+        committed.extend(offsets);
+    }
+    Ok(Committed {
+        alerts,
+        tally,
+        commit_seconds,
+    })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PipelineError> {
