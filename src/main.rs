@@ -495,6 +495,11 @@ async fn run_pipeline(
                 .iter()
                 .map(|t| t.code.clone())
                 .collect::<Vec<_>>(),
+            &loaded
+                .rules
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>(),
             &loaded.settings.metrics.regions,
         )?),
         ready: Arc::new(AtomicBool::new(false)),

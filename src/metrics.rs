@@ -17,7 +17,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Status};
 use crate::engine::Engine;
 use crate::report::RejectReason;
 use crate::rules::Severity;
@@ -81,8 +81,13 @@ fn rf_code(rf: usize) -> String {
 }
 
 impl Metrics {
-    /// A registry for a taxonomy's threat codes and the regions that get their own label.
-    pub fn new(threat_codes: &[String], regions: &[String]) -> Result<Metrics, MetricsError> {
+    /// A registry for a taxonomy's threat codes, the configured rule names, and the regions that
+    /// get their own label.
+    pub fn new(
+        threat_codes: &[String],
+        rule_names: &[String],
+        regions: &[String],
+    ) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| IntCounter::with_opts(Opts::new(name, help));
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
@@ -283,8 +288,36 @@ impl Metrics {
         for rf in 0..RISK_FACTORS {
             m.tags.with_label_values(&["risk_factor", &rf_code(rf)]);
         }
+        // A series born at its first increment hides that increment from increase() and from
+        // the desk's alert annotations: every bounded combination starts at zero instead.
+        let region_labels: Vec<&str> = m
+            .regions
+            .iter()
+            .map(String::as_str)
+            .chain([OTHER_REGION])
+            .collect();
         for sev in Severity::ALL {
             m.active_alerts.with_label_values(&[sev.as_str()]);
+            for status in Status::ALL {
+                for rule in rule_names {
+                    m.alerts
+                        .with_label_values(&[rule, sev.as_str(), status.as_str()]);
+                }
+                for region in &region_labels {
+                    m.region_alerts
+                        .with_label_values(&[region, sev.as_str(), status.as_str()]);
+                }
+            }
+        }
+        for region in &region_labels {
+            for code in &m.threat_codes {
+                m.region_signals
+                    .with_label_values(&[*region, code.as_str()]);
+            }
+            for rf in 0..RISK_FACTORS {
+                m.region_signals
+                    .with_label_values(&[*region, rf_code(rf).as_str()]);
+            }
         }
         Ok(m)
     }
@@ -551,6 +584,7 @@ mod tests {
     fn metrics() -> Metrics {
         Metrics::new(
             &["abduction".to_string(), "siege".to_string()],
+            &["abduction_cluster".to_string()],
             &["NG-BO".to_string()],
         )
         .unwrap()
@@ -623,5 +657,11 @@ mod tests {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }
         assert!(!text.contains("XX-YY"));
+        assert!(text.contains(
+            "vigil_region_alerts_total{region=\"other\",severity=\"critical\",status=\"resolved\"} 0"
+        ));
+        assert!(text.contains(
+            "vigil_alerts_total{rule=\"abduction_cluster\",severity=\"watch\",status=\"firing\"} 0"
+        ));
     }
 }

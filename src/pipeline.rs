@@ -82,11 +82,13 @@ impl ClientContext for RebalanceRecorder {
             if *partition < 0 || p.fetch_state == "none" || p.ls_offset < 0 {
                 continue;
             }
+            // Nothing committed yet: consumption starts at the log start (earliest).
             let position = committed
                 .get(partition)
                 .copied()
                 .unwrap_or(p.committed_offset)
-                .max(p.committed_offset);
+                .max(p.committed_offset)
+                .max(p.lo_offset);
             if position >= 0 {
                 self.metrics
                     .partition_lag(*partition, p.ls_offset - position);

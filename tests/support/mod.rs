@@ -473,13 +473,14 @@ pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
-/// A plain HTTP/1.1 GET on 127.0.0.1: status and body, or `None` while nothing answers.
+/// A plain HTTP/1.0 GET on 127.0.0.1 (so never a chunked body): status and body, or `None`
+/// while nothing answers.
 pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
