@@ -202,6 +202,8 @@ fn init_logging(loaded: &Loaded) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&loaded.settings.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour only for a person at a terminal, never into files or log shippers.
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr);
     let _ = if loaded.settings.log.format == "json" {
         builder.json().try_init()
@@ -535,16 +537,17 @@ async fn run_pipeline(
         })
     })
     .await??;
-    eprintln!(
-        "{} records in {:.2}s: {} alert records, {} to the DLQ, {} commits, {} aborts, {} restores ({:.3}s)",
-        stats.records,
-        started.elapsed().as_secs_f64(),
-        stats.alerts,
-        stats.dlq,
-        stats.commits,
-        stats.aborts,
-        stats.restores,
-        stats.restore_seconds
+    // A log event, not a bare line: with log.format = "json" every stderr line is JSON.
+    tracing::info!(
+        records = stats.records,
+        seconds = started.elapsed().as_secs_f64(),
+        alert_records = stats.alerts,
+        dlq = stats.dlq,
+        commits = stats.commits,
+        aborts = stats.aborts,
+        restores = stats.restores,
+        restore_seconds = stats.restore_seconds,
+        "run finished"
     );
     Ok(())
 }

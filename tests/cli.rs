@@ -308,8 +308,57 @@ fn run_on_the_embedded_cluster_matches_backtest() {
     expected.sort();
     assert_eq!(streamed, expected);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("3000 records"), "{stderr}");
-    assert!(stderr.contains("9 to the DLQ"), "{stderr}");
+    assert!(stderr.contains("run finished records=3000"), "{stderr}");
+    assert!(stderr.contains("dlq=9"), "{stderr}");
+}
+
+#[test]
+fn json_logs_are_json_and_carry_no_report_text_or_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let out = run(vigil()
+        .args(["run", "--speed", "0", "--max-records", "3000"])
+        .env("VIGIL__LOG__FORMAT", "json")
+        .env("VIGIL__LOG__LEVEL", "debug"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(events.len() > 3, "{stderr}");
+    for e in &events {
+        assert!(e["level"].is_string() && e["fields"].is_object(), "{e}");
+    }
+    let finished = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "run finished")
+        .expect("a run-finished event");
+    assert_eq!(finished["fields"]["records"], 3000);
+    assert_eq!(finished["fields"]["dlq"], 9);
+    // Debug level logs every batch; still no report's text, title, source or actor name.
+    let mut secrets = std::collections::BTreeSet::new();
+    for line in std::fs::read_to_string(&demo).unwrap().lines() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        for s in [&r["text"], &r["title"], &r["source"]["name"]] {
+            if let Some(s) = s.as_str().filter(|s| s.len() >= 12) {
+                secrets.insert(s.chars().take(24).collect::<String>());
+            }
+        }
+        for a in r["actors"].as_array().into_iter().flatten() {
+            if let Some(name) = a["name"].as_str().filter(|s| s.len() >= 6) {
+                secrets.insert(name.to_string());
+            }
+        }
+    }
+    assert!(secrets.len() > 100, "{}", secrets.len());
+    for s in &secrets {
+        assert!(
+            !stderr.contains(s.as_str()),
+            "log carries report content {s:?}"
+        );
+    }
 }
 
 #[test]
@@ -369,6 +418,20 @@ fn run_serves_health_readiness_and_metrics() {
             "{expected} missing from /metrics:\n{metrics}"
         );
     }
-    // No report text, names or regions in metrics.
-    assert!(!metrics.contains("NG-BO") && !metrics.contains("Armed men"));
+    // No report text or names in metrics; region labels only from `metrics.regions` (the
+    // shipped config lists the demo's regions) or `other`.
+    assert!(!metrics.contains("Armed men"));
+    let configured = [
+        "NG-BO", "NG-YO", "NG-AD", "ML-MO", "ML-TB", "BF-SAH", "NE-TI", "TD-LC", "other",
+    ];
+    let regions: std::collections::BTreeSet<&str> = metrics
+        .split("region=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(regions.contains("NG-BO"), "{regions:?}");
+    assert!(
+        regions.iter().all(|r| configured.contains(r)),
+        "{regions:?}"
+    );
 }
