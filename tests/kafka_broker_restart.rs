@@ -1,8 +1,9 @@
 //! The broker restarts in the middle of a stream: the pipeline recovers by itself and the
 //! committed alerts still equal the backtest's. Its own broker, since it restarts it.
 //!
-//! Ignored by default until a hang seen once (in five runs) is understood; run it with
-//! `cargo test --release --test kafka_broker_restart -- --ignored`.
+//! A hang was seen once in eleven runs before the stall watchdog existed (the consumer stopped
+//! fetching with records waiting and nothing logged). The run here has the watchdog on a short
+//! timeout, so such a stall, should it recur, is recovered from within the test's deadline.
 
 mod support;
 
@@ -16,7 +17,6 @@ use support::{
 use vigil::generator::{GenOptions, generate};
 
 #[test]
-#[ignore = "flaky: passed 4 of 5 runs; once the pipeline stopped consuming after the restart (see README, Known problems)"]
 fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
     let mut broker = Broker::start();
     let bootstrap = broker.bootstrap.clone();
@@ -56,6 +56,8 @@ fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
     let mut child = vigil(&bootstrap, &names)
         .arg("run")
         .env("VIGIL__PIPELINE__BATCH_MAX_RECORDS", "100")
+        .env("VIGIL__PIPELINE__STALL_TIMEOUT_SECS", "15")
+        .env("VIGIL__METRICS__LAG_INTERVAL_MS", "1000")
         .env("VIGIL__LOG__LEVEL", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
