@@ -64,6 +64,7 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
     let t = Instant::now();
     let out = vigil(&broker.bootstrap, &names)
         .args(["run", "--max-records", &count.to_string()])
+        .env("VIGIL__LOG__LEVEL", "info")
         .stdout(Stdio::null())
         .output()
         .expect("run");
@@ -131,12 +132,17 @@ fn latency(broker: &Broker) {
     let mut next_trigger = 0usize;
     for (i, line) in background.iter().enumerate() {
         let due = started + Duration::from_secs_f64(i as f64 / rate);
+        // Wait for the record's due time blocked in the alert consumer's poll (which returns as
+        // soon as an alert arrives), never spinning: a busy producer would take one of the
+        // machine's two cores from the broker and the pipeline.
         loop {
             poll_alerts(&consumer, &mut seen);
             producer.poll(Duration::ZERO);
-            if Instant::now() >= due {
+            let now = Instant::now();
+            if now >= due {
                 break;
             }
+            wait_for_alert(&consumer, &mut seen, due - now);
         }
         let region = serde_json::from_str::<serde_json::Value>(line)
             .ok()
@@ -164,7 +170,7 @@ fn latency(broker: &Broker) {
     let produced_in = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen.iter().any(Option::is_none) && Instant::now() < deadline {
-        poll_alerts(&consumer, &mut seen);
+        wait_for_alert(&consumer, &mut seen, Duration::from_millis(100));
     }
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &run.id().to_string()])
@@ -193,22 +199,33 @@ fn latency(broker: &Broker) {
     );
 }
 
+/// Blocks up to `timeout` for one alert record.
+fn wait_for_alert(consumer: &BaseConsumer, seen: &mut [Option<Instant>], timeout: Duration) {
+    if let Some(Ok(m)) = consumer.poll(timeout) {
+        note_alert(&m, seen);
+    }
+}
+
 fn poll_alerts(consumer: &BaseConsumer, seen: &mut [Option<Instant>]) {
     while let Some(Ok(m)) = consumer.poll(Duration::ZERO) {
-        let Some(payload) = m.payload() else { continue };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
-            continue;
-        };
-        if v["rule"] == "mass_abduction_incident"
-            && let Some(i) = v["region"]
-                .as_str()
-                .and_then(|r| r.strip_prefix("LAT-"))
-                .and_then(|n| n.parse::<usize>().ok())
-            && let Some(slot) = seen.get_mut(i)
-            && slot.is_none()
-        {
-            *slot = Some(Instant::now());
-        }
+        note_alert(&m, seen);
+    }
+}
+
+fn note_alert(m: &rdkafka::message::BorrowedMessage<'_>, seen: &mut [Option<Instant>]) {
+    let Some(payload) = m.payload() else { return };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+        return;
+    };
+    if v["rule"] == "mass_abduction_incident"
+        && let Some(i) = v["region"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("LAT-"))
+            .and_then(|n| n.parse::<usize>().ok())
+        && let Some(slot) = seen.get_mut(i)
+        && slot.is_none()
+    {
+        *slot = Some(Instant::now());
     }
 }
 

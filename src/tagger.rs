@@ -190,18 +190,30 @@ pub struct Scratch {
     norm: Normalized,
     cues: Vec<(usize, usize, CueKind)>,
     cues_scanned: bool,
+    /// Phrase matches of the scan (start, end, phrase), all of them, overlapping.
+    phrase_matches: Vec<(usize, usize, usize)>,
     parts: Vec<(usize, usize, usize)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ScanEntry {
+    phrase: Option<usize>,
+    /// Parts with this text (a part may be plain and, elsewhere, a prefix `*`).
+    parts: Vec<usize>,
 }
 
 /// The compiled taxonomy.
 pub struct Tagger {
     settings: TaggerSettings,
     patterns: Vec<Pattern>,
-    phrases: AhoCorasick,
     parts: Vec<Part>,
     pairs: Vec<Pair>,
-    /// All parts, overlapping matches reported (a part may sit inside another).
-    part_matcher: AhoCorasick,
+    /// Phrases and proximity parts in one automaton, so that text is scanned once. Overlapping
+    /// matches are reported (a part may sit inside a phrase or another part); phrases are then
+    /// chosen leftmost-longest from them.
+    scanner: AhoCorasick,
+    /// What each scanner pattern is: a phrase, a part, or both.
+    scan_entries: Vec<ScanEntry>,
     cue_kinds: Vec<CueKind>,
     cues: AhoCorasick,
     structured: Vec<Structured>,
@@ -296,15 +308,32 @@ impl Tagger {
                 }
             }
         }
+        let mut scan_texts: Vec<&str> = Vec::new();
+        let mut scan_entries: Vec<ScanEntry> = Vec::new();
+        for (phrase, p) in patterns.iter().enumerate() {
+            scan_texts.push(&p.text);
+            scan_entries.push(ScanEntry {
+                phrase: Some(phrase),
+                parts: Vec::new(),
+            });
+        }
+        for (part, p) in parts.iter().enumerate() {
+            match scan_texts.iter().position(|t| *t == p.text) {
+                Some(e) => scan_entries[e].parts.push(part),
+                None => {
+                    scan_texts.push(&p.text);
+                    scan_entries.push(ScanEntry {
+                        phrase: None,
+                        parts: vec![part],
+                    });
+                }
+            }
+        }
         // A full DFA: a few hundred phrases fit easily, and it is the fastest scan per byte.
-        let phrases = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns.iter().map(|p| p.text.as_str()))?;
-        let part_matcher = AhoCorasickBuilder::new()
+        let scanner = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
-            .build(parts.iter().map(|p| p.text.as_str()))?;
+            .build(&scan_texts)?;
 
         let mut cue_texts: Vec<String> = Vec::new();
         let mut cue_kinds = Vec::new();
@@ -368,10 +397,10 @@ impl Tagger {
         Ok(Tagger {
             settings,
             patterns,
-            phrases,
             parts,
             pairs,
-            part_matcher,
+            scanner,
+            scan_entries,
             cue_kinds,
             cues,
             structured,
@@ -481,9 +510,32 @@ impl Tagger {
         scratch.cues.clear();
         scratch.cues_scanned = false;
         let text = scratch.norm.text.as_bytes();
-        for m in self.phrases.find_iter(&scratch.norm.text) {
-            let pattern = &self.patterns[m.pattern().as_usize()];
-            let (start, end) = (m.start(), m.end());
+        scratch.phrase_matches.clear();
+        scratch.parts.clear();
+        for m in self.scanner.find_overlapping_iter(&scratch.norm.text) {
+            let entry = &self.scan_entries[m.pattern().as_usize()];
+            if let Some(phrase) = entry.phrase {
+                scratch.phrase_matches.push((m.start(), m.end(), phrase));
+            }
+            for &part in &entry.parts {
+                if bounded(text, m.start(), m.end(), self.parts[part].prefix) {
+                    scratch.parts.push((m.start(), m.end(), part));
+                }
+            }
+        }
+        // Leftmost-longest, non-overlapping: at each start the longest phrase, then on from its
+        // end; word boundaries are checked after the choice, as a leftmost-longest scan would.
+        scratch
+            .phrase_matches
+            .sort_unstable_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end)));
+        let mut taken_to = 0;
+        for i in 0..scratch.phrase_matches.len() {
+            let (start, end, phrase) = scratch.phrase_matches[i];
+            if start < taken_to {
+                continue;
+            }
+            taken_to = end;
+            let pattern = &self.patterns[phrase];
             for pt in &pattern.targets {
                 if !bounded(text, start, end, pt.prefix) {
                     continue;
@@ -508,7 +560,7 @@ impl Tagger {
                     field,
                     start: os,
                     end: oe,
-                    pattern: m.pattern().as_usize(),
+                    pattern: phrase,
                 });
                 self.mark(set, pt.target);
             }
@@ -531,15 +583,7 @@ impl Tagger {
     /// `proximity_words` words, by its second part.
     fn match_pairs(&self, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
         let text = scratch.norm.text.as_bytes();
-        scratch.parts.clear();
-        for m in self.part_matcher.find_overlapping_iter(&scratch.norm.text) {
-            let part = &self.parts[m.pattern().as_usize()];
-            if bounded(text, m.start(), m.end(), part.prefix) {
-                scratch
-                    .parts
-                    .push((m.start(), m.end(), m.pattern().as_usize()));
-            }
-        }
+        // scratch.parts was filled by the scan in match_field.
         if scratch.parts.len() < 2 {
             return;
         }

@@ -13,6 +13,8 @@ use vigil::generator::{GenOptions, generate};
 fn run_until(bootstrap: &str, names: &Names, records: u64) -> std::process::Output {
     let out = vigil(bootstrap, names)
         .args(["run", "--json", "--max-records", &records.to_string()])
+        // Info level for the run-finished summary event.
+        .env("VIGIL__LOG__LEVEL", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -114,7 +116,7 @@ fn poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing() {
     produce(bootstrap, &names.input, &records);
     let out = run_until(bootstrap, &names, records.len() as u64);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("4 to the DLQ"), "{stderr}");
+    assert!(stderr.contains("dlq=4"), "{stderr}");
 
     let dlq = read_all(bootstrap, &names.dlq);
     let mut reasons: Vec<String> = dlq
