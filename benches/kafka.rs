@@ -90,7 +90,6 @@ fn latency(broker: &Broker) {
     create_topics(&broker.bootstrap, &names);
     let mut run = vigil(&broker.bootstrap, &names)
         .arg("run")
-        .env("VIGIL__PIPELINE__COMMIT_INTERVAL_MS", "50")
         .stdout(Stdio::null())
         .stderr(
             std::fs::File::create(std::env::temp_dir().join("vigil-latency-run.log")).expect("log"),

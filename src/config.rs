@@ -102,8 +102,8 @@ pub struct PipelineSettings {
 impl Default for PipelineSettings {
     fn default() -> Self {
         PipelineSettings {
-            batch_max_records: 2000,
-            commit_interval_ms: 100,
+            batch_max_records: 10000,
+            commit_interval_ms: 50,
             stall_timeout_secs: 60,
         }
     }

@@ -253,7 +253,6 @@ pub fn vigil(bootstrap: &str, names: &Names) -> Command {
         .env("VIGIL__KAFKA__DLQ_TOPIC", &names.dlq)
         .env("VIGIL__KAFKA__STATE_TOPIC", &names.state)
         .env("VIGIL__KAFKA__GROUP_ID", &names.group)
-        .env("VIGIL__PIPELINE__COMMIT_INTERVAL_MS", "50")
         // Several instances run at once: each serves /metrics on a port of its own.
         .env("VIGIL__HTTP__LISTEN", "127.0.0.1:0")
         .env("VIGIL__LOG__LEVEL", "warn");
