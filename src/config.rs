@@ -43,6 +43,9 @@ pub struct KafkaSettings {
     pub alerts_topic: String,
     pub dlq_topic: String,
     pub tagged_topic: String,
+    /// Also publish each accepted report's tags (ids, codes, phrase evidence; never report
+    /// text) to `tagged_topic`, in the batch's transaction.
+    pub publish_tagged: bool,
     pub state_topic: String,
     /// Extra librdkafka properties passed through as given (e.g. `security.protocol`).
     pub client: BTreeMap<String, String>,
@@ -73,6 +76,7 @@ impl Default for KafkaSettings {
             alerts_topic: "vigil.alerts".into(),
             dlq_topic: "vigil.dlq".into(),
             tagged_topic: "vigil.tagged".into(),
+            publish_tagged: false,
             state_topic: "vigil.state".into(),
             client: BTreeMap::new(),
             partitions: 6,

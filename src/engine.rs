@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::alert::{Alert, EpisodeTracker};
 use crate::report::{Limits, RejectError, RejectReason, decode};
 use crate::rules::{Rule, RuleKind};
-use crate::tagger::{Scratch, TagSet, Tagger};
+use crate::tagger::{Scratch, TagSet, TaggedReport, Tagger};
 use crate::taxonomy::Taxonomy;
 use crate::window::{
     Admission, Contribution, Pane, RegionWindows, Signal, WindowChanges, WindowSettings,
@@ -303,6 +303,13 @@ impl Engine {
             tags,
             alerts,
         }
+    }
+
+    /// Full tag detail of a report `process` accepted (for `vigil.tagged`): decodes it again,
+    /// so that the hot path never renders what nobody asked for.
+    pub fn render_tags(&self, bytes: &[u8], tags: &TagSet) -> Option<TaggedReport> {
+        let report = decode(bytes, &self.limits, None).ok()?;
+        Some(self.tagger.render(&report, tags))
     }
 
     /// The state of one region.

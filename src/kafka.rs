@@ -77,13 +77,16 @@ pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<()
             TopicReplication::Fixed(settings.replication),
         )
     };
-    let topics = [
+    let mut topics = vec![
         topic(&settings.input_topic),
         topic(&settings.alerts_topic),
         topic(&settings.dlq_topic),
         // Same partition count as the input: state partition p holds input partition p's regions.
         topic(&settings.state_topic).set("cleanup.policy", "compact"),
     ];
+    if settings.publish_tagged {
+        topics.push(topic(&settings.tagged_topic));
+    }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics(&topics, &opts).await? {
         match result {

@@ -534,6 +534,17 @@ fn process_batch(
                     )?;
                 }
                 alerts.extend(a);
+                if k.publish_tagged
+                    && let Some(tagged) = member.engine.render_tags(bytes, &tags)
+                {
+                    let json = json(&tagged)?;
+                    send(
+                        &member.producer,
+                        BaseRecord::to(&k.tagged_topic)
+                            .key(region.as_str())
+                            .payload(json.as_slice()),
+                    )?;
+                }
                 member
                     .region_partition
                     .insert(region.clone(), m.partition());

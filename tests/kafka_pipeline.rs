@@ -165,3 +165,100 @@ fn poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing() {
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("mass_abduction_incident"), "{printed}");
 }
+
+#[test]
+fn tagged_reports_are_published_in_the_transaction_when_asked() {
+    let bootstrap = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = generate(&GenOptions {
+        seed: 5,
+        count: 600,
+        regions: 4,
+        threat_rate: 0.3,
+        duplicate_fraction: 0.05,
+        invalid_fraction: 0.01,
+        ..GenOptions::default()
+    })
+    .collect();
+    let file = write_lines(dir.path(), "tagged.jsonl", &lines);
+    let names = Names::new("tagged");
+    let tagged_topic = format!("{}-tagged", names.input);
+    let replay = vigil(bootstrap, &names)
+        .arg("replay")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let out = vigil(bootstrap, &names)
+        .args(["run", "--max-records", &lines.len().to_string()])
+        .env("VIGIL__KAFKA__PUBLISH_TAGGED", "true")
+        .env("VIGIL__KAFKA__TAGGED_TOPIC", &tagged_topic)
+        .env("VIGIL__LOG__LEVEL", "info")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What `vigil tag` says about each report, by id.
+    let tag = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("tag")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let offline: std::collections::BTreeMap<String, serde_json::Value> =
+        String::from_utf8_lossy(&tag.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["id"].as_str().unwrap().to_string(), v)
+            })
+            .collect();
+    let records = read_all(bootstrap, &tagged_topic);
+    // One record per accepted report: duplicates and rejects have none.
+    let ids: std::collections::BTreeSet<String> = records
+        .iter()
+        .map(|(_, payload, _)| {
+            let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+            let id = v["id"].as_str().unwrap().to_string();
+            assert_eq!(
+                Some(&v),
+                offline.get(&id),
+                "stream and `vigil tag` differ on {id}"
+            );
+            id
+        })
+        .collect();
+    assert_eq!(ids.len(), records.len(), "a report was published twice");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let dlq: usize = stderr
+        .split("dlq=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("run summary");
+    assert!(
+        dlq > 0 && ids.len() < lines.len() - dlq,
+        "{} {dlq}",
+        ids.len()
+    );
+    // No report text travels with the tags.
+    for (_, payload, _) in &records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let original = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|r| r["id"] == id)
+            .unwrap();
+        let text: String = original["text"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .take(30)
+            .collect();
+        assert!(!String::from_utf8_lossy(payload).contains(&text));
+    }
+}
