@@ -359,4 +359,22 @@ mod tests {
         assert_eq!(shown["ssl.key.password"], "***");
         assert!(!format!("{shown:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn librdkafka_is_built_with_tls_and_scram() {
+        // Client creation validates the properties: without TLS support compiled in it fails
+        // with "Unsupported value" for these.
+        let mut settings = KafkaSettings::default();
+        for (k, v) in [
+            ("security_protocol", "SASL_SSL"),
+            ("sasl_mechanism", "SCRAM-SHA-512"),
+            ("sasl_username", "desk"),
+            ("sasl_password", "secret"),
+        ] {
+            settings.client.insert(k.into(), v.into());
+        }
+        let producer: Result<rdkafka::producer::BaseProducer, _> =
+            client_config(&settings, "127.0.0.1:1").create();
+        assert!(producer.is_ok(), "{:?}", producer.err());
+    }
 }
