@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use support::{
-    Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, vigil, wait_for,
-    write_lines,
+    Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, replay_file, vigil,
+    wait_for, write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
@@ -38,18 +38,7 @@ fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {
     let first = write_lines(dir.path(), "first.jsonl", first);
     let second = write_lines(dir.path(), "second.jsonl", second);
     let names = Names::new("restart");
-    let replay = |file: &std::path::Path| {
-        let out = vigil(&bootstrap, &names)
-            .arg("replay")
-            .arg(file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let replay = |file: &std::path::Path| replay_file(&bootstrap, &names, file);
     replay(&first);
 
     let log = dir.path().join("run.log");

@@ -5,8 +5,8 @@ mod support;
 use std::process::Stdio;
 
 use support::{
-    Names, backtest_keys, broker, committed_alert_keys, create_topics, produce, read_all, vigil,
-    write_lines,
+    Names, backtest_keys, broker, committed_alert_keys, create_topics, produce, read_all,
+    replay_file, vigil, write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
@@ -49,16 +49,7 @@ fn stream_equals_backtest_on_the_demo_and_a_larger_stream() {
         let expected = backtest_keys(&file);
         assert!(!expected.is_empty());
         let names = Names::new(name);
-        let replay = vigil(bootstrap, &names)
-            .arg("replay")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            replay.status.success(),
-            "{}",
-            String::from_utf8_lossy(&replay.stderr)
-        );
+        replay_file(bootstrap, &names, &file);
         let out = run_until(bootstrap, &names, lines.len() as u64);
         // What the process printed after each commit, and what a read_committed consumer sees.
         let mut printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -183,12 +174,7 @@ fn tagged_reports_are_published_in_the_transaction_when_asked() {
     let file = write_lines(dir.path(), "tagged.jsonl", &lines);
     let names = Names::new("tagged");
     let tagged_topic = format!("{}-tagged", names.input);
-    let replay = vigil(bootstrap, &names)
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(replay.status.success());
+    replay_file(bootstrap, &names, &file);
     let out = vigil(bootstrap, &names)
         .args(["run", "--max-records", &lines.len().to_string()])
         .env("VIGIL__KAFKA__PUBLISH_TAGGED", "true")

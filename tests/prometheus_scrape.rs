@@ -14,7 +14,7 @@ use std::time::Duration;
 
 mod support;
 
-use support::{Names, broker, create_topics, http_get, vigil, wait_for, write_lines};
+use support::{Names, broker, create_topics, http_get, replay_file, vigil, wait_for, write_lines};
 use vigil::generator::{GenOptions, generate};
 
 fn free_port() -> u16 {
@@ -193,16 +193,7 @@ fn prometheus_scrapes_vigil_and_every_dashboard_and_rule_expression_evaluates() 
 
     let lines: Vec<String> = generate(&GenOptions::demo()).collect();
     let file = write_lines(dir.path(), "demo.jsonl", &lines);
-    let replay = vigil(bootstrap, &names)
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    replay_file(bootstrap, &names, &file);
     let consumed = || scalar(&prom_addr, "vigil_records_consumed_total{job=\"vigil\"}");
     assert!(
         wait_for(Duration::from_secs(120), || consumed()

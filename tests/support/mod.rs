@@ -272,6 +272,20 @@ pub fn create_topics(bootstrap: &str, names: &Names) {
     );
 }
 
+/// `vigil replay FILE` into the test's input topic, to the end; panics with its stderr on failure.
+pub fn replay_file(bootstrap: &str, names: &Names, file: &Path) {
+    let out = vigil(bootstrap, names)
+        .arg("replay")
+        .arg(file)
+        .output()
+        .expect("vigil replay");
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes `lines` to a file in `dir` and returns its path.
 pub fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     let path = dir.join(name);
