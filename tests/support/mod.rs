@@ -343,11 +343,19 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Record> {
         .iter()
         .map(|p| p.id())
         .collect();
+    // The end to read to is the high watermark, which a read_uncommitted client gets: a
+    // read_committed one is told the last stable offset, which stops short of a transaction
+    // committed a moment ago whose markers the broker is still writing.
+    let ends_client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     let mut remaining = 0i64;
     let mut ends = Vec::new();
     for &p in &partitions {
-        let (low, high) = consumer
+        let (low, high) = ends_client
             .fetch_watermarks(topic, p, Duration::from_secs(10))
             .expect("watermarks");
         tpl.add_partition_offset(topic, p, Offset::Beginning)
