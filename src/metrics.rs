@@ -327,7 +327,6 @@ impl Metrics {
         BatchTally {
             threats: vec![0; self.threat_codes.len()],
             region_signals: vec![[0; 64 + RISK_FACTORS]; self.regions.len() + 1],
-            region_of_last: None,
             ..BatchTally::default()
         }
     }
@@ -502,8 +501,6 @@ pub struct BatchTally {
     alerts: Vec<AlertTally>,
     event_lags: Vec<i64>,
     record_timestamps_ms: Vec<i64>,
-    /// Reports of one region come in runs: the last lookup is reused.
-    region_of_last: Option<(String, usize)>,
 }
 
 impl BatchTally {
@@ -528,14 +525,7 @@ impl BatchTally {
         if let Some(lag) = lag_secs {
             self.event_lags.push(lag.max(0));
         }
-        let slot = match &self.region_of_last {
-            Some((r, slot)) if r == region => *slot,
-            _ => {
-                let slot = metrics.region_slot(region);
-                self.region_of_last = Some((region.to_string(), slot));
-                slot
-            }
-        };
+        let slot = metrics.region_slot(region);
         let mut threats = tags.threats();
         while threats != 0 {
             let t = threats.trailing_zeros() as usize;
