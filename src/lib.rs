@@ -3,11 +3,12 @@
 //! A report's path through the crate, in order: [`report`] (decode and validate) → [`tagger`]
 //! (using [`taxonomy`] and [`normalize`]) → [`window`] (event-time panes per region and signal) →
 //! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
-//! [`cap`] (CAP 1.2 rendering). [`engine`] wires those into the one deterministic core that both
+//! [`cap`] (CAP 1.2) and [`alertmanager`] (webhook payload) renderings. [`engine`] wires those into the one deterministic core that both
 //! `vigil run` and `vigil backtest` drive. [`import`] and [`generator`] produce reports; [`config`]
 //! loads and checks the configuration files.
 
 pub mod alert;
+pub mod alertmanager;
 pub mod cap;
 pub mod config;
 pub mod engine;

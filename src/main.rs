@@ -87,6 +87,9 @@ enum Command {
         /// Also write each alert as a CAP 1.2 XML file into this directory.
         #[arg(long)]
         cap_dir: Option<PathBuf>,
+        /// Also write each alert as an Alertmanager webhook payload (v4) JSON file here.
+        #[arg(long)]
+        alertmanager_dir: Option<PathBuf>,
         /// Print at most this many rejected lines (all are counted).
         #[arg(long, default_value_t = 20)]
         show_rejects: usize,
@@ -188,12 +191,16 @@ fn main() -> Result<()> {
                     file,
                     output,
                     cap_dir,
+                    alertmanager_dir,
                     show_rejects,
                 } => cmd_backtest(
                     &loaded,
                     &file,
                     output.as_deref(),
-                    cap_dir.as_deref(),
+                    Renderings {
+                        cap_dir: cap_dir.as_deref(),
+                        alertmanager_dir: alertmanager_dir.as_deref(),
+                    },
                     show_rejects,
                 ),
                 Command::Bench { count, seed, file } => cmd_bench(&loaded, count, seed, file),
@@ -340,13 +347,23 @@ fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
     );
 }
 
+/// Where `backtest` also writes each alert record, one file per record.
+struct Renderings<'a> {
+    cap_dir: Option<&'a Path>,
+    alertmanager_dir: Option<&'a Path>,
+}
+
 fn cmd_backtest(
     loaded: &Loaded,
     file: &Path,
     output: Option<&Path>,
-    cap_dir: Option<&Path>,
+    renderings: Renderings<'_>,
     show_rejects: usize,
 ) -> Result<()> {
+    let Renderings {
+        cap_dir,
+        alertmanager_dir,
+    } = renderings;
     let mut engine = loaded.engine()?;
     let (input, len) = open_input(&file.to_string_lossy())?;
     let (format, records) = import::records(input)?;
@@ -357,7 +374,7 @@ fn cmd_backtest(
         )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    if let Some(dir) = cap_dir {
+    for dir in [cap_dir, alertmanager_dir].into_iter().flatten() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let sender = CapSender::default();
@@ -388,6 +405,12 @@ fn cmd_backtest(
                     s.alerts += 1;
                     serde_json::to_writer(&mut out, &alert)?;
                     out.write_all(b"\n")?;
+                    if let Some(dir) = alertmanager_dir {
+                        let name = format!("{}-{:04}.json", alert.alert_id, s.alerts);
+                        let body =
+                            serde_json::to_vec(&vigil::alertmanager::payload(&alert, "vigil"))?;
+                        std::fs::write(dir.join(name), body)?;
+                    }
                     if let Some(dir) = cap_dir {
                         let name = format!("{}-{:04}.xml", alert.alert_id, s.alerts);
                         std::fs::write(dir.join(name), render(&alert, &sender))?;

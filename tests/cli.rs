@@ -245,7 +245,7 @@ fn environment_overrides_reach_the_core() {
 }
 
 #[test]
-fn backtest_reads_acled_exports_and_writes_cap() {
+fn backtest_reads_acled_exports_and_writes_cap_and_alertmanager_payloads() {
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from(
         "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp\n",
@@ -260,11 +260,14 @@ fn backtest_reads_acled_exports_and_writes_cap() {
     let path = dir.path().join("acled.csv");
     std::fs::write(&path, csv).unwrap();
     let cap_dir = dir.path().join("cap");
+    let am_dir = dir.path().join("alertmanager");
     let out = run(vigil()
         .arg("backtest")
         .arg(&path)
         .arg("--cap-dir")
-        .arg(&cap_dir));
+        .arg(&cap_dir)
+        .arg("--alertmanager-dir")
+        .arg(&am_dir));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let alerts: Vec<serde_json::Value> = stdout
         .lines()
@@ -282,6 +285,26 @@ fn backtest_reads_acled_exports_and_writes_cap() {
     );
     let xml: Vec<_> = std::fs::read_dir(&cap_dir).unwrap().collect();
     assert_eq!(xml.len(), alerts.len());
+    // One Alertmanager webhook payload per record, for the same episodes.
+    let mut payload_ids: Vec<String> = std::fs::read_dir(&am_dir)
+        .unwrap()
+        .map(|e| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+            assert_eq!(v["version"], "4");
+            v["alerts"][0]["annotations"]["alert_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut record_ids: Vec<String> = alerts
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap().to_string())
+        .collect();
+    payload_ids.sort();
+    record_ids.sort();
+    assert_eq!(payload_ids, record_ids);
 }
 
 #[test]
