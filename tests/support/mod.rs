@@ -470,6 +470,9 @@ pub fn produce(bootstrap: &str, topic: &str, records: &[(Option<&str>, Vec<u8>)]
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("message.max.bytes", "5000000")
+        // Tests find records by offset: a retried request must neither duplicate nor reorder
+        // (a CI run once found a DLQ record whose source offset pointed one record off).
+        .set("enable.idempotence", "true")
         .create()
         .expect("producer");
     for (key, payload) in records {
