@@ -20,7 +20,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use support::{Broker, Names, create_topics, vigil, write_lines};
+use support::{Broker, Names, create_topics, replay_file, vigil, write_lines};
 use vigil::config::KafkaSettings;
 use vigil::generator::{GenOptions, generate};
 
@@ -45,16 +45,7 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
     let file = write_lines(dir, "drain.jsonl", &lines);
     drop(lines);
     let t = Instant::now();
-    let out = vigil(&broker.bootstrap, &names)
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .expect("replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    replay_file(&broker.bootstrap, &names, &file);
     let load = t.elapsed().as_secs_f64();
     println!(
         "pre-load: {count} reports ({:.0} MB) in {load:.1} s",

@@ -84,6 +84,17 @@ fn progressed(s: &Setup, records: i64, within: Duration) -> bool {
     })
 }
 
+/// `vigil replay` of the test's file at `rate` records per second, in the background.
+fn spawn_replay(s: &Setup, rate: u32) -> Child {
+    vigil(s.bootstrap, &s.names)
+        .arg("replay")
+        .arg(&s.file)
+        .args(["--rate", &rate.to_string()])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("replay")
+}
+
 fn log_of(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -96,13 +107,7 @@ fn sigkill_at_five_points_loses_and_duplicates_nothing() {
     // Input arrives at a steady rate while runs crash and restart, so the kills land at
     // distinct points of the stream.
     create_topics(s.bootstrap, &s.names);
-    let mut replay = vigil(s.bootstrap, &s.names)
-        .arg("replay")
-        .arg(&s.file)
-        .args(["--rate", "300"])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("replay");
+    let mut replay = spawn_replay(&s, 300);
     let mut killed_at = Vec::new();
     for k in 1..=5 {
         let log = dir.path().join(format!("run-{k}.log"));
@@ -155,13 +160,7 @@ fn three_instances_one_killed_still_give_the_same_alerts() {
     let a = spawn_run(&s, "a", &logs[0]);
     let mut b = spawn_run(&s, "b", &logs[1]);
     let c = spawn_run(&s, "c", &logs[2]);
-    let mut replay = vigil(s.bootstrap, &s.names)
-        .arg("replay")
-        .arg(&s.file)
-        .args(["--rate", "400"])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("replay");
+    let mut replay = spawn_replay(&s, 400);
     assert!(
         progressed(&s, s.total / 3, Duration::from_secs(180)),
         "no progress:\n{}",
