@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::taxonomy::Taxonomy;
-use crate::window::{RegionWindows, Signal, WindowAggregate};
+use crate::window::{RegionWindows, Signal, Want, WindowAggregate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -416,59 +416,98 @@ impl Rule {
     /// needs them, which keeps the per-report path cheap. The level is the same either way.
     pub fn evaluate(&self, state: &RegionWindows, end: i64, detail: bool) -> Evaluation {
         let start = end - self.window_secs;
-        let with_sources = detail || self.min_sources > 1 || self.metric == Metric::Sources;
+        let want = Want {
+            sources: detail || self.metric == Metric::Sources,
+            maxima: detail
+                || matches!(
+                    self.metric,
+                    Metric::MaxReportKilled | Metric::MaxReportAbducted
+                ),
+        };
         let mut eval = Evaluation::default();
         match self.kind {
             RuleKind::Threshold => {
-                eval.aggregate = state.aggregate(self.signals[0], start, end, with_sources);
+                eval.aggregate = state.aggregate(self.signals[0], start, end, want);
                 eval.value = self.metric.of(&eval.aggregate);
             }
             RuleKind::Spike => {
-                eval.aggregate = state.aggregate(self.signals[0], start, end, with_sources);
+                eval.aggregate = state.aggregate(self.signals[0], start, end, want);
                 let count = eval.aggregate.reports as f64;
-                // The 28-day baseline is the costly part: read it only when the floor is met.
-                if count >= self.floor || detail {
-                    let history =
-                        state.count(self.signals[0], start - self.baseline_secs, start) as f64;
-                    let windows = self.baseline_secs as f64 / self.window_secs as f64;
-                    let mean = (history / windows).max(self.min_baseline);
-                    eval.baseline = Some(history / windows);
-                    eval.value = if count >= self.floor {
-                        count / mean
-                    } else {
-                        0.0
-                    };
-                }
+                let history =
+                    state.count(self.signals[0], start - self.baseline_secs, start) as f64;
+                let windows = self.baseline_secs as f64 / self.window_secs as f64;
+                let mean = (history / windows).max(self.min_baseline);
+                eval.baseline = Some(history / windows);
+                eval.value = if count >= self.floor {
+                    count / mean
+                } else {
+                    0.0
+                };
             }
             RuleKind::CoOccurrence => {
-                let mut present = 0u32;
-                let mut combined = WindowAggregate::default();
-                for &s in &self.signals {
-                    let a = state.aggregate(s, start, end, with_sources);
-                    if a.reports >= self.min_reports {
-                        present += 1;
-                    }
-                    combined.reports += a.reports;
-                    combined.sources = combined.sources.max(a.sources);
-                    combined.score += a.score;
-                    for (sum, v) in combined.casualties.iter_mut().zip(a.casualties) {
-                        *sum = (*sum).max(v);
-                    }
-                }
-                eval.aggregate = combined;
-                eval.value = f64::from(present);
+                eval.aggregate = self.co_occurrence(state, start, end, want);
+                eval.value = f64::from(self.present(state, start, end));
             }
         }
-        // One source is what any non-zero value already implies; only a higher bar is checked.
-        let corroborated = self.min_sources <= 1 || eval.aggregate.sources >= self.min_sources;
-        eval.level = self
+        // A level needs corroboration: count distinct sources now if they were not counted.
+        let level = self
             .thresholds
             .iter()
             .rev()
             .find(|&&(_, t)| eval.value >= t)
-            .map(|&(s, _)| s)
-            .filter(|_| corroborated);
+            .map(|&(s, _)| s);
+        if level.is_some() && self.min_sources > 1 && !want.sources {
+            let only_sources = Want {
+                sources: true,
+                maxima: false,
+            };
+            eval.aggregate.sources = match self.kind {
+                RuleKind::CoOccurrence => {
+                    self.co_occurrence(state, start, end, only_sources).sources
+                }
+                _ => {
+                    state
+                        .aggregate(self.signals[0], start, end, only_sources)
+                        .sources
+                }
+            };
+        }
+        // One source is what any non-zero value already implies; only a higher bar is checked.
+        let corroborated = self.min_sources <= 1 || eval.aggregate.sources >= self.min_sources;
+        eval.level = level.filter(|_| corroborated);
         eval.quiet = eval.value < self.resolve_below;
         eval
+    }
+
+    /// Signals of a co-occurrence rule that reach `min_reports` in the window.
+    fn present(&self, state: &RegionWindows, start: i64, end: i64) -> u32 {
+        let present = self
+            .signals
+            .iter()
+            .filter(|&&s| state.count(s, start, end) >= self.min_reports);
+        present.count() as u32
+    }
+
+    /// A co-occurrence window's combined aggregate: summed reports and scores, the largest
+    /// casualty figure and source count of any one signal (the same incident is often tagged
+    /// with several threats, so sums would count it twice).
+    fn co_occurrence(
+        &self,
+        state: &RegionWindows,
+        start: i64,
+        end: i64,
+        want: Want,
+    ) -> WindowAggregate {
+        let mut combined = WindowAggregate::default();
+        for &s in &self.signals {
+            let a = state.aggregate(s, start, end, want);
+            combined.reports += a.reports;
+            combined.sources = combined.sources.max(a.sources);
+            combined.score += a.score;
+            for (sum, v) in combined.casualties.iter_mut().zip(a.casualties) {
+                *sum = (*sum).max(v);
+            }
+        }
+        combined
     }
 }
