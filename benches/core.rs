@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the core on `vigil gen` reports (~1 KB): decode-only as the in-run
-//! baseline, then decode + tag + window + rules. Before the timings it prints the state memory
+//! baseline, decode + tag, then decode + tag + window + rules. Before the timings it prints the state memory
 //! per non-empty pane, measured with a counting allocator.
 //!
 //! `cargo bench --bench core`
@@ -13,6 +13,7 @@ use vigil::config;
 use vigil::engine::Engine;
 use vigil::generator::{GenOptions, generate};
 use vigil::report::{Limits, decode};
+use vigil::tagger::Scratch;
 
 struct Counting;
 
@@ -75,6 +76,17 @@ fn bench(c: &mut Criterion) {
             lines
                 .iter()
                 .filter(|l| decode(l.as_bytes(), &limits, None).is_ok())
+                .count()
+        })
+    });
+    let tagger_engine = engine();
+    group.bench_function("decode_tag", |b| {
+        let mut scratch = Scratch::default();
+        b.iter(|| {
+            lines
+                .iter()
+                .filter_map(|l| decode(l.as_bytes(), &limits, None).ok())
+                .filter(|r| tagger_engine.tagger().tag(r, &mut scratch).threats() != 0)
                 .count()
         })
     });

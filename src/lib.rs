@@ -1,7 +1,7 @@
 //! Vigil: an early-warning event pipeline for atrocity prevention.
 //!
 //! A report's path through the crate, in order: [`report`] (decode and validate) → [`tagger`]
-//! (using [`taxonomy`] and [`normalize`]) → [`window`] (event-time panes per region and signal) →
+//! (using [`taxonomy`], [`normalize`] and [`scanner`]) → [`window`] (event-time panes per region and signal) →
 //! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
 //! [`cap`] (CAP 1.2) and [`alertmanager`] (webhook payload) renderings. [`engine`] wires those into the one deterministic core that both
 //! `vigil run` and `vigil backtest` drive. [`import`] and [`generator`] produce reports; [`config`]
@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod scanner;
 pub mod tagger;
 pub mod taxonomy;
 pub mod window;

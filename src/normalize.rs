@@ -2,7 +2,8 @@
 //! combining marks (accent folding), lower-casing and typographic apostrophe/hyphen folding,
 //! with a byte map back to the original text so that evidence spans point into the report as sent.
 //!
-//! ASCII input (most field reports in English) takes a fast path with no map at all.
+//! ASCII input (most field reports in English) takes a fast path with no map at all; other input
+//! builds its map only when a span is asked for (most reports have no match to locate).
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
@@ -11,8 +12,10 @@ use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 pub struct Normalized {
     pub text: String,
     /// `map[i]` is the original byte offset of normalised byte `i`; one extra entry holds the
-    /// original length. Empty when the input was ASCII (offsets are then identical).
+    /// original length. Built on the first [`Normalized::original_span`] of a non-ASCII input.
     map: Vec<u32>,
+    /// The input was not ASCII: offsets differ and need the map.
+    needs_map: bool,
 }
 
 impl Normalized {
@@ -20,21 +23,45 @@ impl Normalized {
     pub fn fill(&mut self, input: &str) {
         self.text.clear();
         self.map.clear();
-        if input.is_ascii() {
+        self.needs_map = !input.is_ascii();
+        if !self.needs_map {
             self.text.push_str(input);
             self.text.make_ascii_lowercase();
             return;
         }
-        for (offset, ch) in input.char_indices() {
-            let offset = offset as u32;
-            if ch.is_ascii() {
-                self.text.push(ch.to_ascii_lowercase());
-                self.map.push(offset);
-                continue;
+        self.fold::<false>(input);
+    }
+
+    /// The general path; with `MAP`, also records where each output byte came from.
+    fn fold<const MAP: bool>(&mut self, input: &str) {
+        // French text is mostly ASCII between its accented letters: copy and lower-case each
+        // ASCII run in bulk, then fold the one character that ends it.
+        let bytes = input.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let run = bytes[at..]
+                .iter()
+                .position(|&b| !b.is_ascii())
+                .unwrap_or(bytes.len() - at);
+            if run > 0 {
+                let from = self.text.len();
+                self.text.push_str(&input[at..at + run]);
+                self.text[from..].make_ascii_lowercase();
+                if MAP {
+                    self.map.extend(at as u32..(at + run) as u32);
+                }
+                at += run;
             }
+            let Some(ch) = input[at..].chars().next() else {
+                break;
+            };
+            let offset = at as u32;
+            at += ch.len_utf8();
             if let Some(folded) = fold_latin1(ch) {
                 self.text.push(folded);
-                self.map.push(offset);
+                if MAP {
+                    self.map.push(offset);
+                }
                 continue;
             }
             decompose_compatible(ch, |d| {
@@ -45,33 +72,42 @@ impl Normalized {
                     '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => '\'',
                     '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' => '-',
                     'œ' | 'Œ' => {
-                        self.push_mapped("oe", offset);
+                        self.push_mapped::<MAP>("oe", offset);
                         return;
                     }
                     'æ' | 'Æ' => {
-                        self.push_mapped("ae", offset);
+                        self.push_mapped::<MAP>("ae", offset);
                         return;
                     }
                     _ => d,
                 };
                 for lower in folded.to_lowercase() {
                     let mut buf = [0u8; 4];
-                    self.push_mapped(lower.encode_utf8(&mut buf), offset);
+                    self.push_mapped::<MAP>(lower.encode_utf8(&mut buf), offset);
                 }
             });
         }
-        self.map.push(input.len() as u32);
+        if MAP {
+            self.map.push(input.len() as u32);
+        }
     }
 
-    fn push_mapped(&mut self, s: &str, offset: u32) {
+    fn push_mapped<const MAP: bool>(&mut self, s: &str, offset: u32) {
         self.text.push_str(s);
-        self.map.extend(std::iter::repeat_n(offset, s.len()));
+        if MAP {
+            self.map.extend(std::iter::repeat_n(offset, s.len()));
+        }
     }
 
-    /// The original byte range for a normalised byte range.
-    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
-        if self.map.is_empty() {
+    /// The original byte range in `input` (the text last filled) for a normalised byte range.
+    pub fn original_span(&mut self, input: &str, start: usize, end: usize) -> (usize, usize) {
+        if !self.needs_map {
             return (start, end);
+        }
+        if self.map.is_empty() {
+            // Folding again gives the same text, this time with its map.
+            self.text.clear();
+            self.fold::<true>(input);
         }
         let s = self.map[start] as usize;
         // The end maps to the start of the character after the last matched byte.
@@ -126,10 +162,10 @@ mod tests {
         n.fill(input);
         assert_eq!(n.text, "les filles enlevees a kidal's ecole");
         let start = n.text.find("enlevees").unwrap();
-        let (s, e) = n.original_span(start, start + "enlevees".len());
+        let (s, e) = n.original_span(input, start, start + "enlevees".len());
         assert_eq!(&input[s..e], "ENLEVÉES");
         let start = n.text.find("ecole").unwrap();
-        let (s, e) = n.original_span(start, start + 5);
+        let (s, e) = n.original_span(input, start, start + 5);
         assert_eq!(&input[s..e], "école");
     }
 
@@ -138,7 +174,7 @@ mod tests {
         let mut n = Normalized::default();
         n.fill("Gunmen ABDUCTED five");
         assert_eq!(n.text, "gunmen abducted five");
-        assert_eq!(n.original_span(7, 15), (7, 15));
+        assert_eq!(n.original_span("Gunmen ABDUCTED five", 7, 15), (7, 15));
     }
 
     #[test]
@@ -157,5 +193,43 @@ mod tests {
     #[test]
     fn compatibility_forms_fold() {
         assert_eq!(normalize_phrase("ﬁghters\u{00A0}Œuvre"), "fighters oeuvre");
+    }
+
+    /// The normalisation character by character, without the fast paths.
+    fn reference(input: &str) -> (String, Vec<u32>) {
+        let (mut text, mut map) = (String::new(), Vec::new());
+        for (offset, ch) in input.char_indices() {
+            decompose_compatible(ch, |d| {
+                if is_combining_mark(d) {
+                    return;
+                }
+                let folded: String = match d {
+                    '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => "'".into(),
+                    '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' => "-".into(),
+                    'œ' | 'Œ' => "oe".into(),
+                    'æ' | 'Æ' => "ae".into(),
+                    _ => d.to_lowercase().collect(),
+                };
+                text.push_str(&folded);
+                map.extend(std::iter::repeat_n(offset as u32, folded.len()));
+            });
+        }
+        map.push(input.len() as u32);
+        (text, map)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_reference(input in "[a-zA-Z ,.'éÉèàçôœŒ’–ﬁ\u{301}Ωß]{0,40}") {
+            let mut n = Normalized::default();
+            n.fill(&input);
+            let (text, map) = reference(&input);
+            proptest::prop_assert_eq!(&n.text, &text);
+            if !input.is_ascii() && !text.is_empty() {
+                n.original_span(&input, 0, 1);
+                proptest::prop_assert_eq!(&n.text, &text);
+                proptest::prop_assert_eq!(&n.map, &map);
+            }
+        }
     }
 }

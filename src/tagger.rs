@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::normalize::{Normalized, is_word_byte, normalize_phrase};
 use crate::report::ValidReport;
+use crate::scanner::{Occurrence, ScanScratch, Scanner};
 use crate::taxonomy::{IndicatorRef, Target, Taxonomy};
 
 /// Tagger settings (`[tagger]` in `config/vigil.toml`).
@@ -189,10 +190,13 @@ pub struct Disagreement {
 pub struct Scratch {
     norm: Normalized,
     cues: Vec<(usize, usize, CueKind)>,
-    cues_scanned: bool,
+    /// Sentences whose cues are in `cues` already.
+    cue_sentences: Vec<(usize, usize)>,
     /// Phrase matches of the scan (start, end, phrase), all of them, overlapping.
     phrase_matches: Vec<(usize, usize, usize)>,
     parts: Vec<(usize, usize, usize)>,
+    occurrences: Vec<Occurrence>,
+    scan: ScanScratch,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -211,11 +215,13 @@ pub struct Tagger {
     /// Phrases and proximity parts in one automaton, so that text is scanned once. Overlapping
     /// matches are reported (a part may sit inside a phrase or another part); phrases are then
     /// chosen leftmost-longest from them.
-    scanner: AhoCorasick,
+    scanner: Scanner,
     /// What each scanner pattern is: a phrase, a part, or both.
     scan_entries: Vec<ScanEntry>,
     cue_kinds: Vec<CueKind>,
     cues: AhoCorasick,
+    /// Some cue contains a sentence stop, so cues cannot be scanned sentence by sentence.
+    cues_span_stops: bool,
     structured: Vec<Structured>,
     threat_codes: Vec<String>,
     threat_weights: Vec<f64>,
@@ -329,11 +335,7 @@ impl Tagger {
                 }
             }
         }
-        // A full DFA: a few hundred phrases fit easily, and it is the fastest scan per byte.
-        let scanner = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&scan_texts)?;
+        let scanner = Scanner::new(&scan_texts)?;
 
         let mut cue_texts: Vec<String> = Vec::new();
         let mut cue_kinds = Vec::new();
@@ -355,6 +357,10 @@ impl Tagger {
                 }
             }
         }
+        let cues_span_stops = cue_texts.iter().any(|c| {
+            c.bytes()
+                .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n'))
+        });
         let cues = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::LeftmostLongest)
@@ -402,6 +408,7 @@ impl Tagger {
             scanner,
             scan_entries,
             cue_kinds,
+            cues_span_stops,
             cues,
             structured,
             threat_codes: taxonomy.threats.iter().map(|t| t.code.clone()).collect(),
@@ -506,20 +513,24 @@ impl Tagger {
     }
 
     fn match_field(&self, input: &str, field: Field, scratch: &mut Scratch, set: &mut TagSet) {
+        let first_hit = set.hits.len();
         scratch.norm.fill(input);
         scratch.cues.clear();
-        scratch.cues_scanned = false;
+        scratch.cue_sentences.clear();
         let text = scratch.norm.text.as_bytes();
         scratch.phrase_matches.clear();
         scratch.parts.clear();
-        for m in self.scanner.find_overlapping_iter(&scratch.norm.text) {
-            let entry = &self.scan_entries[m.pattern().as_usize()];
+        scratch.occurrences.clear();
+        self.scanner
+            .scan(text, &mut scratch.scan, &mut scratch.occurrences);
+        for o in &scratch.occurrences {
+            let entry = &self.scan_entries[o.pattern];
             if let Some(phrase) = entry.phrase {
-                scratch.phrase_matches.push((m.start(), m.end(), phrase));
+                scratch.phrase_matches.push((o.start, o.end, phrase));
             }
             for &part in &entry.parts {
-                if bounded(text, m.start(), m.end(), self.parts[part].prefix) {
-                    scratch.parts.push((m.start(), m.end(), part));
+                if bounded(text, o.start, o.end, self.parts[part].prefix) {
+                    scratch.parts.push((o.start, o.end, part));
                 }
             }
         }
@@ -541,11 +552,14 @@ impl Tagger {
                     continue;
                 }
                 // Cues are scanned only once a report has a candidate: most reports have none.
-                if !scratch.cues_scanned {
-                    self.scan_cues(&scratch.norm.text, &mut scratch.cues);
-                    scratch.cues_scanned = true;
-                }
-                if self.cancelled(text, &scratch.cues, start, end) {
+                let sentence = sentence(text, start, end);
+                self.scan_cues(
+                    text,
+                    sentence,
+                    &mut scratch.cue_sentences,
+                    &mut scratch.cues,
+                );
+                if self.cancelled(text, &scratch.cues, start, end, sentence) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
@@ -554,12 +568,11 @@ impl Tagger {
                 } else {
                     end
                 };
-                let (os, oe) = scratch.norm.original_span(start, span_end);
                 set.hits.push(Hit {
                     target: pt.target,
                     field,
-                    start: os,
-                    end: oe,
+                    start,
+                    end: span_end,
                     pattern: phrase,
                 });
                 self.mark(set, pt.target);
@@ -568,12 +581,36 @@ impl Tagger {
         if !self.pairs.is_empty() {
             self.match_pairs(scratch, field, set);
         }
+        // Hits were located in the normalised text; point them into the field as sent.
+        for hit in &mut set.hits[first_hit..] {
+            (hit.start, hit.end) = scratch.norm.original_span(input, hit.start, hit.end);
+        }
     }
 
-    fn scan_cues(&self, text: &str, out: &mut Vec<(usize, usize, CueKind)>) {
-        let bytes = text.as_bytes();
-        for m in self.cues.find_iter(text) {
-            if bounded(bytes, m.start(), m.end(), false) {
+    /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
+    /// acts only inside the sentence of the match it qualifies, and no cue spans a sentence stop,
+    /// so scanning a sentence alone finds exactly the cues a scan of the whole text would find
+    /// there; most texts are then scanned over one sentence instead of all of them. (A taxonomy
+    /// whose cues contain a stop gets its whole text scanned once.)
+    fn scan_cues(
+        &self,
+        text: &[u8],
+        sentence: (usize, usize),
+        scanned: &mut Vec<(usize, usize)>,
+        out: &mut Vec<(usize, usize, CueKind)>,
+    ) {
+        let span = if self.cues_span_stops {
+            (0, text.len())
+        } else {
+            sentence
+        };
+        if scanned.contains(&span) {
+            return;
+        }
+        scanned.push(span);
+        let input = aho_corasick::Input::new(text).span(span.0..span.1);
+        for m in self.cues.find_iter(input) {
+            if bounded(text, m.start(), m.end(), false) {
                 out.push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
             }
         }
@@ -603,19 +640,21 @@ impl Tagger {
                             .map(|&(_, e2, _)| (s1, e2))
                     });
             let Some((start, end)) = found else { continue };
-            if !scratch.cues_scanned {
-                self.scan_cues(&scratch.norm.text, &mut scratch.cues);
-                scratch.cues_scanned = true;
-            }
-            if self.cancelled(text, &scratch.cues, start, end) {
+            let sentence = sentence(text, start, end);
+            self.scan_cues(
+                text,
+                sentence,
+                &mut scratch.cue_sentences,
+                &mut scratch.cues,
+            );
+            if self.cancelled(text, &scratch.cues, start, end, sentence) {
                 continue;
             }
-            let (os, oe) = scratch.norm.original_span(start, end);
             set.hits.push(Hit {
                 target: pair.target.target,
                 field,
-                start: os,
-                end: oe,
+                start,
+                end,
                 pattern: self.patterns.len() + i,
             });
             self.mark(set, pair.target.target);
@@ -629,8 +668,8 @@ impl Tagger {
         cues: &[(usize, usize, CueKind)],
         start: usize,
         end: usize,
+        (s0, s1): (usize, usize),
     ) -> bool {
-        let (s0, s1) = sentence(text, start, end);
         let scope = self.settings.scope_words;
         // Clause start: after the last clause break between sentence start and the match.
         let clause_start = cues
