@@ -39,10 +39,7 @@ impl Normalized {
         let bytes = input.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
-            let run = bytes[at..]
-                .iter()
-                .position(|&b| !b.is_ascii())
-                .unwrap_or(bytes.len() - at);
+            let run = ascii_prefix_len(&bytes[at..]);
             if run > 0 {
                 let from = self.text.len();
                 self.text.push_str(&input[at..at + run]);
@@ -118,6 +115,21 @@ impl Normalized {
             .unwrap_or(*self.map.last().unwrap_or(&0)) as usize;
         (s, e)
     }
+}
+
+/// Length of the ASCII run that starts `bytes`: sixteen bytes at a time (the standard library's
+/// word-wise test), then byte by byte inside the block that ends the run.
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(block) = bytes.get(at..at + 16)
+        && block.is_ascii()
+    {
+        at += 16;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(bytes.len() - at)
 }
 
 /// The accented Latin-1 letters of French, Spanish and Portuguese text, folded to their ASCII

@@ -270,7 +270,9 @@ pub fn decode<'a>(
             ),
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    // SIMD validation (the standard library's is byte-wise outside ASCII runs, and French text
+    // has accents every few words); serde_json then reads the text without checking it again.
+    let text = simdutf8::compat::from_utf8(bytes).map_err(|e| {
         RejectError::new(
             RejectReason::InvalidUtf8,
             "",
