@@ -418,6 +418,7 @@ impl Rule {
         let start = end - self.window_secs;
         let want = Want {
             sources: detail || self.metric == Metric::Sources,
+            sources_up_to: None,
             maxima: detail
                 || matches!(
                     self.metric,
@@ -457,8 +458,10 @@ impl Rule {
             .find(|&&(_, t)| eval.value >= t)
             .map(|&(s, _)| s);
         if level.is_some() && self.min_sources > 1 && !want.sources {
+            // Only whether the bar is met matters here (the alert's detail counts them all).
             let only_sources = Want {
                 sources: true,
+                sources_up_to: Some(self.min_sources),
                 maxima: false,
             };
             eval.aggregate.sources = match self.kind {

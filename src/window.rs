@@ -236,11 +236,27 @@ impl PaneSeries {
 
     /// Index of the first pane starting at or after `t`.
     fn index(&self, t: i64) -> usize {
-        // Fast path for the common case: a window ending after the last pane.
-        match self.starts.last() {
-            Some(&last) if last < t => self.starts.len(),
-            _ => self.starts.partition_point(|&s| s < t),
+        let starts = &self.starts;
+        let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else {
+            return 0;
+        };
+        if last < t {
+            return starts.len();
         }
+        if t <= first {
+            return 0;
+        }
+        // A busy signal has a pane in every slot, and then interpolation finds the index at
+        // once; a gap makes the guess miss and the binary search decide.
+        let guess =
+            ((t - first) as i128 * (starts.len() - 1) as i128 / (last - first) as i128) as usize;
+        if starts[guess] >= t && starts[guess - 1] < t {
+            return guess;
+        }
+        if starts[guess] < t && starts[guess + 1] >= t {
+            return guess + 1;
+        }
+        starts.partition_point(|&s| s < t)
     }
 
     /// Running total before pane `i`.
@@ -449,7 +465,10 @@ impl RegionWindows {
             }
         }
         if want.sources {
-            agg.sources = distinct_sources(panes);
+            agg.sources = match want.sources_up_to {
+                Some(cap) if cap <= SMALL_SOURCE_BAR => distinct_sources_up_to(panes, cap),
+                _ => distinct_sources(panes),
+            };
         }
         agg
     }
@@ -489,14 +508,8 @@ impl RegionWindows {
         }
         self.panes.retain(|_, s| !s.starts.is_empty());
         let id_horizon = self.watermark - settings.allowed_lateness_secs;
-        let evicted = &mut self.evicted_ids;
-        self.seen.retain(|id, s| {
-            let keep = s.event_time >= id_horizon;
-            if !keep {
-                evicted.push(id.clone());
-            }
-            keep
-        });
+        let expired = self.seen.extract_if(|_, s| s.event_time < id_horizon);
+        self.evicted_ids.extend(expired.map(|(id, _)| id));
     }
 
     /// Takes the panes and ids changed since the last call, with their current values, sorted
@@ -572,6 +585,9 @@ impl RegionWindows {
 pub struct Want {
     /// Distinct sources (a sort over the window's sources).
     pub sources: bool,
+    /// Count distinct sources only up to this many: enough to decide a `min_sources` bar, and
+    /// usually found within the first panes. `None`: the exact count.
+    pub sources_up_to: Option<u64>,
     /// The largest single corroborated killed / abducted counts (a walk over the panes).
     pub maxima: bool,
 }
@@ -579,12 +595,34 @@ pub struct Want {
 impl Want {
     pub const ALL: Want = Want {
         sources: true,
+        sources_up_to: None,
         maxima: true,
     };
     pub const SUMS: Want = Want {
         sources: false,
+        sources_up_to: None,
         maxima: false,
     };
+}
+
+/// The largest `min_sources` bar counted with [`distinct_sources_up_to`].
+const SMALL_SOURCE_BAR: u64 = 8;
+
+/// Distinct sources across panes, but no more than `cap`: a linear scan that stops as soon as
+/// `cap` different sources are seen.
+fn distinct_sources_up_to(panes: &[Pane], cap: u64) -> u64 {
+    let mut seen: [u64; SMALL_SOURCE_BAR as usize] = [0; SMALL_SOURCE_BAR as usize];
+    let mut n = 0usize;
+    for &source in panes.iter().flat_map(|p| p.sources.iter()) {
+        if !seen[..n].contains(&source) {
+            seen[n] = source;
+            n += 1;
+            if n as u64 >= cap {
+                break;
+            }
+        }
+    }
+    n as u64
 }
 
 /// Distinct sources across panes, whose source lists are each sorted and deduplicated.
@@ -754,6 +792,22 @@ mod tests {
             proptest::prop_assert_eq!(agg.casualties[0], killed_sum);
             proptest::prop_assert_eq!(agg.score, score_sum as f64 / 1000.0);
             proptest::prop_assert_eq!(w.count(sig, from, from + len), reports_sum);
+        }
+
+        /// The capped count is the exact count, capped.
+        #[test]
+        fn capped_source_count_is_the_exact_count_capped(
+            panes in proptest::collection::vec(proptest::collection::btree_set(0u64..12, 0..6), 0..10),
+            cap in 1u64..=SMALL_SOURCE_BAR,
+        ) {
+            let panes: Vec<Pane> = panes
+                .into_iter()
+                .map(|sources| Pane { sources: sources.into_iter().collect(), ..Pane::default() })
+                .collect();
+            proptest::prop_assert_eq!(
+                distinct_sources_up_to(&panes, cap),
+                distinct_sources(&panes).min(cap)
+            );
         }
     }
 }
