@@ -446,8 +446,9 @@ impl Rule {
                 };
             }
             RuleKind::CoOccurrence => {
-                eval.aggregate = self.co_occurrence(state, start, end, want);
-                eval.value = f64::from(self.present(state, start, end));
+                let (combined, present) = self.co_occurrence(state, start, end, want);
+                eval.aggregate = combined;
+                eval.value = f64::from(present);
             }
         }
         // A level needs corroboration: count distinct sources now if they were not counted.
@@ -466,7 +467,7 @@ impl Rule {
             };
             eval.aggregate.sources = match self.kind {
                 RuleKind::CoOccurrence => {
-                    self.co_occurrence(state, start, end, only_sources).sources
+                    self.co_occurrence(state, start, end, only_sources).0.sources
                 }
                 _ => {
                     state
@@ -482,28 +483,22 @@ impl Rule {
         eval
     }
 
-    /// Signals of a co-occurrence rule that reach `min_reports` in the window.
-    fn present(&self, state: &RegionWindows, start: i64, end: i64) -> u32 {
-        let present = self
-            .signals
-            .iter()
-            .filter(|&&s| state.count(s, start, end) >= self.min_reports);
-        present.count() as u32
-    }
-
     /// A co-occurrence window's combined aggregate: summed reports and scores, the largest
     /// casualty figure and source count of any one signal (the same incident is often tagged
-    /// with several threats, so sums would count it twice).
+    /// with several threats, so sums would count it twice); and how many of the signals reach
+    /// `min_reports`.
     fn co_occurrence(
         &self,
         state: &RegionWindows,
         start: i64,
         end: i64,
         want: Want,
-    ) -> WindowAggregate {
+    ) -> (WindowAggregate, u32) {
         let mut combined = WindowAggregate::default();
+        let mut present = 0;
         for &s in &self.signals {
             let a = state.aggregate(s, start, end, want);
+            present += u32::from(a.reports >= self.min_reports);
             combined.reports += a.reports;
             combined.sources = combined.sources.max(a.sources);
             combined.score += a.score;
@@ -511,6 +506,6 @@ impl Rule {
                 *sum = (*sum).max(v);
             }
         }
-        combined
+        (combined, present)
     }
 }
