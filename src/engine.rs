@@ -93,6 +93,8 @@ pub struct Engine {
     regions: FxHashMap<String, RegionState>,
     scratch: Scratch,
     stats: Stats,
+    /// Record each region's changes for a changelog ([`Engine::with_changelog`]).
+    track_changes: bool,
 }
 
 impl Engine {
@@ -123,7 +125,16 @@ impl Engine {
             regions: FxHashMap::default(),
             scratch: Scratch::default(),
             stats,
+            track_changes: false,
         }
+    }
+
+    /// Records what each report changes, for [`Engine::take_changes`]. The Kafka pipeline keeps
+    /// its state in a changelog and turns this on; `backtest` and the in-process `run` have no
+    /// changelog and leave it off (untaken changes would only accumulate).
+    pub fn with_changelog(mut self) -> Engine {
+        self.track_changes = true;
+        self
     }
 
     pub fn tagger(&self) -> &Tagger {
@@ -161,7 +172,7 @@ impl Engine {
             self.regions.insert(
                 region_code.to_string(),
                 RegionState {
-                    windows: RegionWindows::new(),
+                    windows: RegionWindows::new(self.track_changes),
                     trackers: vec![EpisodeTracker::default(); self.rules.len()],
                     last_pane: None,
                     last_evict: None,
@@ -318,7 +329,7 @@ impl Engine {
     }
 
     /// What changed in a region since the last call: its meta record and its changed panes and
-    /// ids (the changelog writes exactly these).
+    /// ids (the changelog writes exactly these). Empty unless [`Engine::with_changelog`].
     pub fn take_changes(&mut self, region: &str) -> Option<RegionChanges> {
         let state = self.regions.get_mut(region)?;
         Some(RegionChanges {
@@ -351,6 +362,7 @@ impl Engine {
 
     /// Installs restored state for a region.
     pub fn restore_region(&mut self, region: String, mut state: RegionState) {
+        state.windows.set_change_tracking(self.track_changes);
         state
             .trackers
             .resize(self.rules.len(), EpisodeTracker::default());
@@ -419,11 +431,13 @@ mod tests {
         let mut engine = crate::config::load(Path::new("config"))
             .unwrap()
             .engine()
-            .unwrap();
+            .unwrap()
+            .with_changelog();
         let mut restored = crate::config::load(Path::new("config"))
             .unwrap()
             .engine()
-            .unwrap();
+            .unwrap()
+            .with_changelog();
         // Apply the changes in three slices, as batches would, through JSON.
         let lines: Vec<String> = generate(&GenOptions::demo()).collect();
         let mut log: std::collections::BTreeMap<String, Vec<u8>> = Default::default();

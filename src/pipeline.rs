@@ -223,7 +223,8 @@ fn new_member(
         producer: new_producer(loaded, opts)?,
         engine: loaded
             .engine()
-            .map_err(|e| PipelineError::Config(e.to_string()))?,
+            .map_err(|e| PipelineError::Config(e.to_string()))?
+            .with_changelog(),
         region_partition: BTreeMap::new(),
         assigned: BTreeSet::new(),
     })

@@ -467,7 +467,9 @@ impl Rule {
             };
             eval.aggregate.sources = match self.kind {
                 RuleKind::CoOccurrence => {
-                    self.co_occurrence(state, start, end, only_sources).0.sources
+                    self.co_occurrence(state, start, end, only_sources)
+                        .0
+                        .sources
                 }
                 _ => {
                     state

@@ -220,7 +220,8 @@ struct PaneSeries {
 impl PartialEq for PaneSeries {
     /// The live content only: running totals and dirty marks follow from it.
     fn eq(&self, o: &PaneSeries) -> bool {
-        self.starts[self.head..] == o.starts[o.head..] && self.panes[self.head..] == o.panes[o.head..]
+        self.starts[self.head..] == o.starts[o.head..]
+            && self.panes[self.head..] == o.panes[o.head..]
     }
 }
 
@@ -287,7 +288,7 @@ impl PaneSeries {
         }
     }
 
-    fn add(&mut self, start: i64, c: &Contribution<'_>, max_evidence: usize) {
+    fn add(&mut self, start: i64, c: &Contribution<'_>, max_evidence: usize, track: bool) {
         let i = self.index(start);
         if self.starts.get(i) != Some(&start) {
             let running = *self.before(i);
@@ -297,7 +298,7 @@ impl PaneSeries {
             self.dirty.insert(i, false);
         }
         self.panes[i].add(c, max_evidence);
-        if !self.dirty[i] {
+        if track && !self.dirty[i] {
             self.dirty[i] = true;
             self.dirty_count += 1;
         }
@@ -374,6 +375,9 @@ pub struct RegionWindows {
     panes: BTreeMap<Signal, PaneSeries>,
     /// Panes evicted since the changelog last took changes (its tombstones).
     evicted_panes: Vec<(Signal, i64)>,
+    /// Whether changes are recorded for [`RegionWindows::take_changes`]: only a pipeline with a
+    /// changelog takes them, and untaken tombstones would grow without bound.
+    track_changes: bool,
 }
 
 impl PartialEq for RegionWindows {
@@ -432,9 +436,10 @@ impl<'de> Deserialize<'de> for RegionWindows {
 }
 
 impl RegionWindows {
-    pub fn new() -> Self {
+    pub fn new(track_changes: bool) -> Self {
         RegionWindows {
             watermark: i64::MIN,
+            track_changes,
             ..Default::default()
         }
     }
@@ -450,7 +455,7 @@ impl RegionWindows {
             Entry::Occupied(_) => return Admission::Duplicate,
             Entry::Vacant(v) => v.insert(SeenId {
                 event_time,
-                dirty: true,
+                dirty: self.track_changes,
             }),
         };
         let late = event_time < self.watermark;
@@ -466,10 +471,12 @@ impl RegionWindows {
         settings: &WindowSettings,
     ) {
         let pane = event_time.div_euclid(settings.pane_secs) * settings.pane_secs;
-        self.panes
-            .entry(signal)
-            .or_default()
-            .add(pane, c, settings.max_evidence_ids);
+        self.panes.entry(signal).or_default().add(
+            pane,
+            c,
+            settings.max_evidence_ids,
+            self.track_changes,
+        );
     }
 
     /// Sums of the panes of `signal` with start in `[from, to)`. Distinct sources cost a sort
@@ -532,13 +539,20 @@ impl RegionWindows {
         let mut starts = Vec::new();
         for (&signal, series) in self.panes.iter_mut() {
             series.evict_before(pane_horizon, &mut starts);
-            self.evicted_panes
-                .extend(starts.drain(..).map(|start| (signal, start)));
+            if self.track_changes {
+                self.evicted_panes
+                    .extend(starts.iter().map(|&start| (signal, start)));
+            }
+            starts.clear();
         }
         self.panes.retain(|_, s| s.len() > 0);
         let id_horizon = self.watermark - settings.allowed_lateness_secs;
         let expired = self.seen.extract_if(|_, s| s.event_time < id_horizon);
-        self.evicted_ids.extend(expired.map(|(id, _)| id));
+        if self.track_changes {
+            self.evicted_ids.extend(expired.map(|(id, _)| id));
+        } else {
+            expired.for_each(drop);
+        }
     }
 
     /// Takes the panes and ids changed since the last call, with their current values, sorted
@@ -597,6 +611,11 @@ impl RegionWindows {
                 .collect(),
             ..RegionWindows::default()
         }
+    }
+
+    /// Starts (or stops) recording changes for [`RegionWindows::take_changes`].
+    pub fn set_change_tracking(&mut self, on: bool) {
+        self.track_changes = on;
     }
 
     /// Non-empty panes across all signals (for the state-memory figure and metrics).
@@ -691,7 +710,7 @@ mod tests {
     #[test]
     fn watermark_lateness_and_dedup() {
         let s = WindowSettings::default();
-        let mut w = RegionWindows::new();
+        let mut w = RegionWindows::new(true);
         assert_eq!(
             w.admit("a", 100_000, &s),
             Admission::Accepted { late: false }
@@ -711,7 +730,7 @@ mod tests {
     #[test]
     fn windows_sum_panes_and_count_distinct_sources() {
         let s = WindowSettings::default();
-        let mut w = RegionWindows::new();
+        let mut w = RegionWindows::new(true);
         let sig = Signal::Threat(2);
         for (i, (t, src)) in [(0, "s1"), (1800, "s2"), (3600, "s1"), (7200, "s3")]
             .iter()
@@ -734,7 +753,7 @@ mod tests {
     #[test]
     fn changes_round_trip_through_parts() {
         let s = WindowSettings::default();
-        let mut w = RegionWindows::new();
+        let mut w = RegionWindows::new(true);
         let sig = Signal::Threat(1);
         for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
             let id = format!("r{i}");
@@ -767,9 +786,25 @@ mod tests {
     }
 
     #[test]
+    fn without_a_changelog_nothing_is_recorded() {
+        let s = WindowSettings::default();
+        let mut w = RegionWindows::new(false);
+        let sig = Signal::Threat(1);
+        for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
+            let id = format!("r{i}");
+            w.admit(&id, *t, &s);
+            w.add(sig, *t, &contribution(&id, "s"), &s);
+        }
+        w.evict(86_400, &s);
+        assert_eq!(w.pane_count(), 1, "eviction still runs");
+        let changes = w.take_changes();
+        assert!(changes.panes.is_empty() && changes.seen.is_empty());
+    }
+
+    #[test]
     fn eviction_keeps_what_lateness_can_still_reach() {
         let s = WindowSettings::default();
-        let mut w = RegionWindows::new();
+        let mut w = RegionWindows::new(true);
         let sig = Signal::Risk(7);
         w.add(sig, 0, &contribution("old", "s"), &s);
         w.admit("old", 0, &s);
@@ -795,7 +830,7 @@ mod tests {
             len in 0i64..2_000_000,
         ) {
             let s = WindowSettings::default();
-            let mut w = RegionWindows::new();
+            let mut w = RegionWindows::new(true);
             let sig = Signal::Threat(0);
             // Mostly in order, as streams are, so that eviction and compaction run often.
             reports.sort_by_key(|r| r.0 / 200_000);
