@@ -225,6 +225,34 @@ impl PartialEq for PaneSeries {
     }
 }
 
+/// Index of the first element of the sorted `v` that is `>= t`, searching outward from `guess`
+/// in doubling steps, so that a guess `d` places off costs about `2 log d` comparisons.
+fn gallop(v: &[i64], guess: usize, t: i64) -> usize {
+    let Some(last) = v.len().checked_sub(1) else {
+        return 0;
+    };
+    let guess = guess.min(last);
+    if v[guess] < t {
+        // The answer lies after `guess`.
+        let (mut lo, mut step) = (guess + 1, 1);
+        while lo + step <= v.len() && v[lo + step - 1] < t {
+            lo += step;
+            step *= 2;
+        }
+        let hi = (lo + step).min(v.len());
+        lo + v[lo..hi].partition_point(|&x| x < t)
+    } else {
+        // The answer is `guess` or before it.
+        let (mut hi, mut step) = (guess, 1);
+        while hi >= step && v[hi - step] >= t {
+            hi -= step;
+            step *= 2;
+        }
+        let lo = hi.saturating_sub(step);
+        lo + v[lo..hi].partition_point(|&x| x < t)
+    }
+}
+
 /// Compaction waits until at least this many panes are dead, so that small series never move.
 const MIN_COMPACTION: usize = 64;
 
@@ -265,18 +293,12 @@ impl PaneSeries {
         if t <= first {
             return self.head;
         }
-        // A busy signal has a pane in every slot, and then interpolation finds the index at
-        // once; a gap makes the guess miss and the binary search decide.
+        // Interpolation: exact when the signal has a pane in every slot, and close when it has
+        // gaps; the answer is then searched for on the side of the guess where it must lie.
+        // (Here first < t <= last, so the answer lies in 1..len.)
         let guess =
             ((t - first) as i128 * (live.len() - 1) as i128 / (last - first) as i128) as usize;
-        let found = if live[guess] >= t && live[guess - 1] < t {
-            guess
-        } else if live[guess] < t && live[guess + 1] >= t {
-            guess + 1
-        } else {
-            live.partition_point(|&s| s < t)
-        };
-        self.head + found
+        self.head + gallop(live, guess, t)
     }
 
     /// Running total before pane `i`.
@@ -860,6 +882,17 @@ mod tests {
             proptest::prop_assert_eq!(agg.casualties[0], killed_sum);
             proptest::prop_assert_eq!(agg.score, score_sum as f64 / 1000.0);
             proptest::prop_assert_eq!(w.count(sig, from, from + len), reports_sum);
+        }
+
+        /// Galloping from any guess finds what a binary search finds.
+        #[test]
+        fn gallop_agrees_with_binary_search(
+            set in proptest::collection::btree_set(-50i64..50, 0..40),
+            guess in 0usize..60,
+            t in -60i64..60,
+        ) {
+            let v: Vec<i64> = set.into_iter().collect();
+            proptest::prop_assert_eq!(gallop(&v, guess, t), v.partition_point(|&x| x < t));
         }
 
         /// The capped count is the exact count, capped.
