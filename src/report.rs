@@ -133,7 +133,7 @@ pub struct Source<'a> {
     #[serde(default)]
     pub kind: Option<SourceKind>,
     /// Admiralty source reliability, `A` (completely reliable) to `F` (cannot be judged).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub reliability: Option<Cow<'a, str>>,
     /// Admiralty information credibility, 1 (confirmed) to 6 (cannot be judged).
     #[serde(default)]
@@ -142,15 +142,15 @@ pub struct Source<'a> {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Location<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub name: Option<Cow<'a, str>>,
     #[serde(default)]
     pub lat: Option<f64>,
     #[serde(default)]
     pub lon: Option<f64>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub admin1: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub admin2: Option<Cow<'a, str>>,
 }
 
@@ -199,9 +199,9 @@ impl Casualties {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Actor<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub name: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub kind: Option<Cow<'a, str>>,
     #[serde(default)]
     pub foreign: Option<bool>,
@@ -214,7 +214,7 @@ pub struct Report<'a> {
     pub id: Cow<'a, str>,
     #[serde(borrow)]
     pub event_time: Cow<'a, str>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub reported_at: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub region: Cow<'a, str>,
@@ -222,13 +222,13 @@ pub struct Report<'a> {
     pub location: Option<Location<'a>>,
     #[serde(borrow)]
     pub source: Source<'a>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub language: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub title: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub text: Cow<'a, str>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed::list")]
     pub categories: Vec<Cow<'a, str>>,
     #[serde(default)]
     pub casualties: Option<Casualties>,
@@ -528,6 +528,28 @@ fn validate<'a>(
     })
 }
 
+/// Borrowing deserialisers for optional and repeated strings. serde borrows a `Cow<str>` field
+/// from the input only when the field's type is exactly `Cow<str>`; inside an `Option` or a `Vec`
+/// it always allocates. Each report carries several such strings (title, language, location,
+/// categories), so these keep decoding free of copies unless a string has escapes.
+mod borrowed {
+    use std::borrow::Cow;
+
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
+
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+        Ok(Option::<Str<'de>>::deserialize(d)?.map(|s| s.0))
+    }
+
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error> {
+        Ok(Vec::<Str<'de>>::deserialize(d)?.into_iter().map(|s| s.0).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,6 +627,19 @@ mod tests {
         let mut v = good();
         v["source"]["reliability"] = serde_json::json!("Z");
         assert_eq!(reject(v).reason, RejectReason::BadValue);
+    }
+
+    #[test]
+    fn optional_and_listed_strings_are_borrowed_unless_escaped() {
+        let line = br#"{"id": "r1", "event_time": "2026-03-01T00:00:00Z", "region": "NG-BO",
+            "source": {"id": "s", "reliability": "B"}, "title": "Plain title",
+            "text": "t", "language": "en", "categories": ["abduction", "si\u0065ge"]}"#;
+        let r = decode(line, &Limits::default(), None).unwrap();
+        assert!(matches!(r.report.title, Some(Cow::Borrowed("Plain title"))));
+        assert!(matches!(r.report.source.reliability, Some(Cow::Borrowed("B"))));
+        assert!(matches!(r.report.categories[0], Cow::Borrowed("abduction")));
+        // An escaped string cannot be borrowed; it is decoded into an owned copy.
+        assert!(matches!(&r.report.categories[1], Cow::Owned(s) if s == "siege"));
     }
 
     #[test]
