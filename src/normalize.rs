@@ -2,8 +2,9 @@
 //! combining marks (accent folding), lower-casing and typographic apostrophe/hyphen folding,
 //! with a byte map back to the original text so that evidence spans point into the report as sent.
 //!
-//! ASCII input (most field reports in English) takes a fast path with no map at all; other input
-//! builds its map only when a span is asked for (most reports have no match to locate).
+//! ASCII input (most field reports in English) takes a fast path with no map at all, and for
+//! matchers that ignore ASCII case no copy either ([`Normalized::prepare`]); other input builds
+//! its map only when a span is asked for (most reports have no match to locate).
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
@@ -16,6 +17,8 @@ pub struct Normalized {
     map: Vec<u32>,
     /// The input was not ASCII: offsets differ and need the map.
     needs_map: bool,
+    /// [`Normalized::prepare`] left ASCII input as it was: `text` is unused.
+    borrowed: bool,
 }
 
 impl Normalized {
@@ -23,6 +26,7 @@ impl Normalized {
     pub fn fill(&mut self, input: &str) {
         self.text.clear();
         self.map.clear();
+        self.borrowed = false;
         self.needs_map = !input.is_ascii();
         if !self.needs_map {
             self.text.push_str(input);
@@ -30,6 +34,25 @@ impl Normalized {
             return;
         }
         self.fold::<false>(input);
+    }
+
+    /// Prepares `input` for matchers that ignore ASCII case: ASCII input is matched as it is
+    /// (no copy at all), anything else is normalised into this buffer. [`Normalized::matchable`]
+    /// then gives the text to scan, and [`Normalized::original_span`] maps back either way.
+    pub fn prepare(&mut self, input: &str) {
+        if input.is_ascii() {
+            self.text.clear();
+            self.map.clear();
+            self.needs_map = false;
+            self.borrowed = true;
+        } else {
+            self.fill(input);
+        }
+    }
+
+    /// The text to scan after [`Normalized::prepare`]: `input` itself or its normalised form.
+    pub fn matchable<'a>(&'a self, input: &'a str) -> &'a str {
+        if self.borrowed { input } else { &self.text }
     }
 
     /// The general path; with `MAP`, also records where each output byte came from.
@@ -179,6 +202,15 @@ mod tests {
         let start = n.text.find("ecole").unwrap();
         let (s, e) = n.original_span(input, start, start + 5);
         assert_eq!(&input[s..e], "école");
+    }
+
+    #[test]
+    fn prepared_ascii_is_matched_as_sent() {
+        let mut n = Normalized::default();
+        n.prepare("Gunmen ABDUCTED five");
+        assert_eq!(n.matchable("Gunmen ABDUCTED five"), "Gunmen ABDUCTED five");
+        n.prepare("Enlèvement");
+        assert_eq!(n.matchable("Enlèvement"), "enlevement");
     }
 
     #[test]

@@ -546,7 +546,10 @@ mod borrowed {
     }
 
     pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error> {
-        Ok(Vec::<Str<'de>>::deserialize(d)?.into_iter().map(|s| s.0).collect())
+        Ok(Vec::<Str<'de>>::deserialize(d)?
+            .into_iter()
+            .map(|s| s.0)
+            .collect())
     }
 }
 
@@ -636,7 +639,10 @@ mod tests {
             "text": "t", "language": "en", "categories": ["abduction", "si\u0065ge"]}"#;
         let r = decode(line, &Limits::default(), None).unwrap();
         assert!(matches!(r.report.title, Some(Cow::Borrowed("Plain title"))));
-        assert!(matches!(r.report.source.reliability, Some(Cow::Borrowed("B"))));
+        assert!(matches!(
+            r.report.source.reliability,
+            Some(Cow::Borrowed("B"))
+        ));
         assert!(matches!(r.report.categories[0], Cow::Borrowed("abduction")));
         // An escaped string cannot be borrowed; it is decoded into an owned copy.
         assert!(matches!(&r.report.categories[1], Cow::Owned(s) if s == "siege"));

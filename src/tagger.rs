@@ -363,6 +363,7 @@ impl Tagger {
         });
         let cues = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(&cue_texts)?;
 
@@ -514,10 +515,11 @@ impl Tagger {
 
     fn match_field(&self, input: &str, field: Field, scratch: &mut Scratch, set: &mut TagSet) {
         let first_hit = set.hits.len();
-        scratch.norm.fill(input);
+        // Both automata ignore ASCII case, so ASCII text is scanned as sent.
+        scratch.norm.prepare(input);
         scratch.cues.clear();
         scratch.cue_sentences.clear();
-        let text = scratch.norm.text.as_bytes();
+        let text = scratch.norm.matchable(input).as_bytes();
         scratch.phrase_matches.clear();
         scratch.parts.clear();
         scratch.occurrences.clear();
@@ -579,7 +581,7 @@ impl Tagger {
             }
         }
         if !self.pairs.is_empty() {
-            self.match_pairs(scratch, field, set);
+            self.match_pairs(input, scratch, field, set);
         }
         // Hits were located in the normalised text; point them into the field as sent.
         for hit in &mut set.hits[first_hit..] {
@@ -618,8 +620,8 @@ impl Tagger {
 
     /// Proximity phrases: each pair's first part followed, in the same sentence and within
     /// `proximity_words` words, by its second part.
-    fn match_pairs(&self, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
-        let text = scratch.norm.text.as_bytes();
+    fn match_pairs(&self, input: &str, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
+        let text = scratch.norm.matchable(input).as_bytes();
         // scratch.parts was filled by the scan in match_field.
         if scratch.parts.len() < 2 {
             return;
