@@ -242,7 +242,8 @@ fn restore_time(broker: &Broker) {
     let mut engine = vigil::config::load(std::path::Path::new("config"))
         .unwrap()
         .engine()
-        .unwrap();
+        .unwrap()
+        .with_changelog();
     let day = GenOptions {
         count: 40,
         regions: 1,

@@ -129,9 +129,10 @@ impl Engine {
         }
     }
 
-    /// Records what each report changes, for [`Engine::take_changes`]. The Kafka pipeline keeps
-    /// its state in a changelog and turns this on; `backtest` and the in-process `run` have no
-    /// changelog and leave it off (untaken changes would only accumulate).
+    /// Records what each report changes, for [`Engine::take_changes`]. The Kafka pipeline (also
+    /// behind `vigil run`'s embedded default) keeps its state in a changelog and turns this on;
+    /// `backtest` and `bench` have no changelog and leave it off (untaken changes would only
+    /// accumulate).
     pub fn with_changelog(mut self) -> Engine {
         self.track_changes = true;
         self

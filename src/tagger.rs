@@ -554,14 +554,8 @@ impl Tagger {
                     continue;
                 }
                 // Cues are scanned only once a report has a candidate: most reports have none.
-                let sentence = sentence(text, start, end);
-                self.scan_cues(
-                    text,
-                    sentence,
-                    &mut scratch.cue_sentences,
-                    &mut scratch.cues,
-                );
-                if self.cancelled(text, &scratch.cues, start, end, sentence) {
+                let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
+                if self.cancelled_at(text, start, end, cue_sentences, cues) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
@@ -587,6 +581,21 @@ impl Tagger {
         for hit in &mut set.hits[first_hit..] {
             (hit.start, hit.end) = scratch.norm.original_span(input, hit.start, hit.end);
         }
+    }
+
+    /// Whether a cue cancels the match `[start, end)`; its sentence's cues are scanned into
+    /// `cues` on first need.
+    fn cancelled_at(
+        &self,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        cue_sentences: &mut Vec<(usize, usize)>,
+        cues: &mut Vec<(usize, usize, CueKind)>,
+    ) -> bool {
+        let sentence = sentence(text, start, end);
+        self.scan_cues(text, sentence, cue_sentences, cues);
+        self.cancelled(text, cues, start, end, sentence)
     }
 
     /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
@@ -642,14 +651,8 @@ impl Tagger {
                             .map(|&(_, e2, _)| (s1, e2))
                     });
             let Some((start, end)) = found else { continue };
-            let sentence = sentence(text, start, end);
-            self.scan_cues(
-                text,
-                sentence,
-                &mut scratch.cue_sentences,
-                &mut scratch.cues,
-            );
-            if self.cancelled(text, &scratch.cues, start, end, sentence) {
+            let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
+            if self.cancelled_at(text, start, end, cue_sentences, cues) {
                 continue;
             }
             set.hits.push(Hit {

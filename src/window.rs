@@ -772,17 +772,22 @@ mod tests {
         assert_eq!(w.pane_count(), 3);
     }
 
-    #[test]
-    fn changes_round_trip_through_parts() {
+    /// Three reports on the first day and one ten days later, then an eviction of the first.
+    fn four_reports_then_eviction(track_changes: bool) -> RegionWindows {
         let s = WindowSettings::default();
-        let mut w = RegionWindows::new(true);
-        let sig = Signal::Threat(1);
+        let mut w = RegionWindows::new(track_changes);
         for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
             let id = format!("r{i}");
             w.admit(&id, *t, &s);
-            w.add(sig, *t, &contribution(&id, "s"), &s);
+            w.add(Signal::Threat(1), *t, &contribution(&id, "s"), &s);
         }
         w.evict(86_400, &s);
+        w
+    }
+
+    #[test]
+    fn changes_round_trip_through_parts() {
+        let mut w = four_reports_then_eviction(true);
         let changes = w.take_changes();
         assert!(
             changes.panes.iter().any(|(_, _, p)| p.is_none()),
@@ -809,15 +814,7 @@ mod tests {
 
     #[test]
     fn without_a_changelog_nothing_is_recorded() {
-        let s = WindowSettings::default();
-        let mut w = RegionWindows::new(false);
-        let sig = Signal::Threat(1);
-        for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
-            let id = format!("r{i}");
-            w.admit(&id, *t, &s);
-            w.add(sig, *t, &contribution(&id, "s"), &s);
-        }
-        w.evict(86_400, &s);
+        let mut w = four_reports_then_eviction(false);
         assert_eq!(w.pane_count(), 1, "eviction still runs");
         let changes = w.take_changes();
         assert!(changes.panes.is_empty() && changes.seen.is_empty());
