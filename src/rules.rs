@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::taxonomy::Taxonomy;
-use crate::window::{RegionWindows, Signal, Want, WindowAggregate};
+use crate::window::{RegionWindows, Signal, SourceCount, Want, WindowAggregate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -416,9 +416,13 @@ impl Rule {
     /// needs them, which keeps the per-report path cheap. The level is the same either way.
     pub fn evaluate(&self, state: &RegionWindows, end: i64, detail: bool) -> Evaluation {
         let start = end - self.window_secs;
+        let exact_sources = detail || self.metric == Metric::Sources;
         let want = Want {
-            sources: detail || self.metric == Metric::Sources,
-            sources_up_to: None,
+            sources: if exact_sources {
+                SourceCount::Exact
+            } else {
+                SourceCount::Skip
+            },
             maxima: detail
                 || matches!(
                     self.metric,
@@ -458,11 +462,10 @@ impl Rule {
             .rev()
             .find(|&&(_, t)| eval.value >= t)
             .map(|&(s, _)| s);
-        if level.is_some() && self.min_sources > 1 && !want.sources {
+        if level.is_some() && self.min_sources > 1 && !exact_sources {
             // Only whether the bar is met matters here (the alert's detail counts them all).
             let only_sources = Want {
-                sources: true,
-                sources_up_to: Some(self.min_sources),
+                sources: SourceCount::UpTo(self.min_sources),
                 maxima: false,
             };
             eval.aggregate.sources = match self.kind {

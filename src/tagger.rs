@@ -1,5 +1,6 @@
-//! The compiled matcher: one Aho-Corasick automaton over every lexicon phrase and one over every
-//! cue, both built once from the taxonomy; structured-field conditions; declared categories kept
+//! The compiled matcher: the lexicon scan ([`crate::scanner`]) over every phrase and proximity
+//! part, one Aho-Corasick automaton over every cue, both built once from the taxonomy; the choice
+//! of phrases among overlapping matches; structured-field conditions; declared categories kept
 //! beside inferred ones.
 //!
 //! Tagging a report yields a compact [`TagSet`] (bitsets plus hits) that the window stage uses
@@ -357,10 +358,7 @@ impl Tagger {
                 }
             }
         }
-        let cues_span_stops = cue_texts.iter().any(|c| {
-            c.bytes()
-                .any(|b| matches!(b, b'.' | b'!' | b'?' | b';' | b'\n'))
-        });
+        let cues_span_stops = cue_texts.iter().any(|c| c.bytes().any(may_end_sentence));
         let cues = AhoCorasickBuilder::new()
             .kind(Some(AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
@@ -852,18 +850,22 @@ fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
     left_ok && right_ok
 }
 
+/// The bytes that end a sentence (a `.` only where it is not a decimal point).
+fn may_end_sentence(b: u8) -> bool {
+    matches!(b, b'.' | b'!' | b'?' | b';' | b'\n')
+}
+
 /// The sentence around a match: bounded by `.`, `!`, `?`, `;` or a newline (a `.` between
 /// digits, as in `3.5`, is not a boundary).
 fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
     let is_stop = |i: usize| match text[i] {
-        b'!' | b'?' | b';' | b'\n' => true,
         b'.' => {
             !(i > 0
                 && i + 1 < text.len()
                 && text[i - 1].is_ascii_digit()
                 && text[i + 1].is_ascii_digit())
         }
-        _ => false,
+        b => may_end_sentence(b),
     };
     let s0 = (0..start).rev().find(|&i| is_stop(i)).map_or(0, |i| i + 1);
     let s1 = (end..text.len())

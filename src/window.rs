@@ -523,12 +523,11 @@ impl RegionWindows {
                     .max(pane.max_abducted_corroborated);
             }
         }
-        if want.sources {
-            agg.sources = match want.sources_up_to {
-                Some(cap) if cap <= SMALL_SOURCE_BAR => distinct_sources_up_to(panes, cap),
-                _ => distinct_sources(panes),
-            };
-        }
+        agg.sources = match want.sources {
+            SourceCount::Skip => 0,
+            SourceCount::UpTo(cap) if cap <= SMALL_SOURCE_BAR => distinct_sources_up_to(panes, cap),
+            SourceCount::UpTo(_) | SourceCount::Exact => distinct_sources(panes),
+        };
         agg
     }
 
@@ -650,27 +649,33 @@ impl RegionWindows {
     }
 }
 
+/// How far an aggregate counts distinct sources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceCount {
+    /// Not at all (`sources` stays 0).
+    #[default]
+    Skip,
+    /// Up to this many: enough to decide a `min_sources` bar, usually found in the first panes.
+    UpTo(u64),
+    /// Exactly (a sort over the window's sources).
+    Exact,
+}
+
 /// What an aggregate must include beyond the sums, which are always there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Want {
-    /// Distinct sources (a sort over the window's sources).
-    pub sources: bool,
-    /// Count distinct sources only up to this many: enough to decide a `min_sources` bar, and
-    /// usually found within the first panes. `None`: the exact count.
-    pub sources_up_to: Option<u64>,
+    pub sources: SourceCount,
     /// The largest single corroborated killed / abducted counts (a walk over the panes).
     pub maxima: bool,
 }
 
 impl Want {
     pub const ALL: Want = Want {
-        sources: true,
-        sources_up_to: None,
+        sources: SourceCount::Exact,
         maxima: true,
     };
     pub const SUMS: Want = Want {
-        sources: false,
-        sources_up_to: None,
+        sources: SourceCount::Skip,
         maxima: false,
     };
 }
