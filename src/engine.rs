@@ -181,11 +181,12 @@ impl Engine {
             );
         }
         let region = self.regions.get_mut(region_code).expect("inserted above");
-        let late = match region
-            .windows
-            .admit(&report.report.id, report.event_time, &self.window)
-        {
-            Admission::Accepted { late } => late,
+        let (late, id) = match region.windows.admit(
+            &report.report.id,
+            report.event_time,
+            &self.window,
+        ) {
+            Admission::Accepted { late, id } => (late, id),
             Admission::Duplicate => {
                 self.stats.duplicates += 1;
                 return Outcome::Duplicate {
@@ -215,7 +216,7 @@ impl Engine {
         let tags = self.tagger.tag(&report, &mut self.scratch);
         let c = &report.casualties;
         let mut contribution = Contribution {
-            report_id: &report.report.id,
+            report_id: &id,
             source_id: &report.report.source.id,
             score_milli: 0,
             casualties: [

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,8 @@ impl TryFrom<String> for Signal {
 /// Counts a report contributes to the panes of each of its signals.
 #[derive(Debug, Clone)]
 pub struct Contribution<'a> {
-    pub report_id: &'a str,
+    /// The id as the region's dedup set holds it, shared with the panes' evidence lists.
+    pub report_id: &'a Arc<str>,
     pub source_id: &'a str,
     /// Weight of this report for this signal in millis (source reliability × tag weight).
     pub score_milli: u64,
@@ -95,8 +97,8 @@ pub struct Pane {
     pub max_abducted_corroborated: u64,
     /// Distinct sources as FNV-1a hashes of their ids (stable across builds), sorted.
     pub sources: Vec<u64>,
-    /// Smallest report ids, sorted, at most `max_evidence_ids`.
-    pub evidence: Vec<String>,
+    /// Smallest report ids, sorted, at most `max_evidence_ids` (shared with the dedup set).
+    pub evidence: Vec<Arc<str>>,
 }
 
 impl Pane {
@@ -116,10 +118,10 @@ impl Pane {
         }
         if let Err(at) = self
             .evidence
-            .binary_search_by(|s| s.as_str().cmp(c.report_id))
+            .binary_search_by(|s| s.as_ref().cmp(c.report_id.as_ref()))
             && at < max_evidence
         {
-            self.evidence.insert(at, c.report_id.to_string());
+            self.evidence.insert(at, Arc::clone(c.report_id));
             self.evidence.truncate(max_evidence);
         }
     }
@@ -145,10 +147,11 @@ pub struct WindowAggregate {
 }
 
 /// What admitting a report did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    /// Counted; `late` when it arrived behind the region's watermark (but within lateness).
-    Accepted { late: bool },
+    /// Counted; `late` when it arrived behind the region's watermark (but within lateness). `id`
+    /// is the id as stored, for the report's contributions to share.
+    Accepted { late: bool, id: Arc<str> },
     /// Its id was already counted in this region.
     Duplicate,
     /// Older than the watermark minus allowed lateness.
@@ -391,9 +394,9 @@ pub struct RegionWindows {
     /// Largest event time seen in this region (Unix seconds); `i64::MIN` before the first report.
     pub watermark: i64,
     /// Ids counted, kept while a duplicate could still be in lateness.
-    seen: FxHashMap<String, SeenId>,
+    seen: FxHashMap<Arc<str>, SeenId>,
     /// Ids evicted since the changelog last took changes (its tombstones).
-    evicted_ids: Vec<String>,
+    evicted_ids: Vec<Arc<str>>,
     panes: BTreeMap<Signal, PaneSeries>,
     /// Panes evicted since the changelog last took changes (its tombstones).
     evicted_panes: Vec<(Signal, i64)>,
@@ -431,7 +434,7 @@ impl Serialize for RegionWindows {
             seen: self
                 .seen
                 .iter()
-                .map(|(id, s)| (id.clone(), s.event_time))
+                .map(|(id, s)| (id.to_string(), s.event_time))
                 .collect(),
             panes: self
                 .panes
@@ -473,7 +476,8 @@ impl RegionWindows {
         {
             return Admission::TooLate;
         }
-        match self.seen.entry(id.to_string()) {
+        let id: Arc<str> = Arc::from(id);
+        match self.seen.entry(Arc::clone(&id)) {
             Entry::Occupied(_) => return Admission::Duplicate,
             Entry::Vacant(v) => v.insert(SeenId {
                 event_time,
@@ -482,7 +486,7 @@ impl RegionWindows {
         };
         let late = event_time < self.watermark;
         self.watermark = self.watermark.max(event_time);
-        Admission::Accepted { late }
+        Admission::Accepted { late, id }
     }
 
     pub fn add(
@@ -533,7 +537,7 @@ impl RegionWindows {
 
     /// The smallest report ids behind `signals` in `[from, to)`, at most `max`.
     pub fn evidence(&self, signals: &[Signal], from: i64, to: i64, max: usize) -> Vec<String> {
-        let mut ids: Vec<&String> = signals
+        let mut ids: Vec<&Arc<str>> = signals
             .iter()
             .filter_map(|s| self.panes.get(s))
             .flat_map(|series| series.window(from, to).1.iter())
@@ -541,7 +545,7 @@ impl RegionWindows {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        ids.into_iter().take(max).cloned().collect()
+        ids.into_iter().take(max).map(|id| id.to_string()).collect()
     }
 
     /// Report count only: the cheap path for baselines.
@@ -596,11 +600,14 @@ impl RegionWindows {
             series.dirty_count = 0;
         }
         panes.sort_by_key(|(signal, start, pane)| (*signal, *start, pane.is_some()));
-        let mut seen: Vec<(String, Option<i64>)> =
-            self.evicted_ids.drain(..).map(|id| (id, None)).collect();
+        let mut seen: Vec<(String, Option<i64>)> = self
+            .evicted_ids
+            .drain(..)
+            .map(|id| (id.to_string(), None))
+            .collect();
         for (id, s) in self.seen.iter_mut() {
             if std::mem::take(&mut s.dirty) {
-                seen.push((id.clone(), Some(s.event_time)));
+                seen.push((id.to_string(), Some(s.event_time)));
             }
         }
         seen.sort_unstable_by(|a, b| (&a.0, a.1.is_some()).cmp(&(&b.0, b.1.is_some())));
@@ -623,7 +630,7 @@ impl RegionWindows {
                 .into_iter()
                 .map(|(id, event_time)| {
                     let dirty = false;
-                    (id, SeenId { event_time, dirty })
+                    (Arc::from(id), SeenId { event_time, dirty })
                 })
                 .collect(),
             panes: by_signal
@@ -726,7 +733,7 @@ mod tests {
 
     fn contribution(id: &str, source: &str) -> Contribution<'static> {
         Contribution {
-            report_id: Box::leak(id.to_string().into_boxed_str()),
+            report_id: Box::leak(Box::new(Arc::from(id))),
             source_id: Box::leak(source.to_string().into_boxed_str()),
             score_milli: 500,
             casualties: [1, 0, 2, 0, 0, 0],
@@ -738,19 +745,20 @@ mod tests {
     fn watermark_lateness_and_dedup() {
         let s = WindowSettings::default();
         let mut w = RegionWindows::new(true);
-        assert_eq!(
-            w.admit("a", 100_000, &s),
-            Admission::Accepted { late: false }
-        );
+        let accepted = |late: bool, id: &str| Admission::Accepted {
+            late,
+            id: Arc::from(id),
+        };
+        assert_eq!(w.admit("a", 100_000, &s), accepted(false, "a"));
         assert_eq!(w.admit("a", 100_000, &s), Admission::Duplicate);
-        assert_eq!(w.admit("b", 90_000, &s), Admission::Accepted { late: true });
+        assert_eq!(w.admit("b", 90_000, &s), accepted(true, "b"));
         assert_eq!(w.watermark, 100_000);
         let too_old = 100_000 - s.allowed_lateness_secs - 1;
         assert_eq!(w.admit("c", too_old, &s), Admission::TooLate);
         // Exactly at the lateness bound is still accepted.
         assert_eq!(
             w.admit("d", 100_000 - s.allowed_lateness_secs, &s),
-            Admission::Accepted { late: true }
+            accepted(true, "d")
         );
     }
 
@@ -837,10 +845,10 @@ mod tests {
         w.admit("new", now, &s);
         w.evict(86_400, &s);
         assert_eq!(w.pane_count(), 1);
-        assert_eq!(
+        assert!(matches!(
             w.admit("old", now - 3600, &s),
-            Admission::Accepted { late: true }
-        );
+            Admission::Accepted { late: true, .. }
+        ));
     }
 
     proptest::proptest! {
