@@ -613,6 +613,14 @@ fn cmd_replay(loaded: &Loaded, file: &Path, rate: Option<f64>) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f`, keeping in `best` the shortest time (seconds) any run took.
+fn best_time<T>(best: &mut f64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    *best = best.min(t.elapsed().as_secs_f64());
+    out
+}
+
 fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) -> Result<()> {
     let opts = GenOptions::benchmark(seed, count);
     let lines: Vec<String> = generate(&opts).collect();
@@ -645,52 +653,47 @@ fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) ->
     )?;
     let (mut decode_secs, mut tag_secs, mut core_secs) = (f64::MAX, f64::MAX, f64::MAX);
     let (mut valid, mut tagged, mut alerts) = (0usize, 0usize, 0usize);
-    let mut best: Option<f64> = None;
-    let mut rg_found = true;
+    // ripgrep's best time; None once it is found missing (or failing).
+    let mut rg_best = Some(f64::MAX);
     for _ in 0..3 {
         // Baseline inside the same run: decode + validate only.
-        let t = Instant::now();
-        valid = 0;
-        for l in &lines {
-            valid += usize::from(decode(l.as_bytes(), &limits, None).is_ok());
-        }
-        decode_secs = decode_secs.min(t.elapsed().as_secs_f64());
-
-        let t = Instant::now();
-        let mut scratch = Scratch::default();
-        tagged = 0;
-        for l in &lines {
-            if let Ok(r) = decode(l.as_bytes(), &limits, None) {
-                tagged += usize::from(engine.tagger().tag(&r, &mut scratch).threats() != 0);
-            }
-        }
-        tag_secs = tag_secs.min(t.elapsed().as_secs_f64());
-
+        valid = best_time(&mut decode_secs, || {
+            let ok = lines
+                .iter()
+                .filter(|l| decode(l.as_bytes(), &limits, None).is_ok());
+            ok.count()
+        });
+        tagged = best_time(&mut tag_secs, || {
+            let mut scratch = Scratch::default();
+            let reports = lines
+                .iter()
+                .filter_map(|l| decode(l.as_bytes(), &limits, None).ok());
+            reports
+                .filter(|r| engine.tagger().tag(r, &mut scratch).threats() != 0)
+                .count()
+        });
         engine = loaded.engine()?;
-        let t = Instant::now();
-        alerts = 0;
-        for l in &lines {
-            if let Outcome::Accepted { alerts: a, .. } = engine.process(l.as_bytes(), None) {
-                alerts += a.len();
-            }
-        }
-        core_secs = core_secs.min(t.elapsed().as_secs_f64());
-
+        alerts = best_time(&mut core_secs, || {
+            let outcomes = lines.iter().map(|l| engine.process(l.as_bytes(), None));
+            outcomes
+                .map(|o| match o {
+                    Outcome::Accepted { alerts, .. } => alerts.len(),
+                    _ => 0,
+                })
+                .sum()
+        });
         // ripgrep with the same lexicon phrases, over the same file.
-        if rg_found {
-            let t = Instant::now();
-            let status = std::process::Command::new("rg")
-                .args(["-c", "-F", "-f"])
-                .arg(&phrases)
-                .arg(&path)
-                .stdout(std::process::Stdio::null())
-                .status();
-            match status {
-                Ok(st) if st.code().is_some_and(|c| c <= 1) => {
-                    let secs = t.elapsed().as_secs_f64();
-                    best = Some(best.map_or(secs, |b: f64| b.min(secs)));
-                }
-                _ => rg_found = false,
+        if let Some(best) = &mut rg_best {
+            let status = best_time(best, || {
+                std::process::Command::new("rg")
+                    .args(["-c", "-F", "-f"])
+                    .arg(&phrases)
+                    .arg(&path)
+                    .stdout(std::process::Stdio::null())
+                    .status()
+            });
+            if !matches!(status, Ok(st) if st.code().is_some_and(|c| c <= 1)) {
+                rg_best = None;
             }
         }
     }
@@ -713,7 +716,7 @@ fn cmd_bench(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf>) ->
     );
     println!("core / decode-only   {:>10.2}", decode_secs / core_secs);
 
-    match best {
+    match rg_best {
         Some(rg_secs) => {
             println!(
                 "ripgrep -c -F -f     {:>10.0} reports/s  {:>7.1} MB/s  (best of 3, {} phrases)",

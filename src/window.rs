@@ -178,21 +178,19 @@ impl Totals {
     // Wrapping arithmetic: running sums only ever grow, and a difference of two running sums
     // is exact whenever the true window sum fits in a u64, even after a running sum wrapped.
     fn add(&mut self, o: &Totals) {
-        self.reports = self.reports.wrapping_add(o.reports);
-        self.score_milli = self.score_milli.wrapping_add(o.score_milli);
-        for (a, b) in self.casualties.iter_mut().zip(o.casualties) {
-            *a = a.wrapping_add(b);
-        }
+        *self = self.zip_with(o, u64::wrapping_add);
     }
 
     fn minus(&self, o: &Totals) -> Totals {
-        let mut d = *self;
-        d.reports = d.reports.wrapping_sub(o.reports);
-        d.score_milli = d.score_milli.wrapping_sub(o.score_milli);
-        for (a, b) in d.casualties.iter_mut().zip(o.casualties) {
-            *a = a.wrapping_sub(b);
+        self.zip_with(o, u64::wrapping_sub)
+    }
+
+    fn zip_with(&self, o: &Totals, f: fn(u64, u64) -> u64) -> Totals {
+        Totals {
+            reports: f(self.reports, o.reports),
+            score_milli: f(self.score_milli, o.score_milli),
+            casualties: std::array::from_fn(|i| f(self.casualties[i], o.casualties[i])),
         }
-        d
     }
 }
 
@@ -676,17 +674,6 @@ pub struct Want {
     pub maxima: bool,
 }
 
-impl Want {
-    pub const ALL: Want = Want {
-        sources: SourceCount::Exact,
-        maxima: true,
-    };
-    pub const SUMS: Want = Want {
-        sources: SourceCount::Skip,
-        maxima: false,
-    };
-}
-
 /// The largest `min_sources` bar counted with [`distinct_sources_up_to`].
 const SMALL_SOURCE_BAR: u64 = 8;
 
@@ -731,6 +718,11 @@ pub type RegionMap<V> = FxHashMap<String, V>;
 mod tests {
     use super::*;
 
+    const ALL: Want = Want {
+        sources: SourceCount::Exact,
+        maxima: true,
+    };
+
     fn contribution(id: &str, source: &str) -> Contribution<'static> {
         Contribution {
             report_id: Box::leak(Box::new(Arc::from(id))),
@@ -773,13 +765,13 @@ mod tests {
         {
             w.add(sig, *t, &contribution(&format!("r{i}"), src), &s);
         }
-        let agg = w.aggregate(sig, 0, 7200, Want::ALL);
+        let agg = w.aggregate(sig, 0, 7200, ALL);
         assert_eq!(agg.reports, 3);
         assert_eq!(agg.sources, 2);
         assert_eq!(agg.casualties[2], 6);
         assert_eq!(w.evidence(&[sig], 0, 7200, 10), ["r0", "r1", "r2"]);
         assert_eq!(w.evidence(&[sig], 0, 7200, 2), ["r0", "r1"]);
-        assert_eq!(w.aggregate(sig, 0, 7200, Want::SUMS).sources, 0);
+        assert_eq!(w.aggregate(sig, 0, 7200, Want::default()).sources, 0);
         assert_eq!(agg.score, 1.5);
         assert_eq!(w.count(sig, 3600, 10_800), 2);
         assert_eq!(w.pane_count(), 3);
@@ -887,7 +879,7 @@ mod tests {
                     score_sum += pane.score_milli;
                 }
             }
-            let agg = w.aggregate(sig, from, from + len, Want::ALL);
+            let agg = w.aggregate(sig, from, from + len, ALL);
             proptest::prop_assert_eq!(agg.reports, reports_sum);
             proptest::prop_assert_eq!(agg.casualties[0], killed_sum);
             proptest::prop_assert_eq!(agg.score, score_sum as f64 / 1000.0);
