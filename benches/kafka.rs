@@ -20,7 +20,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use support::{Broker, Names, create_topics, replay_file, vigil, write_lines};
+use support::{Broker, Names, create_topics, output_ok, replay_file, vigil, write_lines};
 use vigil::config::KafkaSettings;
 use vigil::generator::{GenOptions, generate};
 
@@ -53,16 +53,12 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
     );
 
     let t = Instant::now();
-    let out = vigil(&broker.bootstrap, &names)
-        .args(["run", "--max-records", &count.to_string()])
-        .env("VIGIL__LOG__LEVEL", "info")
-        .stdout(Stdio::null())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        vigil(&broker.bootstrap, &names)
+            .args(["run", "--max-records", &count.to_string()])
+            .env("VIGIL__LOG__LEVEL", "info")
+            .stdout(Stdio::null()),
+        "vigil run",
     );
     let secs = t.elapsed().as_secs_f64();
     println!(

@@ -17,14 +17,7 @@ fn vigil() -> Command {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("vigil runs");
-    assert!(
-        out.status.success(),
-        "vigil failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    support::output_ok(cmd, "vigil")
 }
 
 fn demo_file(dir: &Path) -> PathBuf {

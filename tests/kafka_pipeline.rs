@@ -5,26 +5,19 @@ mod support;
 use std::process::Stdio;
 
 use support::{
-    Names, backtest_keys, broker, committed_alert_keys, create_topics, produce, read_all,
-    replay_file, vigil, write_lines,
+    Names, backtest_keys, broker, committed_alert_keys, create_topics, output_ok, produce,
+    read_all, replay_file, vigil, write_lines,
 };
 use vigil::generator::{GenOptions, generate};
 
 fn run_until(bootstrap: &str, names: &Names, records: u64) -> std::process::Output {
-    let out = vigil(bootstrap, names)
-        .args(["run", "--json", "--max-records", &records.to_string()])
+    let mut run = vigil(bootstrap, names);
+    run.args(["run", "--json", "--max-records", &records.to_string()])
         // Info level for the run-finished summary event.
         .env("VIGIL__LOG__LEVEL", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("vigil run");
-    assert!(
-        out.status.success(),
-        "vigil run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .stderr(Stdio::piped());
+    output_ok(&mut run, "vigil run")
 }
 
 #[test]
@@ -175,17 +168,13 @@ fn tagged_reports_are_published_in_the_transaction_when_asked() {
     let names = Names::new("tagged");
     let tagged_topic = format!("{}-tagged", names.input);
     replay_file(bootstrap, &names, &file);
-    let out = vigil(bootstrap, &names)
-        .args(["run", "--max-records", &lines.len().to_string()])
-        .env("VIGIL__KAFKA__PUBLISH_TAGGED", "true")
-        .env("VIGIL__KAFKA__TAGGED_TOPIC", &tagged_topic)
-        .env("VIGIL__LOG__LEVEL", "info")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        vigil(bootstrap, &names)
+            .args(["run", "--max-records", &lines.len().to_string()])
+            .env("VIGIL__KAFKA__PUBLISH_TAGGED", "true")
+            .env("VIGIL__KAFKA__TAGGED_TOPIC", &tagged_topic)
+            .env("VIGIL__LOG__LEVEL", "info"),
+        "vigil run",
     );
     // What `vigil tag` says about each report, by id.
     let tag = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -119,7 +119,8 @@ impl Broker {
             logs = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("server.properties"), props).expect("write properties");
-        let out = Command::new("java")
+        let mut storage_format = Command::new("java");
+        storage_format
             .arg("-cp")
             .arg(format!("{}/*", jars.display()))
             .args([
@@ -130,14 +131,8 @@ impl Broker {
                 CLUSTER_ID,
                 "-c",
             ])
-            .arg(dir.path().join("server.properties"))
-            .output()
-            .expect("run StorageTool");
-        assert!(
-            out.status.success(),
-            "StorageTool format failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(dir.path().join("server.properties"));
+        output_ok(&mut storage_format, "StorageTool format");
         let mut broker = Broker {
             bootstrap: format!("127.0.0.1:{port}"),
             dir,
@@ -259,30 +254,32 @@ pub fn vigil(bootstrap: &str, names: &Names) -> Command {
     c
 }
 
-/// Creates the test's topics through the pipeline's own admin path (`vigil replay` of nothing).
-pub fn create_topics(bootstrap: &str, names: &Names) {
-    let out = vigil(bootstrap, names)
-        .args(["replay", "/dev/null"])
-        .output()
-        .expect("vigil replay");
+/// Runs `cmd` to its end and returns its output; panics with its stdout and stderr unless it
+/// succeeded.
+pub fn output_ok(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
-        "creating topics: {}",
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Creates the test's topics through the pipeline's own admin path (`vigil replay` of nothing).
+pub fn create_topics(bootstrap: &str, names: &Names) {
+    output_ok(
+        vigil(bootstrap, names).args(["replay", "/dev/null"]),
+        "creating topics",
     );
 }
 
 /// `vigil replay FILE` into the test's input topic, to the end; panics with its stderr on failure.
 pub fn replay_file(bootstrap: &str, names: &Names, file: &Path) {
-    let out = vigil(bootstrap, names)
-        .arg("replay")
-        .arg(file)
-        .output()
-        .expect("vigil replay");
-    assert!(
-        out.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        vigil(bootstrap, names).arg("replay").arg(file),
+        "vigil replay",
     );
 }
 
