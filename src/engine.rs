@@ -5,6 +5,8 @@
 //! input. All state is per region ([`RegionState`]) and depends only on the order of that
 //! region's reports, so partitioning and scale-out do not change results.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +54,8 @@ pub struct RegionState {
 #[derive(Debug)]
 pub enum Outcome {
     Accepted {
-        region: String,
+        /// The region's code, shared with the engine's own key (no copy per report).
+        region: Arc<str>,
         event_time: i64,
         late: bool,
         tags: TagSet,
@@ -60,7 +63,7 @@ pub enum Outcome {
     },
     /// Same id already counted in this region: changes nothing.
     Duplicate {
-        region: String,
+        region: Arc<str>,
     },
     Rejected(RejectError),
 }
@@ -90,7 +93,9 @@ pub struct Engine {
     rules_by_signal: FxHashMap<Signal, Vec<usize>>,
     /// How far back any rule reads, in seconds.
     retention_secs: i64,
-    regions: FxHashMap<String, RegionState>,
+    regions: FxHashMap<Arc<str>, RegionState>,
+    /// Rules a report's signals touch; kept to reuse its allocation.
+    touched: Vec<usize>,
     scratch: Scratch,
     stats: Stats,
     /// Record each region's changes for a changelog ([`Engine::with_changelog`]).
@@ -123,6 +128,7 @@ impl Engine {
             rules_by_signal,
             retention_secs,
             regions: FxHashMap::default(),
+            touched: Vec::new(),
             scratch: Scratch::default(),
             stats,
             track_changes: false,
@@ -169,17 +175,20 @@ impl Engine {
             }
         };
         let region_code = report.report.region.as_ref();
-        if !self.regions.contains_key(region_code) {
-            self.regions.insert(
-                region_code.to_string(),
-                RegionState {
+        let region_key = match self.regions.get_key_value(region_code) {
+            Some((key, _)) => Arc::clone(key),
+            None => {
+                let key: Arc<str> = Arc::from(region_code);
+                let state = RegionState {
                     windows: RegionWindows::new(self.track_changes),
                     trackers: vec![EpisodeTracker::default(); self.rules.len()],
                     last_pane: None,
                     last_evict: None,
-                },
-            );
-        }
+                };
+                self.regions.insert(Arc::clone(&key), state);
+                key
+            }
+        };
         let region = self.regions.get_mut(region_code).expect("inserted above");
         let (late, id) = match region.windows.admit(
             &report.report.id,
@@ -189,9 +198,7 @@ impl Engine {
             Admission::Accepted { late, id } => (late, id),
             Admission::Duplicate => {
                 self.stats.duplicates += 1;
-                return Outcome::Duplicate {
-                    region: region_code.to_string(),
-                };
+                return Outcome::Duplicate { region: region_key };
             }
             Admission::TooLate => {
                 *self
@@ -231,7 +238,8 @@ impl Engine {
             corroborated: report.corroborated,
         };
         let reliability = u64::from(report.reliability_milli);
-        let mut touched: Vec<usize> = Vec::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
         let mut threats = tags.threats();
         while threats != 0 {
             let t = threats.trailing_zeros() as usize;
@@ -309,8 +317,9 @@ impl Engine {
             region.last_evict = Some(pane);
             region.windows.evict(self.retention_secs, &self.window);
         }
+        self.touched = touched;
         Outcome::Accepted {
-            region: region_code.to_string(),
+            region: region_key,
             event_time: report.event_time,
             late,
             tags,
@@ -368,7 +377,7 @@ impl Engine {
         state
             .trackers
             .resize(self.rules.len(), EpisodeTracker::default());
-        self.regions.insert(region, state);
+        self.regions.insert(Arc::from(region), state);
     }
 
     /// Forgets a region (its partition moved to another instance).
@@ -378,7 +387,7 @@ impl Engine {
 
     /// Regions with state, sorted.
     pub fn regions(&self) -> Vec<&str> {
-        let mut r: Vec<&str> = self.regions.keys().map(String::as_str).collect();
+        let mut r: Vec<&str> = self.regions.keys().map(AsRef::as_ref).collect();
         r.sort_unstable();
         r
     }
@@ -416,7 +425,7 @@ impl Engine {
                     open[sev as usize] += 1;
                 }
             }
-            (region.as_str(), open)
+            (region.as_ref(), open)
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Vigil: an early-warning event pipeline for atrocity prevention.
 //!
-//! A report's path through the crate, in order: [`report`] (decode and validate) → [`tagger`]
+//! A report's path through the crate, in order: [`report`] (decode, with `fast_decode` for the
+//! common shape, and validate) → [`tagger`]
 //! (using [`taxonomy`], [`normalize`] and [`scanner`]) → [`window`] (event-time panes per region and signal) →
 //! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
 //! [`cap`] (CAP 1.2) and [`alertmanager`] (webhook payload) renderings. [`engine`] wires those into the one deterministic core that both
@@ -12,6 +13,7 @@ pub mod alertmanager;
 pub mod cap;
 pub mod config;
 pub mod engine;
+mod fast_decode;
 pub mod generator;
 pub mod http;
 pub mod import;

@@ -542,14 +542,23 @@ fn process_batch(
                     send(
                         &member.producer,
                         BaseRecord::to(&k.tagged_topic)
-                            .key(region.as_str())
+                            .key(region.as_ref())
                             .payload(json.as_slice()),
                     )?;
                 }
-                member
-                    .region_partition
-                    .insert(region.clone(), m.partition());
-                dirty.insert(region, m.partition());
+                // Keyed by region: a region's partition rarely changes, so its key is copied
+                // only when it first appears or moves.
+                if member.region_partition.get(region.as_ref()) != Some(&m.partition()) {
+                    member
+                        .region_partition
+                        .insert(region.to_string(), m.partition());
+                }
+                match dirty.get_mut(region.as_ref()) {
+                    Some(partition) => *partition = m.partition(),
+                    None => {
+                        dirty.insert(region.to_string(), m.partition());
+                    }
+                }
             }
             Outcome::Duplicate { .. } => tally.duplicate(),
             Outcome::Rejected(e) => {

@@ -279,10 +279,14 @@ pub fn decode<'a>(
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    // Fast path without path tracking; a failure is decoded again to name the field.
-    let report: Report<'a> = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(_) => return Err(explain(text)),
+    // The common shape is read in one pass; anything else goes to serde, without path tracking
+    // first, and a failure is decoded again to name the field.
+    let report: Report<'a> = match crate::fast_decode::decode(text) {
+        Some(r) => r,
+        None => match serde_json::from_str(text) {
+            Ok(r) => r,
+            Err(_) => return Err(explain(text)),
+        },
     };
     validate(report, limits, received_at)
 }

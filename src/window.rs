@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -213,6 +214,9 @@ struct PaneSeries {
     running: Vec<Totals>,
     /// Totals of the panes evicted from the front; the base the running totals start from.
     evicted: Totals,
+    /// `hints[i]`: pane `i`'s source when it has only one, so that a capped count of distinct
+    /// sources reads this compact array instead of every pane and its source list.
+    hints: Vec<SourceHint>,
     /// `dirty[i]`: pane `i` changed since the changelog last took it.
     dirty: Vec<bool>,
     dirty_count: usize,
@@ -223,6 +227,26 @@ impl PartialEq for PaneSeries {
     fn eq(&self, o: &PaneSeries) -> bool {
         self.starts[self.head..] == o.starts[o.head..]
             && self.panes[self.head..] == o.panes[o.head..]
+    }
+}
+
+/// What a pane's sources are, as far as a capped distinct count needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceHint {
+    /// No report yet (a pane is filled right after it is created).
+    None,
+    One(u64),
+    /// Several: the pane's list must be read.
+    Many,
+}
+
+impl SourceHint {
+    fn of(pane: &Pane) -> SourceHint {
+        match pane.sources.as_slice() {
+            [] => SourceHint::None,
+            [one] => SourceHint::One(*one),
+            _ => SourceHint::Many,
+        }
     }
 }
 
@@ -264,6 +288,7 @@ impl PaneSeries {
         let mut total = Totals::default();
         for (start, pane) in panes {
             total.add(&Totals::of(&pane));
+            s.hints.push(SourceHint::of(&pane));
             s.starts.push(start);
             s.panes.push(pane);
             s.running.push(total);
@@ -297,8 +322,13 @@ impl PaneSeries {
         // Interpolation: exact when the signal has a pane in every slot, and close when it has
         // gaps; the answer is then searched for on the side of the guess where it must lie.
         // (Here first < t <= last, so the answer lies in 1..len.)
-        let guess =
-            ((t - first) as i128 * (live.len() - 1) as i128 / (last - first) as i128) as usize;
+        // Offsets and counts fit in 64 bits by far (centuries of seconds times millions of
+        // panes), and a 64-bit division is several times cheaper than a 128-bit one.
+        let (offset, span) = ((t - first) as u64, (last - first) as u64);
+        let guess = match offset.checked_mul((live.len() - 1) as u64) {
+            Some(scaled) => (scaled / span) as usize,
+            None => (u128::from(offset) * (live.len() - 1) as u128 / u128::from(span)) as usize,
+        };
         self.head + gallop(live, guess, t)
     }
 
@@ -318,9 +348,11 @@ impl PaneSeries {
             self.starts.insert(i, start);
             self.panes.insert(i, Pane::default());
             self.running.insert(i, running);
+            self.hints.insert(i, SourceHint::None);
             self.dirty.insert(i, false);
         }
         self.panes[i].add(c, max_evidence);
+        self.hints[i] = SourceHint::of(&self.panes[i]);
         if track && !self.dirty[i] {
             self.dirty[i] = true;
             self.dirty_count += 1;
@@ -335,13 +367,13 @@ impl PaneSeries {
         }
     }
 
-    /// Sums of the panes with start in `[from, to)`, and the panes themselves.
-    fn window(&self, from: i64, to: i64) -> (Totals, &[Pane]) {
+    /// Sums of the panes with start in `[from, to)`, and the index range of those panes.
+    fn window(&self, from: i64, to: i64) -> (Totals, Range<usize>) {
         let (i, j) = (self.index(from), self.index(to));
         if i >= j {
-            return (Totals::default(), &[]);
+            return (Totals::default(), 0..0);
         }
-        (self.before(j).minus(self.before(i)), &self.panes[i..j])
+        (self.before(j).minus(self.before(i)), i..j)
     }
 
     /// Evicts the panes starting before `horizon` and appends their starts to `evicted`.
@@ -364,6 +396,7 @@ impl PaneSeries {
             self.starts.drain(..self.head);
             self.panes.drain(..self.head);
             self.running.drain(..self.head);
+            self.hints.drain(..self.head);
             self.dirty.drain(..self.head);
             self.head = 0;
         }
@@ -511,7 +544,8 @@ impl RegionWindows {
         let Some(series) = self.panes.get(&signal) else {
             return agg;
         };
-        let (totals, panes) = series.window(from, to);
+        let (totals, range) = series.window(from, to);
+        let panes = &series.panes[range.clone()];
         agg.reports = totals.reports;
         agg.casualties = totals.casualties;
         agg.score = totals.score_milli as f64 / 1000.0;
@@ -527,7 +561,9 @@ impl RegionWindows {
         }
         agg.sources = match want.sources {
             SourceCount::Skip => 0,
-            SourceCount::UpTo(cap) if cap <= SMALL_SOURCE_BAR => distinct_sources_up_to(panes, cap),
+            SourceCount::UpTo(cap) if cap <= SMALL_SOURCE_BAR => {
+                distinct_sources_up_to(&series.hints[range], panes, cap)
+            }
             SourceCount::UpTo(_) | SourceCount::Exact => distinct_sources(panes),
         };
         agg
@@ -538,7 +574,7 @@ impl RegionWindows {
         let mut ids: Vec<&Arc<str>> = signals
             .iter()
             .filter_map(|s| self.panes.get(s))
-            .flat_map(|series| series.window(from, to).1.iter())
+            .flat_map(|series| series.panes[series.window(from, to).1].iter())
             .flat_map(|pane| pane.evidence.iter())
             .collect();
         ids.sort_unstable();
@@ -678,17 +714,26 @@ pub struct Want {
 const SMALL_SOURCE_BAR: u64 = 8;
 
 /// Distinct sources across panes, but no more than `cap`: a linear scan that stops as soon as
-/// `cap` different sources are seen.
-fn distinct_sources_up_to(panes: &[Pane], cap: u64) -> u64 {
+/// `cap` different sources are seen. `hints` are the panes' hints: a pane with one source is
+/// read from there, so only panes with several sources are visited.
+fn distinct_sources_up_to(hints: &[SourceHint], panes: &[Pane], cap: u64) -> u64 {
     let mut seen: [u64; SMALL_SOURCE_BAR as usize] = [0; SMALL_SOURCE_BAR as usize];
     let mut n = 0usize;
-    for &source in panes.iter().flat_map(|p| p.sources.iter()) {
+    let mut count = |source: u64| {
         if !seen[..n].contains(&source) {
             seen[n] = source;
             n += 1;
-            if n as u64 >= cap {
-                break;
-            }
+        }
+        n as u64 >= cap
+    };
+    for (hint, pane) in hints.iter().zip(panes) {
+        let full = match hint {
+            SourceHint::None => false,
+            SourceHint::One(source) => count(*source),
+            SourceHint::Many => pane.sources.iter().any(|&source| count(source)),
+        };
+        if full {
+            break;
         }
     }
     n as u64
@@ -844,8 +889,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The running totals agree with a plain sum over the panes, whatever the order reports
-        /// arrive in and wherever eviction cuts.
+        /// The running totals agree with a plain sum over the panes, and the source hints with
+        /// the panes' sources, whatever the order reports arrive in and wherever eviction cuts.
         #[test]
         fn running_totals_equal_plain_sums(
             mut reports in proptest::collection::vec((0i64..2_000_000, 0u64..50, 0u64..1000), 1..400),
@@ -859,7 +904,7 @@ mod tests {
             // Mostly in order, as streams are, so that eviction and compaction run often.
             reports.sort_by_key(|r| r.0 / 200_000);
             for (i, &(t, killed, score)) in reports.iter().enumerate() {
-                let mut c = contribution(&format!("r{i}"), "s");
+                let mut c = contribution(&format!("r{i}"), ["s0", "s1", "s2"][(score % 3) as usize]);
                 c.casualties[0] = killed;
                 c.score_milli = score;
                 w.watermark = w.watermark.max(t);
@@ -884,6 +929,14 @@ mod tests {
             proptest::prop_assert_eq!(agg.casualties[0], killed_sum);
             proptest::prop_assert_eq!(agg.score, score_sum as f64 / 1000.0);
             proptest::prop_assert_eq!(w.count(sig, from, from + len), reports_sum);
+            for (hint, pane) in series.hints[series.head..].iter().zip(&series.panes[series.head..]) {
+                proptest::prop_assert_eq!(*hint, SourceHint::of(pane));
+            }
+            for cap in 1..=3 {
+                let capped = Want { sources: SourceCount::UpTo(cap), maxima: false };
+                let capped = w.aggregate(sig, from, from + len, capped).sources;
+                proptest::prop_assert_eq!(capped, agg.sources.min(cap));
+            }
         }
 
         /// Galloping from any guess finds what a binary search finds.
@@ -907,8 +960,9 @@ mod tests {
                 .into_iter()
                 .map(|sources| Pane { sources: sources.into_iter().collect(), ..Pane::default() })
                 .collect();
+            let hints: Vec<SourceHint> = panes.iter().map(SourceHint::of).collect();
             proptest::prop_assert_eq!(
-                distinct_sources_up_to(&panes, cap),
+                distinct_sources_up_to(&hints, &panes, cap),
                 distinct_sources(&panes).min(cap)
             );
         }

@@ -1,0 +1,730 @@
+//! The report decoder's fast path: one pass over a report of the common shape — known keys,
+//! strings without escapes, integer counts — building the same [`Report`] serde would, without
+//! serde's per-field machinery (which was about two thirds of decoding).
+//!
+//! It accepts a subset of what serde accepts and nothing else: any input it is not sure of
+//! (an escape, a float, an unknown or repeated key, a wrong type, bad syntax) makes it return
+//! `None`, and [`crate::report::decode`] hands the text to serde_json, which decodes it or
+//! explains the error. So errors are always serde's, and a field added to [`Report`] but not
+//! here only makes its reports take the slow path. A property test checks that whatever this
+//! decodes, serde decodes to the same value.
+
+use std::borrow::Cow;
+
+use crate::report::{Actor, Casualties, Location, Report, Source, SourceKind};
+
+/// Decodes `text` if it has the common shape; `None` means "ask serde".
+pub(crate) fn decode(text: &str) -> Option<Report<'_>> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let report = p.report()?;
+    p.ws();
+    (p.at == p.bytes.len()).then_some(report)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+/// Keys seen in one object, to refuse a repeated key as serde does.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    /// Marks key `bit`; `None` if it was seen already.
+    fn first(&mut self, bit: u32) -> Option<()> {
+        let mask = 1 << bit;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    /// Skips JSON whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.peek() == Some(byte)).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        self.ws();
+        let found = self.bytes[self.at..].starts_with(word);
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    /// A string without escapes or control characters, borrowed from the input.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let len = plain_string_len(&self.bytes[start..])?;
+        self.at = start + len + 1;
+        // Both ends sit next to an ASCII quote, so they are character boundaries.
+        self.text.get(start..start + len)
+    }
+
+    fn borrowed(&mut self) -> Option<Cow<'a, str>> {
+        self.string().map(Cow::Borrowed)
+    }
+
+    /// `null` or a string.
+    fn optional_string(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.literal(b"null") {
+            return Some(None);
+        }
+        self.borrowed().map(Some)
+    }
+
+    /// A JSON integer that fits an `i64` comfortably (at most 18 digits); anything with a
+    /// fraction or exponent is left to serde, which refuses it for an integer field, and so
+    /// is `-0`, which serde reads as the float −0.0.
+    fn integer(&mut self) -> Option<i64> {
+        self.ws();
+        let negative = self.peek() == Some(b'-');
+        let start = self.at + usize::from(negative);
+        let digits = self.bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > 18 || (digits > 1 && self.bytes[start] == b'0') {
+            return None;
+        }
+        let end = start + digits;
+        if matches!(self.bytes.get(end), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let value = self.bytes[start..end]
+            .iter()
+            .fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        if negative && value == 0 {
+            return None;
+        }
+        self.at = end;
+        Some(if negative { -value } else { value })
+    }
+
+    fn optional_integer(&mut self) -> Option<Option<i64>> {
+        if self.literal(b"null") {
+            return Some(None);
+        }
+        self.integer().map(Some)
+    }
+
+    fn optional_bool(&mut self) -> Option<Option<bool>> {
+        if self.literal(b"null") {
+            Some(None)
+        } else if self.literal(b"true") {
+            Some(Some(true))
+        } else if self.literal(b"false") {
+            Some(Some(false))
+        } else {
+            None
+        }
+    }
+
+    /// An object: `field` is called with each key, the parser standing before its value.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            field(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array: `item` is called with the parser standing before each element.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `null` or an object, read by `inner`.
+    fn optional<T>(&mut self, inner: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.literal(b"null") {
+            return Some(None);
+        }
+        inner(self).map(Some)
+    }
+
+    fn report(&mut self) -> Option<Report<'a>> {
+        let (mut id, mut event_time, mut region, mut text) = (None, None, None, None);
+        let (mut reported_at, mut language, mut title) = (None, None, None);
+        let (mut location, mut source, mut casualties) = (None, None, None);
+        let (mut categories, mut actors) = (Vec::new(), Vec::new());
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(p.borrowed()?);
+                }
+                "event_time" => {
+                    seen.first(1)?;
+                    event_time = Some(p.borrowed()?);
+                }
+                "reported_at" => {
+                    seen.first(2)?;
+                    reported_at = p.optional_string()?;
+                }
+                "region" => {
+                    seen.first(3)?;
+                    region = Some(p.borrowed()?);
+                }
+                "location" => {
+                    seen.first(4)?;
+                    location = p.optional(Self::location)?;
+                }
+                "source" => {
+                    seen.first(5)?;
+                    source = Some(p.source()?);
+                }
+                "language" => {
+                    seen.first(6)?;
+                    language = p.optional_string()?;
+                }
+                "title" => {
+                    seen.first(7)?;
+                    title = p.optional_string()?;
+                }
+                "text" => {
+                    seen.first(8)?;
+                    text = Some(p.borrowed()?);
+                }
+                "categories" => {
+                    seen.first(9)?;
+                    p.array(|p| {
+                        categories.push(p.borrowed()?);
+                        Some(())
+                    })?;
+                }
+                "casualties" => {
+                    seen.first(10)?;
+                    casualties = p.optional(Self::casualties)?;
+                }
+                "actors" => {
+                    seen.first(11)?;
+                    p.array(|p| {
+                        actors.push(p.actor()?);
+                        Some(())
+                    })?;
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(Report {
+            id: id?,
+            event_time: event_time?,
+            reported_at,
+            region: region?,
+            location,
+            source: source?,
+            language,
+            title,
+            text: text?,
+            categories,
+            casualties,
+            actors,
+        })
+    }
+
+    fn location(&mut self) -> Option<Location<'a>> {
+        let mut location = Location::default();
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                "name" => {
+                    seen.first(0)?;
+                    location.name = p.optional_string()?;
+                }
+                "admin1" => {
+                    seen.first(1)?;
+                    location.admin1 = p.optional_string()?;
+                }
+                "admin2" => {
+                    seen.first(2)?;
+                    location.admin2 = p.optional_string()?;
+                }
+                // Coordinates are floats: only their absence is read here.
+                "lat" | "lon" => {
+                    seen.first(3 + u32::from(key == "lon"))?;
+                    p.literal(b"null").then_some(())?;
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(location)
+    }
+
+    fn source(&mut self) -> Option<Source<'a>> {
+        let (mut id, mut kind, mut reliability, mut credibility) = (None, None, None, None);
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                "id" => {
+                    seen.first(0)?;
+                    id = Some(p.borrowed()?);
+                }
+                "kind" => {
+                    seen.first(1)?;
+                    kind = p.optional(Self::source_kind)?;
+                }
+                "reliability" => {
+                    seen.first(2)?;
+                    reliability = p.optional_string()?;
+                }
+                "credibility" => {
+                    seen.first(3)?;
+                    credibility = p.optional_integer()?;
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(Source {
+            id: id?,
+            kind,
+            reliability,
+            credibility,
+        })
+    }
+
+    fn source_kind(&mut self) -> Option<SourceKind> {
+        Some(match self.string()? {
+            "field_monitor" => SourceKind::FieldMonitor,
+            "ngo" => SourceKind::Ngo,
+            "un" => SourceKind::Un,
+            "media" => SourceKind::Media,
+            "government" => SourceKind::Government,
+            "social_media" => SourceKind::SocialMedia,
+            _ => return None,
+        })
+    }
+
+    fn casualties(&mut self) -> Option<Casualties> {
+        let mut c = Casualties::default();
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            let (bit, slot) = match key {
+                "killed" => (0, &mut c.killed),
+                "injured" => (1, &mut c.injured),
+                "abducted" => (2, &mut c.abducted),
+                "missing" => (3, &mut c.missing),
+                "displaced" => (4, &mut c.displaced),
+                "sexual_violence" => (5, &mut c.sexual_violence),
+                _ => return None,
+            };
+            seen.first(bit)?;
+            *slot = p.integer()?;
+            Some(())
+        })?;
+        Some(c)
+    }
+
+    fn actor(&mut self) -> Option<Actor<'a>> {
+        let mut actor = Actor {
+            name: None,
+            kind: None,
+            foreign: None,
+        };
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                "name" => {
+                    seen.first(0)?;
+                    actor.name = p.optional_string()?;
+                }
+                "kind" => {
+                    seen.first(1)?;
+                    actor.kind = p.optional_string()?;
+                }
+                "foreign" => {
+                    seen.first(2)?;
+                    actor.foreign = p.optional_bool()?;
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(actor)
+    }
+}
+
+/// Length of the string body at the start of `bytes` (up to its closing quote), or `None` at an
+/// escape, a control character or the end of input. Eight bytes at a time: a word has a byte to
+/// stop at when it holds a quote, a backslash or a byte below 0x20.
+fn plain_string_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // A byte's high bit is set here when the byte is zero (in `quote`, `backslash`) or
+        // below 0x20 (in `word`); the borrow between bytes can only add marks after a true one,
+        // so the lowest mark is exact.
+        let stops = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let stops = stops & HIGH;
+        if stops != 0 {
+            at += (stops.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        match b {
+            b'"' => return Some(at),
+            b'\\' | 0..0x20 => return None,
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::generator::{GenOptions, generate};
+
+    /// What serde makes of `text`, as a JSON value (`Report` has no `PartialEq`).
+    fn by_serde(text: &str) -> Option<serde_json::Value> {
+        let report: Report<'_> = serde_json::from_str(text).ok()?;
+        Some(serde_json::to_value(report).expect("a report serialises"))
+    }
+
+    fn by_fast_path(text: &str) -> Option<serde_json::Value> {
+        decode(text).map(|r| serde_json::to_value(r).expect("a report serialises"))
+    }
+
+    #[test]
+    fn generated_reports_take_the_fast_path_and_agree_with_serde() {
+        let mut options = GenOptions::benchmark(3, 3000);
+        options.invalid_fraction = 0.05;
+        let (mut fast, mut invalid) = (0, 0);
+        for line in generate(&options).chain(generate(&GenOptions::demo())) {
+            match (by_fast_path(&line), by_serde(&line)) {
+                (Some(f), Some(s)) => {
+                    assert_eq!(f, s);
+                    fast += 1;
+                }
+                (None, None) => invalid += 1,
+                (Some(_), None) => panic!("fast path accepted what serde refuses"),
+                (None, Some(_)) => panic!("a generated report missed the fast path"),
+            }
+        }
+        assert!(
+            fast > 5000 && invalid > 100,
+            "{fast} fast, {invalid} invalid"
+        );
+    }
+
+    #[test]
+    fn accepts_the_optional_shapes_serde_accepts() {
+        let text = r#" { "id" : "r-1", "event_time":"2026-03-01T10:00:00Z", "region":"NG-BO",
+            "reported_at": null, "language": "fr", "title": null, "location": {"name": null,
+            "admin1": "NG-BO", "lat": null}, "source": {"id": "s", "kind": "social_media",
+            "reliability": null, "credibility": 2}, "text": "Des hommes armés…",
+            "categories": ["abduction", "siege"], "casualties": {"killed": 0, "abducted": 12},
+            "actors": [{"name": null, "kind": "foreign_fighters", "foreign": true}, {}] }
+        "#;
+        let fast = by_fast_path(text).expect("fast path");
+        assert_eq!(Some(fast), by_serde(text));
+    }
+
+    #[test]
+    fn leaves_what_it_is_unsure_of_to_serde() {
+        let base = r#""id":"r","event_time":"t","region":"x","source":{"id":"s"},"text":"t""#;
+        for extra in [
+            r#","text":"again""#,              // repeated key (serde refuses)
+            r#","extra":1"#,                   // unknown key (serde ignores)
+            r#","title":"a \"quoted\" word""#, // escape
+            r#","casualties":{"killed":1.0}"#, // float for an integer
+            r#","casualties":{"killed":1e2}"#, // exponent
+            r#","casualties":{"killed":01}"#,  // leading zero
+            r#","casualties":{"killed":-0}"#,  // serde reads -0 as a float
+            r#","casualties":{"killed":12345678901234567890}"#, // too many digits
+            r#","location":{"lat":12.5}"#,     // coordinates are floats
+            r#","source":{"id":"s","kind":"press"}"#, // unknown variant
+            r#","categories":null"#,           // serde refuses null for a list
+        ] {
+            let text = format!("{{{base}{extra}}}");
+            assert!(decode(&text).is_none(), "{text}");
+        }
+        assert!(decode(&format!("{{{base}}}")).is_some());
+        assert!(
+            decode(&format!("{{{base}}} x")).is_none(),
+            "trailing characters"
+        );
+        assert!(decode(&format!("{{{base},}}")).is_none(), "trailing comma");
+        assert!(decode("{\"id\":\"a\tb\"}").is_none(), "control character");
+    }
+
+    #[test]
+    fn plain_string_len_stops_where_a_byte_walk_stops() {
+        let walk = |b: &[u8]| {
+            let at = b
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (b[at] == b'"').then_some(at)
+        };
+        for text in [
+            "",
+            "\"",
+            "abc\"",
+            "0123456789abcdef\"",
+            "é€…\u{7f}\"x",
+            "abcdefgh\\\"",
+            "1234567\u{1}\"",
+        ] {
+            for skip in 0..text.len().min(9) {
+                let b = &text.as_bytes()[skip..];
+                assert_eq!(plain_string_len(b), walk(b), "{text:?} from {skip}");
+            }
+        }
+    }
+
+    /// Any JSON-ish value: wrong types, escapes, odd numbers and nesting, for a field to meet
+    /// now and then instead of its own type.
+    fn anything() -> BoxedStrategy<String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("\"a \\\"b\\\" c\"".to_string()),
+            Just("\"caf\u{e9} \u{1}\"".to_string()),
+            "-?[0-9]{1,20}(\\.[0-9])?(e[0-9])?",
+            "\"[a-zA-Zé ]{0,12}\"",
+        ];
+        leaf.prop_recursive(2, 12, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(("[a-z]{1,3}", inner), 0..3).prop_map(|kv| {
+                    let fields: Vec<String> = kv
+                        .into_iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+        .boxed()
+    }
+
+    /// A field's own type most of the time (with the edge cases of that type), else anything.
+    fn typed(own: BoxedStrategy<String>) -> BoxedStrategy<String> {
+        prop_oneof![40 => own, 1 => anything()].boxed()
+    }
+
+    fn string() -> BoxedStrategy<String> {
+        typed(
+            prop_oneof![
+                40 => "\"[a-zA-Z0-9 éœ…-]{0,12}\"",
+                1 => Just("\"escaped \\n line\"".to_string()),
+                1 => Just("\"\"".to_string()),
+                1 => Just("null".to_string()),
+            ]
+            .boxed(),
+        )
+    }
+
+    fn integer() -> BoxedStrategy<String> {
+        let odd = [
+            "-0",
+            "0",
+            "7",
+            "-3",
+            "01",
+            "1.5",
+            "1e3",
+            "123456789012345678",
+        ];
+        let odd = odd
+            .into_iter()
+            .chain(["1234567890123456789", "null", "\"7\""]);
+        let odd = proptest::sample::select(odd.map(String::from).collect::<Vec<_>>());
+        typed(prop_oneof![12 => "[1-9][0-9]{0,3}", 1 => odd].boxed())
+    }
+
+    /// One of `common` mostly, one of `rare` now and then.
+    fn choice(common: &[&str], rare: &[&str]) -> BoxedStrategy<String> {
+        let pick = |values: &[&str]| {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            proptest::sample::select(values)
+        };
+        typed(prop_oneof![12 => pick(common), 1 => pick(rare)].boxed())
+    }
+
+    /// An object with some of `fields` (each as its own strategy), sometimes an unknown or a
+    /// repeated key, in any order, with `space` around its tokens.
+    fn object(fields: Vec<(&'static str, BoxedStrategy<String>)>) -> BoxedStrategy<String> {
+        let first = fields[0].0;
+        let members: Vec<BoxedStrategy<Option<String>>> = fields
+            .into_iter()
+            .map(|(k, v)| {
+                let member = v.prop_map(move |v| format!("\"{k}\" : {v}"));
+                proptest::option::weighted(0.97, member).boxed()
+            })
+            .collect();
+        let extra = proptest::option::weighted(
+            0.05,
+            prop_oneof![
+                Just("\"other\": 1".to_string()),
+                Just(format!("\"{first}\": \"again\"")),
+            ],
+        );
+        (members, extra)
+            .prop_flat_map(|(members, extra)| {
+                let members: Vec<String> = members.into_iter().flatten().chain(extra).collect();
+                Just(members).prop_shuffle()
+            })
+            .prop_map(|members| format!("{{{}}}", members.join(" ,\n")))
+            .boxed()
+    }
+
+    fn list(item: BoxedStrategy<String>) -> BoxedStrategy<String> {
+        let items = proptest::collection::vec(item, 0..3);
+        typed(items.prop_map(|v| format!("[{}]", v.join(","))).boxed())
+    }
+
+    /// Report texts shaped like reports, with every kind of deviation in every field.
+    fn report_text() -> BoxedStrategy<String> {
+        let source = object(vec![
+            ("id", string()),
+            (
+                "kind",
+                choice(&["\"ngo\"", "\"social_media\"", "null"], &["\"press\""]),
+            ),
+            ("reliability", string()),
+            ("credibility", integer()),
+        ]);
+        let location = object(vec![
+            ("name", string()),
+            ("admin1", string()),
+            ("admin2", string()),
+            ("lat", choice(&["null"], &["12.5", "3"])),
+            ("lon", choice(&["null"], &["-1.25"])),
+        ]);
+        let casualties = object(
+            Casualties::FIELD_NAMES
+                .into_iter()
+                .map(|name| (name, integer()))
+                .collect(),
+        );
+        let actor = object(vec![
+            ("name", string()),
+            ("kind", string()),
+            ("foreign", choice(&["true", "false", "null"], &["1"])),
+        ]);
+        object(vec![
+            ("id", string()),
+            ("event_time", string()),
+            ("region", string()),
+            ("text", string()),
+            ("source", typed(source)),
+            ("reported_at", string()),
+            ("language", string()),
+            ("title", string()),
+            (
+                "location",
+                prop_oneof![typed(location), Just("null".to_string())].boxed(),
+            ),
+            ("categories", list(string())),
+            (
+                "casualties",
+                prop_oneof![typed(casualties), Just("null".to_string())].boxed(),
+            ),
+            ("actors", list(actor)),
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever the fast path decodes, serde decodes to the same report; and the fast path
+        /// does decode a good share of them (the strategy is not all refusals).
+        #[test]
+        fn fast_path_agrees_with_serde(
+            text in report_text(),
+            cut in proptest::option::weighted(0.1, 0usize..600),
+        ) {
+            let mut text = text;
+            if let Some(cut) = cut {
+                let mut end = cut.min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+            }
+            if let Some(fast) = by_fast_path(&text) {
+                prop_assert_eq!(Some(fast), by_serde(&text), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn the_shaped_reports_reach_the_fast_path() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = report_text();
+        let (mut fast, mut total) = (0, 0);
+        for _ in 0..2000 {
+            let text = strategy.new_tree(&mut runner).expect("a value").current();
+            total += 1;
+            fast += usize::from(decode(&text).is_some());
+        }
+
+        assert!(
+            fast * 10 > total,
+            "only {fast} of {total} decoded on the fast path"
+        );
+    }
+}
