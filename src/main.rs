@@ -262,11 +262,12 @@ fn cmd_check_config(dir: &Path) -> Result<()> {
         Ok(loaded) => {
             let engine = loaded.engine()?;
             println!(
-                "ok: {} risk factors, {} indicators, {} threats, {} lexicon phrases, {} rules, {} subscribers",
+                "ok: {} risk factors, {} indicators, {} threats, {} lexicon phrases, {} event frames, {} rules, {} subscribers",
                 loaded.taxonomy.risk_factors.len(),
                 loaded.taxonomy.indicator_index().len(),
                 loaded.taxonomy.threats.len(),
                 engine.tagger().phrase_count(),
+                engine.tagger().frame_count(),
                 loaded.rules.len(),
                 loaded.subscribers.len()
             );

@@ -59,11 +59,15 @@ struct Pattern {
     targets: Vec<PhraseTarget>,
 }
 
-/// One side of a proximity phrase.
+/// One side of a proximity phrase, or a term of an event frame.
 #[derive(Debug, Clone)]
 struct Part {
     text: String,
     prefix: bool,
+    /// Some proximity pair uses it (frame terms alone do not make a pair candidate).
+    in_pair: bool,
+    /// It is a term of some frame's anchor group.
+    anchor: bool,
 }
 
 /// `first ... second`: both parts in one sentence, `second` after `first`, at most
@@ -74,6 +78,52 @@ struct Pair {
     second: usize,
     text: String,
     target: PhraseTarget,
+}
+
+/// An event frame as compiled: one part of every group in one passage (see
+/// [`crate::taxonomy::EventFrame`]).
+#[derive(Debug, Clone)]
+struct Frame {
+    /// `frame:<name>`, shown as the evidence's phrase.
+    text: String,
+    target: PhraseTarget,
+    /// Its groups, as indices into [`PartSets`] (numbered across all frames).
+    groups: Vec<usize>,
+}
+
+/// Bitsets over parts, one row per part, `words` u64 words wide: which frame groups a part
+/// belongs to. A report's hits are first ORed into one row, so that a frame whose groups are not
+/// all present costs a few bit tests, not a search of its term lists.
+#[derive(Debug, Clone, Default)]
+struct PartSets {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl PartSets {
+    fn new(parts: usize, sets: usize) -> PartSets {
+        let words = sets.div_ceil(64).max(1);
+        PartSets {
+            words,
+            bits: vec![0; parts * words],
+        }
+    }
+
+    fn insert(&mut self, part: usize, set: usize) {
+        self.bits[part * self.words + set / 64] |= 1 << (set % 64);
+    }
+
+    fn row(&self, part: usize) -> &[u64] {
+        &self.bits[part * self.words..(part + 1) * self.words]
+    }
+
+    fn contains(&self, part: usize, set: usize) -> bool {
+        has_bit(self.row(part), set)
+    }
+}
+
+fn has_bit(row: &[u64], bit: usize) -> bool {
+    row[bit / 64] >> (bit % 64) & 1 == 1
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +156,8 @@ pub struct Hit {
     /// Byte span in the original field.
     pub start: usize,
     pub end: usize,
-    /// Index of the phrase: a lexicon pattern, or (from `phrase_count()` on) a proximity pair.
+    /// Index of the phrase: a lexicon pattern, then (from `phrase_count()` on) a proximity pair,
+    /// then (after the pairs) an event frame.
     pub pattern: usize,
 }
 
@@ -196,6 +247,17 @@ pub struct Scratch {
     /// Phrase matches of the scan (start, end, phrase), all of them, overlapping.
     phrase_matches: Vec<(usize, usize, usize)>,
     parts: Vec<(usize, usize, usize)>,
+    /// Spans of the current event frame's terms, whose own words are not cues.
+    frame_spans: Vec<(usize, usize)>,
+    /// The frame groups present among a field's hits (a [`PartSets`] row).
+    groups_present: Vec<u64>,
+    /// Passages already scanned for companion terms, and that scan's occurrences.
+    companion_passages: Vec<(usize, usize)>,
+    companion_occurrences: Vec<Occurrence>,
+    /// Bit `p` set: part `p` has a hit in the field (proximity pairs test both parts first).
+    parts_present: Vec<u64>,
+    /// Hits on parts of proximity pairs: with fewer than two, no pair can match.
+    pair_part_hits: usize,
     occurrences: Vec<Occurrence>,
     scan: ScanScratch,
 }
@@ -213,7 +275,13 @@ pub struct Tagger {
     patterns: Vec<Pattern>,
     parts: Vec<Part>,
     pairs: Vec<Pair>,
-    /// Phrases and proximity parts in one automaton, so that text is scanned once. Overlapping
+    frames: Vec<Frame>,
+    /// The frame groups of each part.
+    frame_groups: PartSets,
+    /// Frame terms outside anchor groups (and not also pair parts or anchors), scanned only in
+    /// the passages around an anchor hit; with the part(s) each of its patterns stands for.
+    companion: Option<(Scanner, Vec<Vec<usize>>)>,
+    /// Phrases, proximity parts and frame terms in one automaton, so that text is scanned once. Overlapping
     /// matches are reported (a part may sit inside a phrase or another part); phrases are then
     /// chosen leftmost-longest from them.
     scanner: Scanner,
@@ -270,23 +338,9 @@ impl Tagger {
             });
             for phrase in &lex.phrases {
                 if let Some((a, b)) = phrase.split_once(" ... ") {
-                    let mut part = |p: &str| {
-                        let part = Part {
-                            text: normalize_phrase(p.trim_end_matches('*')),
-                            prefix: p.ends_with('*'),
-                        };
-                        match parts
-                            .iter()
-                            .position(|x| x.text == part.text && x.prefix == part.prefix)
-                        {
-                            Some(i) => i,
-                            None => {
-                                parts.push(part);
-                                parts.len() - 1
-                            }
-                        }
-                    };
-                    let (first, second) = (part(a), part(b));
+                    let (first, second) = (intern_part(&mut parts, a), intern_part(&mut parts, b));
+                    parts[first].in_pair = true;
+                    parts[second].in_pair = true;
                     pairs.push(Pair {
                         first,
                         second,
@@ -315,6 +369,43 @@ impl Tagger {
                 }
             }
         }
+        let mut frames = Vec::new();
+        // (part, group) memberships, groups numbered across frames.
+        let mut memberships: Vec<(usize, usize)> = Vec::new();
+        let mut group_count = 0;
+        for f in &taxonomy.frames {
+            let target = taxonomy
+                .resolve_target(&f.target, &indicators)
+                .ok_or_else(|| TaggerError::Invalid(format!("unknown target {}", f.target)))?;
+            let weight = match target {
+                Target::Threat(t) => taxonomy.threats[t].weight,
+                Target::Indicator(_) => 1.0,
+            };
+            let mut groups = Vec::new();
+            for (k, g) in f.groups.iter().enumerate() {
+                let terms = taxonomy.frame_terms.get(&f.language).and_then(|t| t.get(g));
+                for term in terms.map_or(&[][..], Vec::as_slice) {
+                    let part = intern_part(&mut parts, term);
+                    parts[part].anchor |= k == 0;
+                    memberships.push((part, group_count));
+                }
+                groups.push(group_count);
+                group_count += 1;
+            }
+            frames.push(Frame {
+                text: format!("frame:{}", f.name),
+                target: PhraseTarget {
+                    target,
+                    prefix: false,
+                    weight,
+                },
+                groups,
+            });
+        }
+        let mut frame_groups = PartSets::new(parts.len(), group_count);
+        for (part, group) in memberships {
+            frame_groups.insert(part, group);
+        }
         let mut scan_texts: Vec<&str> = Vec::new();
         let mut scan_entries: Vec<ScanEntry> = Vec::new();
         for (phrase, p) in patterns.iter().enumerate() {
@@ -324,7 +415,19 @@ impl Tagger {
                 parts: Vec::new(),
             });
         }
+        let mut companion_texts: Vec<&str> = Vec::new();
+        let mut companion_parts: Vec<Vec<usize>> = Vec::new();
         for (part, p) in parts.iter().enumerate() {
+            if !(p.in_pair || p.anchor) {
+                match companion_texts.iter().position(|t| *t == p.text) {
+                    Some(e) => companion_parts[e].push(part),
+                    None => {
+                        companion_texts.push(&p.text);
+                        companion_parts.push(vec![part]);
+                    }
+                }
+                continue;
+            }
             match scan_texts.iter().position(|t| *t == p.text) {
                 Some(e) => scan_entries[e].parts.push(part),
                 None => {
@@ -337,6 +440,11 @@ impl Tagger {
             }
         }
         let scanner = Scanner::new(&scan_texts)?;
+        let companion = if companion_texts.is_empty() {
+            None
+        } else {
+            Some((Scanner::new(&companion_texts)?, companion_parts))
+        };
 
         let mut cue_texts: Vec<String> = Vec::new();
         let mut cue_kinds = Vec::new();
@@ -404,6 +512,9 @@ impl Tagger {
             patterns,
             parts,
             pairs,
+            frames,
+            frame_groups,
+            companion,
             scanner,
             scan_entries,
             cue_kinds,
@@ -436,10 +547,27 @@ impl Tagger {
         self.pairs.len()
     }
 
+    /// Number of event frames compiled.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// A pair or frame by its hit index (see [`Hit::pattern`]): its text and target.
+    fn compound(&self, index: usize) -> (&str, &PhraseTarget) {
+        let i = index - self.patterns.len();
+        match self.pairs.get(i) {
+            Some(pair) => (&pair.text, &pair.target),
+            None => {
+                let frame = &self.frames[i - self.pairs.len()];
+                (&frame.text, &frame.target)
+            }
+        }
+    }
+
     fn phrase_text(&self, index: usize) -> &str {
         match self.patterns.get(index) {
             Some(p) => &p.text,
-            None => &self.pairs[index - self.patterns.len()].text,
+            None => self.compound(index).0,
         }
     }
 
@@ -450,7 +578,7 @@ impl Tagger {
                 .iter()
                 .find(|t| t.target == target)
                 .map_or(1.0, |t| t.weight),
-            None => self.pairs[index - self.patterns.len()].target.weight,
+            None => self.compound(index).1.weight,
         }
     }
 
@@ -520,6 +648,11 @@ impl Tagger {
         let text = scratch.norm.matchable(input).as_bytes();
         scratch.phrase_matches.clear();
         scratch.parts.clear();
+        scratch.parts_present.clear();
+        scratch
+            .parts_present
+            .resize(self.parts.len().div_ceil(64), 0);
+        scratch.pair_part_hits = 0;
         scratch.occurrences.clear();
         self.scanner
             .scan(text, &mut scratch.scan, &mut scratch.occurrences);
@@ -531,6 +664,8 @@ impl Tagger {
             for &part in &entry.parts {
                 if bounded(text, o.start, o.end, self.parts[part].prefix) {
                     scratch.parts.push((o.start, o.end, part));
+                    scratch.parts_present[part / 64] |= 1 << (part % 64);
+                    scratch.pair_part_hits += usize::from(self.parts[part].in_pair);
                 }
             }
         }
@@ -575,6 +710,9 @@ impl Tagger {
         if !self.pairs.is_empty() {
             self.match_pairs(input, scratch, field, set);
         }
+        if !self.frames.is_empty() {
+            self.match_frames(input, scratch, field, set);
+        }
         // Hits were located in the normalised text; point them into the field as sent.
         for hit in &mut set.hits[first_hit..] {
             (hit.start, hit.end) = scratch.norm.original_span(input, hit.start, hit.end);
@@ -591,9 +729,23 @@ impl Tagger {
         cue_sentences: &mut Vec<(usize, usize)>,
         cues: &mut Vec<(usize, usize, CueKind)>,
     ) -> bool {
+        self.cancelled_at_except(text, start, end, cue_sentences, cues, &[])
+    }
+
+    /// [`Tagger::cancelled_at`], ignoring cues that overlap `own`: the words of an event frame's
+    /// own terms ("no word of", "sans nouvelles") describe the event, they do not negate it.
+    fn cancelled_at_except(
+        &self,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        cue_sentences: &mut Vec<(usize, usize)>,
+        cues: &mut Vec<(usize, usize, CueKind)>,
+        own: &[(usize, usize)],
+    ) -> bool {
         let sentence = sentence(text, start, end);
         self.scan_cues(text, sentence, cue_sentences, cues);
-        self.cancelled(text, cues, start, end, sentence)
+        self.cancelled(text, cues, start, end, sentence, own)
     }
 
     /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
@@ -630,10 +782,14 @@ impl Tagger {
     fn match_pairs(&self, input: &str, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
         let text = scratch.norm.matchable(input).as_bytes();
         // scratch.parts was filled by the scan in match_field.
-        if scratch.parts.len() < 2 {
+        if scratch.pair_part_hits < 2 {
             return;
         }
         for (i, pair) in self.pairs.iter().enumerate() {
+            let present = &scratch.parts_present;
+            if !has_bit(present, pair.first) || !has_bit(present, pair.second) {
+                continue;
+            }
             let found =
                 scratch
                     .parts
@@ -664,6 +820,111 @@ impl Tagger {
         }
     }
 
+    /// Event frames: a term of every group in one passage, none cancelled by a cue. A frame is
+    /// skipped when its threat is already tagged (it would only add evidence).
+    fn match_frames(&self, input: &str, scratch: &mut Scratch, field: Field, set: &mut TagSet) {
+        let text = scratch.norm.matchable(input).as_bytes();
+        let Scratch {
+            parts: hits,
+            cues,
+            cue_sentences,
+            frame_spans: own,
+            groups_present: present,
+            companion_passages: passages,
+            companion_occurrences: occurrences,
+            scan,
+            ..
+        } = scratch;
+        // The other groups' terms are looked for only around anchors, and only once a passage.
+        passages.clear();
+        let main_hits = hits.len();
+        for h in 0..main_hits {
+            let (s0, e0, part) = hits[h];
+            if !self.parts[part].anchor {
+                continue;
+            }
+            let (from, to) = passage(text, s0, e0);
+            if passages.contains(&(from, to)) {
+                continue;
+            }
+            passages.push((from, to));
+            let Some((companion, companion_parts)) = &self.companion else {
+                continue;
+            };
+            occurrences.clear();
+            companion.scan(&text[from..to], scan, occurrences);
+            for o in occurrences.iter() {
+                let (s, e) = (from + o.start, from + o.end);
+                for &part in &companion_parts[o.pattern] {
+                    if bounded(text, s, e, self.parts[part].prefix) {
+                        hits.push((s, e, part));
+                    }
+                }
+            }
+        }
+        if passages.is_empty() || hits.len() < 2 {
+            return;
+        }
+        let groups = &self.frame_groups;
+        present.clear();
+        present.resize(groups.words, 0);
+        for &(_, _, part) in hits.iter() {
+            for (p, g) in present.iter_mut().zip(groups.row(part)) {
+                *p |= g;
+            }
+        }
+        for (i, frame) in self.frames.iter().enumerate() {
+            if !frame.groups.iter().all(|&g| has_bit(present, g)) {
+                continue;
+            }
+            if let Target::Threat(t) = frame.target.target
+                && set.inferred_threats & (1 << t) != 0
+            {
+                continue;
+            }
+            own.clear();
+            let in_frame = |p: usize| frame.groups.iter().any(|&g| groups.contains(p, g));
+            own.extend(hits.iter().filter(|h| in_frame(h.2)).map(|h| (h.0, h.1)));
+            let mut found = None;
+            // Anchored on each uncancelled term of the first group, in text order.
+            for &(s0, e0, p0) in hits.iter() {
+                if !groups.contains(p0, frame.groups[0])
+                    || self.cancelled_at_except(text, s0, e0, cue_sentences, cues, own)
+                {
+                    continue;
+                }
+                let (from, to) = passage(text, s0, e0);
+                let mut chosen: [(usize, usize); 4] = [(s0, e0); 4];
+                let complete = frame.groups.iter().enumerate().skip(1).all(|(g, &group)| {
+                    let pick = hits.iter().find(|&&(s, e, p)| {
+                        groups.contains(p, group)
+                            && s >= from
+                            && e <= to
+                            && chosen[..g].iter().all(|&(cs, ce)| e <= cs || s >= ce)
+                            && !self.cancelled_at_except(text, s, e, cue_sentences, cues, own)
+                    });
+                    pick.map(|&(s, e, _)| chosen[g] = (s, e)).is_some()
+                });
+                if complete {
+                    let chosen = &chosen[..frame.groups.len()];
+                    let start = chosen.iter().map(|c| c.0).min().unwrap_or(s0);
+                    let end = chosen.iter().map(|c| c.1).max().unwrap_or(e0);
+                    found = Some((start, end));
+                    break;
+                }
+            }
+            let Some((start, end)) = found else { continue };
+            set.hits.push(Hit {
+                target: frame.target.target,
+                field,
+                start,
+                end,
+                pattern: self.patterns.len() + self.pairs.len() + i,
+            });
+            self.mark(set, frame.target.target);
+        }
+    }
+
     /// Whether a cue negates, hedges or makes figurative the match at `start..end`.
     fn cancelled(
         &self,
@@ -672,6 +933,7 @@ impl Tagger {
         start: usize,
         end: usize,
         (s0, s1): (usize, usize),
+        own: &[(usize, usize)],
     ) -> bool {
         let scope = self.settings.scope_words;
         // Clause start: after the last clause break between sentence start and the match.
@@ -687,16 +949,21 @@ impl Tagger {
             .map(|c| c.0)
             .min()
             .unwrap_or(s1);
-        cues.iter().any(|&(cs, ce, kind)| match kind {
-            CueKind::Figurative => cs >= s0 && ce <= s1,
-            CueKind::NegationBefore | CueKind::Hedge => {
-                cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
-            }
-            CueKind::NegationAfter => {
-                cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope
-            }
-            CueKind::Neutral | CueKind::ClauseBreak => false,
-        })
+        let foreign = |&&(cs, ce, _): &&(usize, usize, CueKind)| {
+            !own.iter().any(|&(os, oe)| cs < oe && ce > os)
+        };
+        cues.iter()
+            .filter(foreign)
+            .any(|&(cs, ce, kind)| match kind {
+                CueKind::Figurative => cs >= s0 && ce <= s1,
+                CueKind::NegationBefore | CueKind::Hedge => {
+                    cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
+                }
+                CueKind::NegationAfter => {
+                    cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope
+                }
+                CueKind::Neutral | CueKind::ClauseBreak => false,
+            })
     }
 
     /// Expands a tag set into the full output record.
@@ -850,6 +1117,39 @@ fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
     left_ok && right_ok
 }
 
+/// Interns a proximity part or frame term (`kidnap*` is a prefix part), returning its index.
+fn intern_part(parts: &mut Vec<Part>, phrase: &str) -> usize {
+    let part = Part {
+        text: normalize_phrase(phrase.trim_end_matches('*')),
+        prefix: phrase.ends_with('*'),
+        in_pair: false,
+        anchor: false,
+    };
+    match parts
+        .iter()
+        .position(|x| x.text == part.text && x.prefix == part.prefix)
+    {
+        Some(i) => i,
+        None => {
+            parts.push(part);
+            parts.len() - 1
+        }
+    }
+}
+
+/// The passage an event frame must fit in: the sentence around a match, where a `;` does not
+/// end it ("… took him away; he has not been seen since" is one event).
+fn passage(text: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let (mut from, mut to) = sentence(text, start, end);
+    while from > 0 && text[from - 1] == b';' {
+        from = sentence(text, from - 1, from - 1).0;
+    }
+    while to < text.len() && text[to] == b';' {
+        to = sentence(text, to + 1, to + 1).1;
+    }
+    (from, to)
+}
+
 /// The bytes that end a sentence (a `.` only where it is not a decimal point).
 fn may_end_sentence(b: u8) -> bool {
     matches!(b, b'.' | b'!' | b'?' | b';' | b'\n')
@@ -906,6 +1206,97 @@ mod tests {
         let r = decode(&bytes, &Limits::default(), None).unwrap();
         let set = t.tag(&r, &mut Scratch::default());
         t.render(&r, &set).threats
+    }
+
+    /// The shipped taxonomy with one test frame (made-up words, so no lexicon phrase interferes):
+    /// anchor terms `zorbl*`, then the other groups.
+    fn tagger_with_frame(others: &[&[&str]]) -> Tagger {
+        let mut tax: Taxonomy =
+            toml::from_str(&std::fs::read_to_string("config/taxonomy.toml").unwrap()).unwrap();
+        let mut terms = std::collections::BTreeMap::new();
+        terms.insert("anchor".to_string(), vec!["zorbl*".to_string()]);
+        for (i, group) in others.iter().enumerate() {
+            terms.insert(
+                format!("g{i}"),
+                group.iter().map(|t| t.to_string()).collect(),
+            );
+        }
+        tax.frames = vec![crate::taxonomy::EventFrame {
+            name: "test_frame".into(),
+            target: "threat:abduction".into(),
+            language: "en".into(),
+            groups: std::iter::once("anchor".to_string())
+                .chain((0..others.len()).map(|i| format!("g{i}")))
+                .collect(),
+        }];
+        tax.frame_terms = [("en".to_string(), terms)].into();
+        Tagger::new(&tax, TaggerSettings::default()).unwrap()
+    }
+
+    #[test]
+    fn a_frame_needs_every_group_in_one_passage() {
+        let t = tagger_with_frame(&[&["quuxified"]]);
+        let abduction = ["abduction"];
+        assert_eq!(
+            threats_of(&t, "They zorbled him; he was quuxified."),
+            abduction
+        );
+        assert_eq!(
+            threats_of(&t, "He was quuxified and then zorbled."),
+            abduction
+        );
+        assert!(threats_of(&t, "They zorbled him. He was quuxified.").is_empty());
+        assert!(threats_of(&t, "They zorbled him.").is_empty());
+        assert!(threats_of(&t, "He was quuxified.").is_empty());
+        // Whole words: a term inside another word is not a term.
+        assert!(threats_of(&t, "They zorbled him; he was unquuxified.").is_empty());
+    }
+
+    #[test]
+    fn frame_terms_are_cancelled_by_cues_but_not_by_their_own_words() {
+        let t = tagger_with_frame(&[&["no word of"]]);
+        // "no" would negate "zorbled" five words on, but it is the frame's own "no word of".
+        assert_eq!(
+            threats_of(&t, "There has been no word of him since they zorbled him."),
+            ["abduction"]
+        );
+        assert!(threats_of(&t, "Nobody zorbled anyone; there was no word of it.").is_empty());
+        assert!(threats_of(&t, "In the film they zorbled him; no word of him since.").is_empty());
+    }
+
+    #[test]
+    fn a_frame_hit_spans_its_terms_and_names_the_frame() {
+        let t = tagger_with_frame(&[&["quuxified"], &["villagers"]]);
+        let text = "Éight Villagers were ZORBLED at dawn; all were quuxified. Later calm.";
+        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
+            "region": "R", "source": {"id": "s"}, "text": text});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
+        let tag = out.tags.iter().find(|g| g.code == "abduction").unwrap();
+        let ev = &tag.evidence[0];
+        assert_eq!(ev.phrase.as_deref(), Some("frame:test_frame"));
+        assert_eq!(
+            &text[ev.start.unwrap()..ev.end.unwrap()],
+            "Villagers were ZORBLED at dawn; all were quuxified"
+        );
+    }
+
+    #[test]
+    fn a_frame_adds_nothing_once_its_threat_is_tagged() {
+        let t = tagger_with_frame(&[&["quuxified"]]);
+        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
+            "region": "R", "source": {"id": "s"},
+            "text": "Gunmen abducted two men; they were zorbled and quuxified."});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let r = decode(&bytes, &Limits::default(), None).unwrap();
+        let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
+        let tag = out.tags.iter().find(|g| g.code == "abduction").unwrap();
+        assert!(
+            tag.evidence
+                .iter()
+                .all(|e| e.phrase.as_deref() != Some("frame:test_frame"))
+        );
     }
 
     #[test]

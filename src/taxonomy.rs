@@ -24,6 +24,27 @@ pub struct Taxonomy {
     /// Cue words per language code (`en`, `fr`, …).
     #[serde(default)]
     pub cues: BTreeMap<String, Cues>,
+    #[serde(rename = "frame", default)]
+    pub frames: Vec<EventFrame>,
+    /// Named term groups for frames, per language code: `[frame_terms.en] captivity = [...]`.
+    #[serde(default)]
+    pub frame_terms: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+/// An event frame: a target is tagged when one term of every group appears in one passage (a
+/// sentence; `;` does not end it here), in any order, none of them cancelled by a cue. Where a
+/// phrase list must enumerate every way of saying "abducted", a frame states what any of them
+/// describes: people taken, and then held, ransomed or not seen again.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFrame {
+    pub name: String,
+    /// `threat:<code>` or `indicator:<n.m>`.
+    pub target: String,
+    pub language: String,
+    /// Names of term groups in `[frame_terms.<language>]`; two to four. The first is the
+    /// anchor: its terms are scanned for in every text, the others' only around an anchor.
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -103,7 +124,8 @@ pub struct Cues {
     pub negation_after: Vec<String>,
     /// Hedges before the match that make it speculation ("rumours of", "unconfirmed").
     pub hedge: Vec<String>,
-    /// Words that make the whole sentence figurative or fictional ("film", "match", "goal").
+    /// Words that make the whole sentence figurative or fictional ("film", "match", "goal"), or
+    /// a past case before the courts ("sentenced", "in connection with").
     pub figurative: Vec<String>,
     /// Phrases that begin like a negation but affirm ("no fewer than"); they cancel nothing.
     pub neutral: Vec<String>,
@@ -298,6 +320,49 @@ impl Taxonomy {
                     format!("lexicon[{i}].weight"),
                     "expected 0 < weight <= 10".into(),
                 );
+            }
+        }
+
+        for (lang, groups) in &self.frame_terms {
+            for (name, terms) in groups {
+                for (j, term) in terms.iter().enumerate() {
+                    let core = term.trim_end_matches('*');
+                    if core.trim().chars().count() < 3 || core.contains('*') {
+                        push(
+                            format!("frame_terms.{lang}.{name}[{j}]"),
+                            "expected at least 3 characters and `*` only at the end".into(),
+                        );
+                    }
+                }
+            }
+        }
+        for (i, f) in self.frames.iter().enumerate() {
+            if self.resolve_target(&f.target, &indicators).is_none() {
+                push(
+                    format!("frame[{i}].target"),
+                    format!("unknown target {}", f.target),
+                );
+            }
+            if !self.cues.contains_key(&f.language) {
+                push(
+                    format!("frame[{i}].language"),
+                    format!("no [cues.{}] table for this language", f.language),
+                );
+            }
+            if !(2..=4).contains(&f.groups.len()) {
+                push(
+                    format!("frame[{i}].groups"),
+                    "expected two to four groups".into(),
+                );
+            }
+            for (j, g) in f.groups.iter().enumerate() {
+                let terms = self.frame_terms.get(&f.language).and_then(|t| t.get(g));
+                if terms.is_none_or(Vec::is_empty) {
+                    push(
+                        format!("frame[{i}].groups[{j}]"),
+                        format!("no terms for `{g}` in [frame_terms.{}]", f.language),
+                    );
+                }
             }
         }
 

@@ -94,6 +94,39 @@ fn check_config_names_file_line_and_field() {
 }
 
 #[test]
+fn check_config_names_an_event_frame_group_without_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let tax = std::fs::read_to_string(cfg.join("taxonomy.toml")).unwrap();
+    let broken = tax.replacen(
+        "groups = [\"captivity\", \"taking\"]",
+        "groups = [\"captivity\", \"takng\"]",
+        1,
+    );
+    assert_ne!(
+        broken, tax,
+        "the shipped first frame changed; update this test"
+    );
+    std::fs::write(cfg.join("taxonomy.toml"), &broken).unwrap();
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = line_of(&broken, "\"takng\"");
+    let expected = format!(
+        "taxonomy.toml:{line}: frame[0].groups[1]: no terms for `takng` in [frame_terms.en]"
+    );
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+}
+
+#[test]
 fn check_config_reports_toml_syntax_errors_with_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = copy_config(dir.path());

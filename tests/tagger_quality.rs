@@ -185,15 +185,21 @@ fn held_out_sets_precision_and_recall() {
     }
 }
 
-/// Later held-out sets, each written after the lexicons were tuned on the sets before it and
-/// measured once before any change (README gives those first figures). They are kept as
-/// regression checks: the floor catches a collapse, it is not a quality claim.
+/// Later held-out sets, each written after the tagger was changed for the sets before it and
+/// measured once before any change of its own (README gives those first figures); each was
+/// tuned on afterwards. Per set, a floor that catches a collapse; pooled, the bar for
+/// abduction and sexual violence, which the lexicon alone missed on them (recall 0.33–0.67
+/// per set) and the event frames reach: it fails if the frames stop working.
 #[test]
 fn later_held_out_sets_do_not_regress() {
+    let mut pooled = Vec::new();
     for file in [
         "tests/data/heldout3.tsv",
         "tests/data/heldout4.tsv",
         "tests/data/heldout5.tsv",
+        "tests/data/heldout6.tsv",
+        "tests/data/heldout7.tsv",
+        "tests/data/heldout8.tsv",
     ] {
         let set = examples(file);
         assert!(set.len() >= 25, "{file}");
@@ -208,6 +214,23 @@ fn later_held_out_sets_do_not_regress() {
             assert!(
                 c.recall() >= 0.4,
                 "{file}: {threat} recall {:.2}",
+                c.recall()
+            );
+        }
+        pooled.extend(set);
+    }
+    let overall = evaluate(&pooled);
+    for (t, threat) in THREATS.iter().enumerate() {
+        if matches!(*threat, "abduction" | "sexual_violence") {
+            let c = overall[t];
+            assert!(
+                c.precision() >= 0.85,
+                "pooled {threat} precision {:.2}",
+                c.precision()
+            );
+            assert!(
+                c.recall() >= 0.85,
+                "pooled {threat} recall {:.2}",
                 c.recall()
             );
         }
