@@ -394,25 +394,15 @@ impl<'a> Parser<'a> {
 }
 
 /// Length of the string body at the start of `bytes` (up to its closing quote), or `None` at an
-/// escape, a control character or the end of input. Eight bytes at a time: a word has a byte to
-/// stop at when it holds a quote, a backslash or a byte below 0x20.
+/// escape, a control character or the end of input. Eight bytes at a time, then byte by byte
+/// from the first byte that may stop the string. (Thirty-two bytes at a time was slower: most
+/// strings of a report are short keys and codes.)
 fn plain_string_len(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // A byte's high bit is set here when the byte is zero (in `quote`, `backslash`) or
-        // below 0x20 (in `word`); the borrow between bytes can only add marks after a true one,
-        // so the lowest mark is exact.
-        let stops = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word);
-        let stops = stops & HIGH;
-        if stops != 0 {
-            at += (stops.trailing_zeros() / 8) as usize;
+        let marks = stop_marks(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if marks != 0 {
+            at += (marks.trailing_zeros() / 8) as usize;
             break;
         }
         at += 8;
@@ -425,6 +415,20 @@ fn plain_string_len(bytes: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// The high bit of each byte of `word` that is a quote, a backslash or below 0x20, and possibly
+/// of bytes after such a byte (the borrow of the subtraction carries on), never before: the
+/// lowest mark is exact.
+fn stop_marks(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let marks = (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (word.wrapping_sub(ONES * 0x20) & !word);
+    marks & HIGH
 }
 
 #[cfg(test)]
@@ -523,6 +527,9 @@ mod tests {
             "é€…\u{7f}\"x",
             "abcdefgh\\\"",
             "1234567\u{1}\"",
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\"",
+            "abcdefghijklmnopqrstuvwxyzabcdefghi\u{1f}jklmnop\"",
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
         ] {
             for skip in 0..text.len().min(9) {
                 let b = &text.as_bytes()[skip..];
@@ -683,6 +690,25 @@ mod tests {
             ),
             ("actors", list(actor)),
         ])
+    }
+
+    proptest! {
+        /// The word-wise search stops exactly where a byte-by-byte walk stops.
+        #[test]
+        fn plain_string_len_agrees_with_a_byte_walk(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'"', b'\\', 0x01, 0x1f, 0x20, 0x7f, 0xc3, 0xa9]),
+                0..100,
+            ),
+            quiet in 0usize..100,
+        ) {
+            // Mostly plain bytes, so that long runs reach the block loops.
+            let bytes: Vec<u8> =
+                bytes.iter().enumerate().map(|(i, &b)| if i < quiet { b'a' } else { b }).collect();
+            let at = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            let walk = at.filter(|&at| bytes[at] == b'"');
+            prop_assert_eq!(plain_string_len(&bytes), walk);
+        }
     }
 
     proptest! {
