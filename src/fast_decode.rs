@@ -195,62 +195,42 @@ impl<'a> Parser<'a> {
         let (mut categories, mut actors) = (Vec::new(), Vec::new());
         let mut seen = Seen::default();
         self.object(|p, key| {
-            match key {
-                "id" => {
-                    seen.first(0)?;
-                    id = Some(p.borrowed()?);
-                }
-                "event_time" => {
-                    seen.first(1)?;
-                    event_time = Some(p.borrowed()?);
-                }
-                "reported_at" => {
-                    seen.first(2)?;
-                    reported_at = p.optional_string()?;
-                }
-                "region" => {
-                    seen.first(3)?;
-                    region = Some(p.borrowed()?);
-                }
-                "location" => {
-                    seen.first(4)?;
-                    location = p.optional(Self::location)?;
-                }
-                "source" => {
-                    seen.first(5)?;
-                    source = Some(p.source()?);
-                }
-                "language" => {
-                    seen.first(6)?;
-                    language = p.optional_string()?;
-                }
-                "title" => {
-                    seen.first(7)?;
-                    title = p.optional_string()?;
-                }
-                "text" => {
-                    seen.first(8)?;
-                    text = Some(p.borrowed()?);
-                }
-                "categories" => {
-                    seen.first(9)?;
-                    p.array(|p| {
-                        categories.push(p.borrowed()?);
-                        Some(())
-                    })?;
-                }
-                "casualties" => {
-                    seen.first(10)?;
-                    casualties = p.optional(Self::casualties)?;
-                }
-                "actors" => {
-                    seen.first(11)?;
-                    p.array(|p| {
-                        actors.push(p.actor()?);
-                        Some(())
-                    })?;
-                }
+            use ReportKey as K;
+            let field = match key {
+                "id" => K::Id,
+                "event_time" => K::EventTime,
+                "reported_at" => K::ReportedAt,
+                "region" => K::Region,
+                "location" => K::Location,
+                "source" => K::Source,
+                "language" => K::Language,
+                "title" => K::Title,
+                "text" => K::Text,
+                "categories" => K::Categories,
+                "casualties" => K::Casualties,
+                "actors" => K::Actors,
                 _ => return None,
+            };
+            seen.first(field as u32)?;
+            match field {
+                K::Id => id = Some(p.borrowed()?),
+                K::EventTime => event_time = Some(p.borrowed()?),
+                K::ReportedAt => reported_at = p.optional_string()?,
+                K::Region => region = Some(p.borrowed()?),
+                K::Location => location = p.optional(Self::location)?,
+                K::Source => source = Some(p.source()?),
+                K::Language => language = p.optional_string()?,
+                K::Title => title = p.optional_string()?,
+                K::Text => text = Some(p.borrowed()?),
+                K::Categories => p.array(|p| {
+                    categories.push(p.borrowed()?);
+                    Some(())
+                })?,
+                K::Casualties => casualties = p.optional(Self::casualties)?,
+                K::Actors => p.array(|p| {
+                    actors.push(p.actor()?);
+                    Some(())
+                })?,
             }
             Some(())
         })?;
@@ -274,26 +254,19 @@ impl<'a> Parser<'a> {
         let mut location = Location::default();
         let mut seen = Seen::default();
         self.object(|p, key| {
-            match key {
-                "name" => {
-                    seen.first(0)?;
-                    location.name = p.optional_string()?;
-                }
-                "admin1" => {
-                    seen.first(1)?;
-                    location.admin1 = p.optional_string()?;
-                }
-                "admin2" => {
-                    seen.first(2)?;
-                    location.admin2 = p.optional_string()?;
-                }
+            let (bit, slot) = match key {
+                "name" => (0, &mut location.name),
+                "admin1" => (1, &mut location.admin1),
+                "admin2" => (2, &mut location.admin2),
                 // Coordinates are floats: only their absence is read here.
                 "lat" | "lon" => {
                     seen.first(3 + u32::from(key == "lon"))?;
-                    p.literal(b"null").then_some(())?;
+                    return p.literal(b"null").then_some(());
                 }
                 _ => return None,
-            }
+            };
+            seen.first(bit)?;
+            *slot = p.optional_string()?;
             Some(())
         })?;
         Some(location)
@@ -303,24 +276,19 @@ impl<'a> Parser<'a> {
         let (mut id, mut kind, mut reliability, mut credibility) = (None, None, None, None);
         let mut seen = Seen::default();
         self.object(|p, key| {
-            match key {
-                "id" => {
-                    seen.first(0)?;
-                    id = Some(p.borrowed()?);
-                }
-                "kind" => {
-                    seen.first(1)?;
-                    kind = p.optional(Self::source_kind)?;
-                }
-                "reliability" => {
-                    seen.first(2)?;
-                    reliability = p.optional_string()?;
-                }
-                "credibility" => {
-                    seen.first(3)?;
-                    credibility = p.optional_integer()?;
-                }
+            let bit = match key {
+                "id" => 0,
+                "kind" => 1,
+                "reliability" => 2,
+                "credibility" => 3,
                 _ => return None,
+            };
+            seen.first(bit)?;
+            match bit {
+                0 => id = Some(p.borrowed()?),
+                1 => kind = p.optional(Self::source_kind)?,
+                2 => reliability = p.optional_string()?,
+                _ => credibility = p.optional_integer()?,
             }
             Some(())
         })?;
@@ -372,25 +340,39 @@ impl<'a> Parser<'a> {
         };
         let mut seen = Seen::default();
         self.object(|p, key| {
-            match key {
-                "name" => {
-                    seen.first(0)?;
-                    actor.name = p.optional_string()?;
-                }
-                "kind" => {
-                    seen.first(1)?;
-                    actor.kind = p.optional_string()?;
-                }
+            let (bit, slot) = match key {
+                "name" => (0, &mut actor.name),
+                "kind" => (1, &mut actor.kind),
                 "foreign" => {
                     seen.first(2)?;
                     actor.foreign = p.optional_bool()?;
+                    return Some(());
                 }
                 _ => return None,
-            }
+            };
+            seen.first(bit)?;
+            *slot = p.optional_string()?;
             Some(())
         })?;
         Some(actor)
     }
+}
+
+/// The keys of a report, numbered for [`Seen`].
+#[derive(Clone, Copy)]
+enum ReportKey {
+    Id,
+    EventTime,
+    ReportedAt,
+    Region,
+    Location,
+    Source,
+    Language,
+    Title,
+    Text,
+    Categories,
+    Casualties,
+    Actors,
 }
 
 /// Length of the string body at the start of `bytes` (up to its closing quote), or `None` at an

@@ -688,7 +688,7 @@ impl Tagger {
                 }
                 // Cues are scanned only once a report has a candidate: most reports have none.
                 let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-                if self.cancelled_at(text, start, end, cue_sentences, cues) {
+                if self.cancelled_at(text, start, end, cue_sentences, cues, &[]) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).
@@ -720,21 +720,9 @@ impl Tagger {
     }
 
     /// Whether a cue cancels the match `[start, end)`; its sentence's cues are scanned into
-    /// `cues` on first need.
-    fn cancelled_at(
-        &self,
-        text: &[u8],
-        start: usize,
-        end: usize,
-        cue_sentences: &mut Vec<(usize, usize)>,
-        cues: &mut Vec<(usize, usize, CueKind)>,
-    ) -> bool {
-        self.cancelled_at_except(text, start, end, cue_sentences, cues, &[])
-    }
-
-    /// [`Tagger::cancelled_at`], ignoring cues that overlap `own`: the words of an event frame's
+    /// `cues` on first need. Cues that overlap `own` are ignored: the words of an event frame's
     /// own terms ("no word of", "sans nouvelles") describe the event, they do not negate it.
-    fn cancelled_at_except(
+    fn cancelled_at(
         &self,
         text: &[u8],
         start: usize,
@@ -806,7 +794,7 @@ impl Tagger {
                     });
             let Some((start, end)) = found else { continue };
             let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-            if self.cancelled_at(text, start, end, cue_sentences, cues) {
+            if self.cancelled_at(text, start, end, cue_sentences, cues, &[]) {
                 continue;
             }
             set.hits.push(Hit {
@@ -889,7 +877,7 @@ impl Tagger {
             // Anchored on each uncancelled term of the first group, in text order.
             for &(s0, e0, p0) in hits.iter() {
                 if !groups.contains(p0, frame.groups[0])
-                    || self.cancelled_at_except(text, s0, e0, cue_sentences, cues, own)
+                    || self.cancelled_at(text, s0, e0, cue_sentences, cues, own)
                 {
                     continue;
                 }
@@ -901,7 +889,7 @@ impl Tagger {
                             && s >= from
                             && e <= to
                             && chosen[..g].iter().all(|&(cs, ce)| e <= cs || s >= ce)
-                            && !self.cancelled_at_except(text, s, e, cue_sentences, cues, own)
+                            && !self.cancelled_at(text, s, e, cue_sentences, cues, own)
                     });
                     pick.map(|&(s, e, _)| chosen[g] = (s, e)).is_some()
                 });

@@ -27,6 +27,22 @@ fn demo_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `check-config` on `cfg`, expects it to fail, and returns what it wrote to stderr.
+fn check_config_fails(cfg: &Path) -> String {
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "check-config accepted a broken {}",
+        cfg.display()
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn copy_config(dir: &Path) -> PathBuf {
     let cfg = dir.join("config");
     std::fs::create_dir_all(&cfg).unwrap();
@@ -70,14 +86,7 @@ fn check_config_names_file_line_and_field() {
     );
     std::fs::write(cfg.join("taxonomy.toml"), &broken_tax).unwrap();
 
-    let out = vigil()
-        .arg("--config-dir")
-        .arg(&cfg)
-        .arg("check-config")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(&cfg);
     let rules_line = line_of(&broken, "window = \"banana\"");
     let expected = format!("rules.toml:{rules_line}: rule[3].window: expected a duration");
     assert!(
@@ -108,14 +117,7 @@ fn check_config_names_an_event_frame_group_without_terms() {
         "the shipped first frame changed; update this test"
     );
     std::fs::write(cfg.join("taxonomy.toml"), &broken).unwrap();
-    let out = vigil()
-        .arg("--config-dir")
-        .arg(&cfg)
-        .arg("check-config")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(&cfg);
     let line = line_of(&broken, "\"takng\"");
     let expected = format!(
         "taxonomy.toml:{line}: frame[0].groups[1]: no terms for `takng` in [frame_terms.en]"
@@ -133,14 +135,7 @@ fn check_config_reports_toml_syntax_errors_with_their_line() {
     let text = std::fs::read_to_string(cfg.join("vigil.toml")).unwrap();
     let broken = text.replacen("pane_secs = 3600", "pane_secs = = 3600", 1);
     std::fs::write(cfg.join("vigil.toml"), &broken).unwrap();
-    let out = vigil()
-        .arg("--config-dir")
-        .arg(&cfg)
-        .arg("check-config")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(&cfg);
     let line = line_of(&broken, "pane_secs = = 3600");
     assert!(stderr.contains(&format!("vigil.toml:{line}:")), "{stderr}");
 }
