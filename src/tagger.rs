@@ -156,8 +156,8 @@ pub struct Hit {
     /// Byte span in the original field.
     pub start: usize,
     pub end: usize,
-    /// Index of the phrase: a lexicon pattern, then (from `phrase_count()` on) a proximity pair,
-    /// then (after the pairs) an event frame.
+    /// Index of the phrase: a lexicon pattern (phrases, then phrases of another sense), then a
+    /// proximity pair, then an event frame.
     pub pattern: usize,
 }
 
@@ -406,6 +406,18 @@ impl Tagger {
         for (part, group) in memberships {
             frame_groups.insert(part, group);
         }
+        // Phrases of another sense: chosen like phrases, they tag nothing.
+        for cues in taxonomy.cues.values() {
+            for phrase in &cues.other_senses {
+                let text = normalize_phrase(phrase);
+                if !patterns.iter().any(|p| p.text == text) {
+                    patterns.push(Pattern {
+                        text,
+                        targets: Vec::new(),
+                    });
+                }
+            }
+        }
         let mut scan_texts: Vec<&str> = Vec::new();
         let mut scan_entries: Vec<ScanEntry> = Vec::new();
         for (phrase, p) in patterns.iter().enumerate() {
@@ -539,7 +551,7 @@ impl Tagger {
 
     /// Number of plain lexicon phrases compiled (for benchmarks and `check-config`).
     pub fn phrase_count(&self) -> usize {
-        self.patterns.len()
+        self.phrases().count()
     }
 
     /// Number of proximity phrases (`a ... b`) compiled.
@@ -582,9 +594,11 @@ impl Tagger {
         }
     }
 
-    /// Every lexicon phrase as compiled (normalised, without `*`).
+    /// Every lexicon phrase as compiled (normalised, without `*`); not the phrases of another
+    /// sense, which tag nothing.
     pub fn phrases(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|p| p.text.as_str())
+        let phrases = self.patterns.iter().filter(|p| !p.targets.is_empty());
+        phrases.map(|p| p.text.as_str())
     }
 
     /// Tags one validated report.
@@ -1284,6 +1298,22 @@ mod tests {
             tag.evidence
                 .iter()
                 .all(|e| e.phrase.as_deref() != Some("frame:test_frame"))
+        );
+    }
+
+    #[test]
+    fn a_word_in_another_sense_is_not_a_mention() {
+        let t = tagger();
+        for other in [
+            "Une réunion s'est tenue au siège de la MINUSMA à Bamako.",
+            "Le siège social de l'entreprise a été transféré à Dakar.",
+            "Le parti a perdu son siège au conseil municipal.",
+        ] {
+            assert!(threats_of(&t, other).is_empty(), "{other}");
+        }
+        assert_eq!(
+            threats_of(&t, "Le siège de la ville dure depuis trois mois."),
+            ["siege"]
         );
     }
 

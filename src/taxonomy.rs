@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::normalize::normalize_phrase;
 use crate::report::Casualties;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -131,6 +132,10 @@ pub struct Cues {
     pub neutral: Vec<String>,
     /// Words that end a clause for negation scope ("but", "mais").
     pub clause_breaks: Vec<String>,
+    /// Phrases in which a lexicon word has another sense ("siège social": headquarters). They
+    /// take part in the choice of phrases like any other and tag nothing, so a lexicon phrase
+    /// inside one ("siège") is not a mention.
+    pub other_senses: Vec<String>,
 }
 
 /// What a lexicon entry or structured condition points at.
@@ -323,6 +328,22 @@ impl Taxonomy {
             }
         }
 
+        let phrases: BTreeSet<String> = self
+            .lexicons
+            .iter()
+            .flat_map(|l| &l.phrases)
+            .map(|p| normalize_phrase(p.trim_end_matches('*')))
+            .collect();
+        for (lang, cues) in &self.cues {
+            for (j, p) in cues.other_senses.iter().enumerate() {
+                if phrases.contains(&normalize_phrase(p)) {
+                    push(
+                        format!("cues.{lang}.other_senses[{j}]"),
+                        "is also a lexicon phrase: it cannot both tag and not tag".into(),
+                    );
+                }
+            }
+        }
         for (lang, groups) in &self.frame_terms {
             for (name, terms) in groups {
                 for (j, term) in terms.iter().enumerate() {
@@ -404,5 +425,39 @@ impl Taxonomy {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Taxonomy {
+        toml::from_str(&std::fs::read_to_string("config/taxonomy.toml").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_taxonomy_is_valid() {
+        assert_eq!(shipped().validate(), []);
+    }
+
+    #[test]
+    fn a_phrase_of_another_sense_cannot_also_be_a_lexicon_phrase() {
+        let mut tax = shipped();
+        let fr = tax.cues.get_mut("fr").unwrap();
+        fr.other_senses.push("Siège".into());
+        let at = fr.other_senses.len() - 1;
+        let findings = tax.validate();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].path, format!("cues.fr.other_senses[{at}]"));
+    }
+
+    #[test]
+    fn frames_name_groups_that_exist() {
+        let mut tax = shipped();
+        tax.frames[0].groups = vec!["captivity".into()];
+        tax.frames[1].groups.push("nonexistent".into());
+        let paths: Vec<String> = tax.validate().into_iter().map(|f| f.path).collect();
+        assert_eq!(paths, ["frame[0].groups", "frame[1].groups[2]"]);
     }
 }
