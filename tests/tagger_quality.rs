@@ -194,6 +194,7 @@ fn later_held_out_sets_do_not_regress() {
         "tests/data/heldout6.tsv",
         "tests/data/heldout7.tsv",
         "tests/data/heldout8.tsv",
+        "tests/data/heldout9.tsv",
     ] {
         let set = examples(file);
         assert!(set.len() >= 25, "{file}");
