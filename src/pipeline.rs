@@ -154,7 +154,7 @@ struct Member {
     producer: BaseProducer,
     engine: Engine,
     /// Input partition of every region held in the engine.
-    region_partition: BTreeMap<String, i32>,
+    region_partition: BTreeMap<Arc<str>, i32>,
     assigned: BTreeSet<i32>,
 }
 
@@ -261,11 +261,11 @@ impl Member {
             match event {
                 RebalanceEvent::Revoke(parts) => {
                     batch.retain(|m| !parts.contains(&m.partition()));
-                    let gone: Vec<String> = self
+                    let gone: Vec<Arc<str>> = self
                         .region_partition
                         .iter()
                         .filter(|(_, p)| parts.contains(p))
-                        .map(|(r, _)| r.clone())
+                        .map(|(r, _)| Arc::clone(r))
                         .collect();
                     for r in gone {
                         self.engine.remove_region(&r);
@@ -294,7 +294,8 @@ impl Member {
                         "partitions assigned; state restored"
                     );
                     for r in restored.regions {
-                        self.region_partition.insert(r.region.clone(), r.partition);
+                        self.region_partition
+                            .insert(Arc::from(r.region.as_str()), r.partition);
                         self.engine
                             .restore_region_parts(r.region, r.meta, r.panes, r.seen);
                     }
@@ -500,7 +501,7 @@ fn process_batch(
         member.producer.begin_transaction()?;
     }
     let mut alerts = Vec::new();
-    let mut dirty: BTreeMap<String, i32> = BTreeMap::new();
+    let mut dirty: BTreeMap<Arc<str>, i32> = BTreeMap::new();
     let mut offsets: BTreeMap<i32, i64> = BTreeMap::new();
     for m in batch {
         let bytes = m.payload().unwrap_or_default();
@@ -546,19 +547,10 @@ fn process_batch(
                             .payload(json.as_slice()),
                     )?;
                 }
-                // Keyed by region: a region's partition rarely changes, so its key is copied
-                // only when it first appears or moves.
-                if member.region_partition.get(region.as_ref()) != Some(&m.partition()) {
-                    member
-                        .region_partition
-                        .insert(region.to_string(), m.partition());
-                }
-                match dirty.get_mut(region.as_ref()) {
-                    Some(partition) => *partition = m.partition(),
-                    None => {
-                        dirty.insert(region.to_string(), m.partition());
-                    }
-                }
+                member
+                    .region_partition
+                    .insert(Arc::clone(&region), m.partition());
+                dirty.insert(region, m.partition());
             }
             Outcome::Duplicate { .. } => tally.duplicate(),
             Outcome::Rejected(e) => {

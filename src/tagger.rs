@@ -1201,13 +1201,18 @@ mod tests {
         Tagger::new(&tax, TaggerSettings::default()).unwrap()
     }
 
-    fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
+    /// The tag record of a report whose only text is `text`.
+    fn tagged(t: &Tagger, text: &str) -> TaggedReport {
         let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
             "source": {"id": "s"}, "text": text});
         let bytes = serde_json::to_vec(&json).unwrap();
         let r = decode(&bytes, &Limits::default(), None).unwrap();
         let set = t.tag(&r, &mut Scratch::default());
-        t.render(&r, &set).threats
+        t.render(&r, &set)
+    }
+
+    fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
+        tagged(t, text).threats
     }
 
     /// The shipped taxonomy with one test frame (made-up words, so no lexicon phrase interferes):
@@ -1270,11 +1275,7 @@ mod tests {
     fn a_frame_hit_spans_its_terms_and_names_the_frame() {
         let t = tagger_with_frame(&[&["quuxified"], &["villagers"]]);
         let text = "Éight Villagers were ZORBLED at dawn; all were quuxified. Later calm.";
-        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
-            "region": "R", "source": {"id": "s"}, "text": text});
-        let bytes = serde_json::to_vec(&json).unwrap();
-        let r = decode(&bytes, &Limits::default(), None).unwrap();
-        let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
+        let out = tagged(&t, text);
         let tag = out.tags.iter().find(|g| g.code == "abduction").unwrap();
         let ev = &tag.evidence[0];
         assert_eq!(ev.phrase.as_deref(), Some("frame:test_frame"));
@@ -1287,12 +1288,10 @@ mod tests {
     #[test]
     fn a_frame_adds_nothing_once_its_threat_is_tagged() {
         let t = tagger_with_frame(&[&["quuxified"]]);
-        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
-            "region": "R", "source": {"id": "s"},
-            "text": "Gunmen abducted two men; they were zorbled and quuxified."});
-        let bytes = serde_json::to_vec(&json).unwrap();
-        let r = decode(&bytes, &Limits::default(), None).unwrap();
-        let out = t.render(&r, &t.tag(&r, &mut Scratch::default()));
+        let out = tagged(
+            &t,
+            "Gunmen abducted two men; they were zorbled and quuxified.",
+        );
         let tag = out.tags.iter().find(|g| g.code == "abduction").unwrap();
         assert!(
             tag.evidence
@@ -1353,22 +1352,15 @@ mod tests {
             threats_of(&t, "Nobody was killed, but 20 girls were abducted."),
             ["abduction"]
         );
-        let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
-            "source": {"id": "s"}, "text": "La ville est ASSIÉGÉE depuis mardi."});
-        let bytes = serde_json::to_vec(&json).unwrap();
-        let r = decode(&bytes, &Limits::default(), None).unwrap();
-        let set = t.tag(&r, &mut Scratch::default());
-        let out = t.render(&r, &set);
+        let text = "La ville est ASSIÉGÉE depuis mardi.";
+        let out = tagged(&t, text);
         let ev = &out
             .tags
             .iter()
             .find(|g| g.code == "siege")
             .unwrap()
             .evidence[0];
-        assert_eq!(
-            &r.report.text[ev.start.unwrap()..ev.end.unwrap()],
-            "ASSIÉGÉE"
-        );
+        assert_eq!(&text[ev.start.unwrap()..ev.end.unwrap()], "ASSIÉGÉE");
         assert!(out.risk_factors.contains(&"RF13".to_string()));
     }
 

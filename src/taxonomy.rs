@@ -307,12 +307,9 @@ impl Taxonomy {
                 // A proximity phrase `a ... b` is checked part by part.
                 let parts: Vec<&str> = p.split(" ... ").collect();
                 let ok = parts.len() <= 2
-                    && parts.iter().all(|part| {
-                        let core = part.trim_end_matches('*');
-                        core.trim().chars().count() >= 3
-                            && !core.contains('*')
-                            && !core.contains("...")
-                    });
+                    && parts
+                        .iter()
+                        .all(|part| is_plain_term(part) && !part.contains("..."));
                 if !ok {
                     push(
                         format!("lexicon[{i}].phrases[{j}]"),
@@ -347,8 +344,7 @@ impl Taxonomy {
         for (lang, groups) in &self.frame_terms {
             for (name, terms) in groups {
                 for (j, term) in terms.iter().enumerate() {
-                    let core = term.trim_end_matches('*');
-                    if core.trim().chars().count() < 3 || core.contains('*') {
+                    if !is_plain_term(term) {
                         push(
                             format!("frame_terms.{lang}.{name}[{j}]"),
                             "expected at least 3 characters and `*` only at the end".into(),
@@ -426,6 +422,12 @@ impl Taxonomy {
         }
         out
     }
+}
+
+/// A phrase or term the scan can match: at least three characters, `*` only at the end.
+fn is_plain_term(term: &str) -> bool {
+    let core = term.trim_end_matches('*');
+    core.trim().chars().count() >= 3 && !core.contains('*')
 }
 
 #[cfg(test)]
