@@ -186,10 +186,18 @@ pub struct EpisodeTracker {
 impl EpisodeTracker {
     /// Brings the tracker up to `watermark`, re-running from the first window that contains
     /// `dirty_at` (the event time of a report just added) when that window was already evaluated.
+    ///
+    /// `next_data(t)` gives the start of the first pane at or after `t` that holds data for the
+    /// rule. With no episode open, a window without data that crosses no threshold leaves the
+    /// machine where it is, and so does every window up to the first one that contains the next
+    /// data: those are skipped without evaluation or checkpoints, so that a jump of the watermark
+    /// costs work in proportion to the windows that hold data, never to the length of the jump
+    /// (a report dated a century ahead would otherwise step through 876,000 hourly windows).
     pub fn reconcile(
         &mut self,
         rule: &Rule,
         evaluate: &mut dyn FnMut(i64) -> Evaluation,
+        next_data: &mut dyn FnMut(i64) -> Option<i64>,
         dirty_at: Option<i64>,
         watermark: i64,
         lateness_secs: i64,
@@ -218,6 +226,17 @@ impl EpisodeTracker {
         let mut end = from;
         while end <= closed_upto {
             let ev = evaluate(end);
+            if state.open.is_none() && ev.level.is_none() {
+                let next = next_data(end - rule.window_secs);
+                if next.is_none_or(|p| p >= end) {
+                    // No data in this window: skip to the first window holding the next pane
+                    // (the first hop-aligned end after its start), or past the closed range.
+                    end = next.map_or(closed_upto + hop, |p| {
+                        (p.div_euclid(hop) * hop + hop).max(end + hop)
+                    });
+                    continue;
+                }
+            }
             let before = state.open;
             if state.step_closed(end, &ev, rule) {
                 record(&mut views, before, state.open, end, ev);
@@ -693,6 +712,11 @@ mod tests {
         }
     }
 
+    /// The first report hour at or after `t`, as a pane start.
+    fn next_data(hours: &[i64]) -> impl FnMut(i64) -> Option<i64> + '_ {
+        move |t| hours.iter().map(|h| h * 3600).filter(|&s| s >= t).min()
+    }
+
     #[test]
     fn fires_escalates_and_resolves_after_a_full_quiet_window() {
         let rule = rule();
@@ -702,7 +726,15 @@ mod tests {
         for h in [0, 1, 1, 2, 2, 30] {
             hours.push(h);
             let mut ev = evaluator(&rule, &hours);
-            for c in t.reconcile(&rule, &mut ev, Some(h * 3600), h * 3600, 72 * 3600) {
+            let mut next = next_data(&hours);
+            for c in t.reconcile(
+                &rule,
+                &mut ev,
+                &mut next,
+                Some(h * 3600),
+                h * 3600,
+                72 * 3600,
+            ) {
                 seen.push((c.status, c.severity, c.episode_start));
             }
         }
@@ -714,6 +746,48 @@ mod tests {
                 (Status::Resolved, Severity::Critical, 0),
             ]
         );
+    }
+
+    #[test]
+    fn a_century_jump_evaluates_only_the_windows_that_hold_data() {
+        let rule = rule();
+        let century = 100 * 365 * 24;
+        let mut t = EpisodeTracker::default();
+        let mut hours = Vec::new();
+        let mut seen = Vec::new();
+        let mut evaluations = 0;
+        for h in [0, 0, 1, century, century, century + 1] {
+            hours.push(h);
+            let mut inner = evaluator(&rule, &hours);
+            let mut ev = |end| {
+                evaluations += 1;
+                inner(end)
+            };
+            let mut next = next_data(&hours);
+            for c in t.reconcile(
+                &rule,
+                &mut ev,
+                &mut next,
+                Some(h * 3600),
+                h * 3600,
+                72 * 3600,
+            ) {
+                seen.push((c.status, c.severity, c.episode_start));
+            }
+        }
+        // Each crisis fires and resolves as if it stood alone: the gap between them is skipped.
+        let later = episode_start(century * 3600 + 3600, &rule);
+        assert_eq!(
+            seen,
+            vec![
+                (Status::Firing, Severity::Watch, 0),
+                (Status::Resolved, Severity::Watch, 0),
+                (Status::Firing, Severity::Watch, later),
+            ]
+        );
+        // Windows that hold data or close an episode, not the 876,000 hours between.
+        assert!(evaluations < 100, "{evaluations} evaluations");
+        assert!(t.history.len() < 100, "{} checkpoints", t.history.len());
     }
 
     #[test]

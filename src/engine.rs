@@ -285,9 +285,11 @@ impl Engine {
             }
             let windows = &region.windows;
             let mut evaluate = |end| rule.evaluate(windows, end, false);
+            let mut next_data = |t| windows.next_pane_start(&rule.signals, t);
             let changes = region.trackers[i].reconcile(
                 rule,
                 &mut evaluate,
+                &mut next_data,
                 dirty.then_some(report.event_time),
                 windows.watermark,
                 self.window.allowed_lateness_secs,

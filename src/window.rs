@@ -582,6 +582,16 @@ impl RegionWindows {
         ids.into_iter().take(max).map(|id| id.to_string()).collect()
     }
 
+    /// The start of the first pane of any of `signals` that starts at or after `t`: where the
+    /// next window with data for a rule over `signals` can begin. Two look-ups per signal.
+    pub fn next_pane_start(&self, signals: &[Signal], t: i64) -> Option<i64> {
+        signals
+            .iter()
+            .filter_map(|s| self.panes.get(s))
+            .filter_map(|series| series.starts.get(series.index(t)).copied())
+            .min()
+    }
+
     /// Report count only: the cheap path for baselines.
     pub fn count(&self, signal: Signal, from: i64, to: i64) -> u64 {
         self.panes
