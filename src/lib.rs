@@ -27,4 +27,5 @@ pub mod rules;
 pub mod scanner;
 pub mod tagger;
 pub mod taxonomy;
+pub mod timestamp;
 pub mod window;

@@ -8,8 +8,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::timestamp::TimeValue;
 
 /// Size, count and time limits applied to every report. Each is a named setting in
 /// `config/vigil.toml` under `[limits]`.
@@ -30,6 +32,9 @@ pub struct Limits {
     pub max_list_len: usize,
     /// How far `event_time` may lie after `reported_at` (or after the receive time), in seconds.
     pub max_future_skew_secs: i64,
+    /// The earliest plausible `event_time` (RFC 3339); earlier reports are rejected `too_early`.
+    /// The default, 1989-01-01, is where the UCDP GED record starts (ACLED's starts in 1997).
+    pub earliest_event_time: DateTime<Utc>,
 }
 
 impl Default for Limits {
@@ -42,9 +47,14 @@ impl Default for Limits {
             max_count: 1_000_000,
             max_list_len: 64,
             max_future_skew_secs: 6 * 3600,
+            earliest_event_time: DateTime::from_timestamp(EARLIEST_EVENT_TIME, 0)
+                .unwrap_or_default(),
         }
     }
 }
+
+/// 1989-01-01T00:00:00Z, the default [`Limits::earliest_event_time`].
+const EARLIEST_EVENT_TIME: i64 = 599_616_000;
 
 /// Stable reason codes for rejected input; they label metrics and DLQ headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -59,10 +69,14 @@ pub enum RejectReason {
     NegativeCount,
     InvalidUtf8,
     TooLate,
+    /// `event_time` before `limits.earliest_event_time`.
+    TooEarly,
+    /// `event_time` jumps too far ahead of its region and no room is left to hold it.
+    TimeJump,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 11] = [
         RejectReason::MalformedJson,
         RejectReason::MissingField,
         RejectReason::BadType,
@@ -72,6 +86,8 @@ impl RejectReason {
         RejectReason::NegativeCount,
         RejectReason::InvalidUtf8,
         RejectReason::TooLate,
+        RejectReason::TooEarly,
+        RejectReason::TimeJump,
     ];
 
     pub fn code(self) -> &'static str {
@@ -85,6 +101,8 @@ impl RejectReason {
             RejectReason::NegativeCount => "negative_count",
             RejectReason::InvalidUtf8 => "invalid_utf8",
             RejectReason::TooLate => "too_late",
+            RejectReason::TooEarly => "too_early",
+            RejectReason::TimeJump => "time_jump",
         }
     }
 }
@@ -212,10 +230,11 @@ pub struct Actor<'a> {
 pub struct Report<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
+    /// RFC 3339 text or epoch milliseconds (see [`crate::timestamp`] for the accepted forms).
     #[serde(borrow)]
-    pub event_time: Cow<'a, str>,
-    #[serde(default, borrow, deserialize_with = "borrowed::option")]
-    pub reported_at: Option<Cow<'a, str>>,
+    pub event_time: TimeValue<'a>,
+    #[serde(default, borrow)]
+    pub reported_at: Option<TimeValue<'a>>,
     #[serde(borrow)]
     pub region: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -361,16 +380,23 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
     }
 }
 
-fn parse_time(field: &str, value: &str) -> Result<i64, RejectError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.timestamp())
-        .map_err(|_| {
-            RejectError::new(
-                RejectReason::BadTime,
-                field,
-                "expected an RFC 3339 timestamp",
-            )
-        })
+/// A timestamp in Unix seconds, within the plausible range.
+fn parse_time(field: &str, value: &TimeValue<'_>, limits: &Limits) -> Result<i64, RejectError> {
+    let t = value
+        .seconds()
+        .map_err(|why| RejectError::new(RejectReason::BadTime, field, why))?;
+    let earliest = limits.earliest_event_time.timestamp();
+    if t < earliest {
+        return Err(RejectError::new(
+            RejectReason::TooEarly,
+            field,
+            format!(
+                "before limits.earliest_event_time = {}",
+                limits.earliest_event_time.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(t)
 }
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
@@ -382,6 +408,56 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
         ));
     }
     Ok(())
+}
+
+/// Codes and ids (`id`, `region`, `source.id`) label alerts, CAP areas, changelog keys and
+/// metrics, so they must be printable text: no control characters (C0, DEL, C1), no line or
+/// paragraph separators, no invisible format characters (zero-width, bidirectional controls,
+/// soft hyphen: Unicode's default-ignorable code points), no noncharacters (U+FFFE, U+FDD0…,
+/// which XML forbids), and no white space at either end. Letters of every script, digits,
+/// punctuation (`-`, `/`, `:`, `.`, `_`, `(`), symbols and inner spaces are fine, so that an
+/// imported `Côte d'Ivoire/Lagunes` is a code as much as `NG-BO`.
+fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
+    let bad = value.char_indices().find(|&(_, c)| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}')
+            || is_default_ignorable(c)
+            || is_noncharacter(c)
+    });
+    if let Some((at, _)) = bad {
+        return Err(RejectError::new(
+            RejectReason::BadValue,
+            field,
+            format!(
+                "a control, invisible or non-character code point at byte {at}; codes are printable text"
+            ),
+        ));
+    }
+    if value.trim() != value {
+        return Err(RejectError::new(
+            RejectReason::BadValue,
+            field,
+            "white space at the start or end",
+        ));
+    }
+    Ok(())
+}
+
+/// Unicode's default-ignorable code points (DerivedCoreProperties, Default_Ignorable_Code_Point):
+/// characters a reader does not see.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Unicode noncharacters: U+FDD0–U+FDEF and the last two code points of every plane.
+fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
 }
 
 fn check_nonempty(field: &str, value: &str) -> Result<(), RejectError> {
@@ -429,10 +505,13 @@ fn validate<'a>(
 ) -> Result<ValidReport<'a>, RejectError> {
     check_nonempty("id", &report.id)?;
     check_len("id", &report.id, limits.max_id_bytes)?;
+    check_code("id", &report.id)?;
     check_nonempty("region", &report.region)?;
     check_len("region", &report.region, limits.max_code_bytes)?;
+    check_code("region", &report.region)?;
     check_nonempty("source.id", &report.source.id)?;
     check_len("source.id", &report.source.id, limits.max_code_bytes)?;
+    check_code("source.id", &report.source.id)?;
     check_len("text", &report.text, limits.max_text_bytes)?;
     if let Some(title) = &report.title {
         check_len("title", title, limits.max_text_bytes)?;
@@ -452,9 +531,9 @@ fn validate<'a>(
         ));
     }
 
-    let event_time = parse_time("event_time", &report.event_time)?;
+    let event_time = parse_time("event_time", &report.event_time, limits)?;
     let reported_at = match &report.reported_at {
-        Some(v) => Some(parse_time("reported_at", v)?),
+        Some(v) => Some(parse_time("reported_at", v, limits)?),
         None => None,
     };
     for (field, bound) in [("reported_at", reported_at), ("received time", received_at)] {
@@ -662,6 +741,77 @@ mod tests {
         assert_eq!(
             decode(&big, &Limits::default(), None).unwrap_err().reason,
             RejectReason::TooLarge
+        );
+    }
+
+    #[test]
+    fn codes_are_printable_text() {
+        for bad in [
+            "NG-BO\u{b}",
+            "NG\u{0}BO",
+            "NG\u{1f}BO",
+            "NG\u{85}BO",
+            "NG-\u{200b}BO",
+            "NG-BO\u{202e}",
+            "NG\u{2028}BO",
+            "NG\u{fffe}",
+            " NG-BO",
+            "NG-BO\t",
+        ] {
+            for field in ["id", "region"] {
+                let mut v = good();
+                v[field] = serde_json::json!(bad);
+                let e = reject(v);
+                assert_eq!(
+                    (e.reason, e.field.as_str()),
+                    (RejectReason::BadValue, field),
+                    "{bad:?}"
+                );
+            }
+            let mut v = good();
+            v["source"]["id"] = serde_json::json!(bad);
+            assert_eq!(reject(v).field, "source.id", "{bad:?}");
+        }
+        for fine in [
+            "NG-BO",
+            "Côte d'Ivoire/Lagunes",
+            "Nigeria/Borno state",
+            "ML-MO",
+            "مالي/موبتي",
+        ] {
+            let mut v = good();
+            v["region"] = serde_json::json!(fine);
+            let bytes = serde_json::to_vec(&v).unwrap();
+            assert!(decode(&bytes, &Limits::default(), None).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn event_time_forms_and_the_plausible_range() {
+        let at = |t: serde_json::Value| {
+            let mut v = good();
+            v["event_time"] = t;
+            let bytes = serde_json::to_vec(&v).unwrap();
+            decode(&bytes, &Limits::default(), None).map(|r| r.event_time)
+        };
+        let t = 1_772_719_200; // 2026-03-05T14:00:00Z
+        assert_eq!(at(serde_json::json!("2026-03-05t14:00:00z")), Ok(t));
+        assert_eq!(at(serde_json::json!(1_772_719_200_000_i64)), Ok(t));
+        let e = at(serde_json::json!("2026-03-05T14:00:00")).unwrap_err();
+        assert_eq!(e.reason, RejectReason::BadTime);
+        assert!(e.detail.contains("Z for UTC"), "{e}");
+        let e = at(serde_json::json!(1_772_719_200)).unwrap_err();
+        assert_eq!(e.reason, RejectReason::BadTime);
+        let e = at(serde_json::json!("0001-01-01T00:00:00Z")).unwrap_err();
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (RejectReason::TooEarly, "event_time")
+        );
+        assert!(e.detail.contains("limits.earliest_event_time"), "{e}");
+        let e = at(serde_json::json!(1.5e12)).unwrap_err();
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (RejectReason::BadType, "event_time")
         );
     }
 

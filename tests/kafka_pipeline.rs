@@ -83,7 +83,7 @@ fn poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing() {
         (Some("NG-BO"), good(1)),
         (
             Some("NG-BO"),
-            br#"{"id":"typed","event_time":12,"region":"NG-BO","source":{"id":"s"},"text":"x"}"#
+            br#"{"id":"typed","event_time":true,"region":"NG-BO","source":{"id":"s"},"text":"x"}"#
                 .to_vec(),
         ),
         (Some("NG-BO"), good(2)),
