@@ -122,7 +122,6 @@ pub fn payload(alert: &Alert, receiver: &str) -> WebhookPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Outcome;
     use crate::generator::{GenOptions, generate};
 
     /// Real alert records: the demo through the core.
@@ -132,10 +131,7 @@ mod tests {
             .engine()
             .unwrap();
         generate(&GenOptions::demo())
-            .flat_map(|line| match engine.process(line.as_bytes(), None) {
-                Outcome::Accepted { alerts, .. } => alerts,
-                _ => Vec::new(),
-            })
+            .flat_map(|line| engine.process_alerts(line.as_bytes(), None))
             .collect()
     }
 

@@ -11,8 +11,9 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, EpisodeTracker};
-use crate::report::{Limits, RejectError, RejectReason, decode};
+use crate::report::{Limits, RejectError, RejectReason, ValidReport, decode};
 use crate::rules::{Rule, RuleKind};
+use crate::suspect::{HeldReport, Hold, is_jump};
 use crate::tagger::{Scratch, TagSet, TaggedReport, Tagger};
 use crate::taxonomy::Taxonomy;
 use crate::window::{
@@ -29,6 +30,9 @@ pub struct RegionMeta {
     pub trackers: Vec<EpisodeTracker>,
     last_pane: Option<i64>,
     last_evict: Option<i64>,
+    /// Reports held as suspect (absent in changelogs written before holds existed).
+    #[serde(default)]
+    held: Hold,
 }
 
 /// A region's changes since the changelog last took them.
@@ -48,6 +52,9 @@ pub struct RegionState {
     last_pane: Option<i64>,
     /// The pane of the last eviction.
     last_evict: Option<i64>,
+    /// Reports whose event time jumps ahead of the region's clock, waiting for corroboration.
+    #[serde(default)]
+    held: Hold,
 }
 
 /// What happened to one input message.
@@ -61,11 +68,25 @@ pub enum Outcome {
         tags: TagSet,
         alerts: Vec<Alert>,
     },
-    /// Same id already counted in this region: changes nothing.
+    /// Same id already counted (or held) in this region: changes nothing.
     Duplicate {
         region: Arc<str>,
     },
+    /// Its event time jumps ahead of its region's clock: held as suspect until another report
+    /// corroborates it (see `suspect.rs`). Counted, but not admitted.
+    Held {
+        region: Arc<str>,
+    },
     Rejected(RejectError),
+}
+
+/// A held report that the last [`Engine::process`] released, with what admitting it did.
+#[derive(Debug)]
+pub struct Released {
+    /// The report as it was received.
+    pub report: String,
+    pub received_at: Option<i64>,
+    pub outcome: Outcome,
 }
 
 /// Running counts, for run summaries (per-tag and per-alert counts are metrics, see `metrics.rs`).
@@ -75,6 +96,10 @@ pub struct Stats {
     pub late: u64,
     pub duplicates: u64,
     pub rejected: FxHashMap<RejectReason, u64>,
+    /// Reports held as suspect, ever (released ones are also counted as accepted, or rejected).
+    pub held: u64,
+    /// Held reports released by corroboration.
+    pub released: u64,
 }
 
 impl Stats {
@@ -98,6 +123,8 @@ pub struct Engine {
     touched: Vec<usize>,
     scratch: Scratch,
     stats: Stats,
+    /// What the last `process` released, in order; see [`Engine::take_released`].
+    released: Vec<Released>,
     /// Record each region's changes for a changelog ([`Engine::with_changelog`]).
     track_changes: bool,
 }
@@ -131,6 +158,7 @@ impl Engine {
             touched: Vec::new(),
             scratch: Scratch::default(),
             stats,
+            released: Vec::new(),
             track_changes: false,
         }
     }
@@ -166,7 +194,11 @@ impl Engine {
 
     /// Decodes, validates, tags and aggregates one message, and returns the alerts it caused.
     /// `received_at` is the transport's receive time (Kafka record timestamp), if any.
+    ///
+    /// A report may release held reports (see `suspect.rs`); they are admitted before it, and
+    /// [`Engine::take_released`] gives them with their outcomes. Callers publish those first.
     pub fn process(&mut self, bytes: &[u8], received_at: Option<i64>) -> Outcome {
+        self.released.clear();
         let report = match decode(bytes, &self.limits, received_at) {
             Ok(r) => r,
             Err(e) => {
@@ -174,22 +206,127 @@ impl Engine {
                 return Outcome::Rejected(e);
             }
         };
-        let region_code = report.report.region.as_ref();
-        let region_key = match self.regions.get_key_value(region_code) {
-            Some((key, _)) => Arc::clone(key),
-            None => {
-                let key: Arc<str> = Arc::from(region_code);
-                let state = RegionState {
-                    windows: RegionWindows::new(self.track_changes),
-                    trackers: vec![EpisodeTracker::default(); self.rules.len()],
-                    last_pane: None,
-                    last_evict: None,
-                };
-                self.regions.insert(Arc::clone(&key), state);
-                key
+        let region_key = self.region_key(&report.report.region);
+        let region = self.regions.get_mut(&region_key).expect("created above");
+        let (t, id) = (report.event_time, report.report.id.as_ref());
+        if region.held.contains(id) {
+            self.stats.duplicates += 1;
+            return Outcome::Duplicate { region: region_key };
+        }
+        let watermark = region.windows.watermark;
+        let too_late = watermark != i64::MIN && t < watermark - self.window.allowed_lateness_secs;
+        if too_late || region.windows.has_seen(id) {
+            // Admission refuses it; it corroborates nothing.
+            return self.aggregate(&report, region_key);
+        }
+        for held in region.held.release(t, &self.window) {
+            self.stats.released += 1;
+            let outcome = self.admit_released(&held, &region_key);
+            self.released.push(Released {
+                report: held.report,
+                received_at: held.received_at,
+                outcome,
+            });
+        }
+        let region = self.regions.get_mut(&region_key).expect("created above");
+        if is_jump(
+            t,
+            report.reported_at,
+            region.windows.watermark,
+            &self.window,
+        ) {
+            let held = HeldReport {
+                id: id.to_string(),
+                event_time: t,
+                received_at,
+                report: String::from_utf8_lossy(bytes).into_owned(),
+            };
+            if region.held.hold(held, &self.window) {
+                self.stats.held += 1;
+                return Outcome::Held { region: region_key };
             }
+            *self
+                .stats
+                .rejected
+                .entry(RejectReason::TimeJump)
+                .or_default() += 1;
+            return Outcome::Rejected(RejectError::new(
+                RejectReason::TimeJump,
+                "event_time",
+                format!(
+                    "more than window.max_watermark_jump_secs = {} ahead of the region's watermark, and the region already holds window.max_held_reports = {} or window.max_held_bytes = {} of such reports",
+                    self.window.max_watermark_jump_secs,
+                    self.window.max_held_reports,
+                    self.window.max_held_bytes
+                ),
+            ));
+        }
+        self.aggregate(&report, region_key)
+    }
+
+    /// Held reports the last [`Engine::process`] released, in the order they were admitted
+    /// (before the report that released them).
+    pub fn take_released(&mut self) -> Vec<Released> {
+        std::mem::take(&mut self.released)
+    }
+
+    /// [`Engine::process`], for callers that want only the alerts: those of the reports it
+    /// released first, then its own.
+    pub fn process_alerts(&mut self, bytes: &[u8], received_at: Option<i64>) -> Vec<Alert> {
+        let outcome = self.process(bytes, received_at);
+        let mut alerts = Vec::new();
+        let released = self.take_released().into_iter().map(|r| r.outcome);
+        for o in released.chain(std::iter::once(outcome)) {
+            if let Outcome::Accepted { alerts: a, .. } = o {
+                alerts.extend(a);
+            }
+        }
+        alerts
+    }
+
+    /// The engine's key for a region, creating its state on first sight.
+    fn region_key(&mut self, code: &str) -> Arc<str> {
+        if let Some((key, _)) = self.regions.get_key_value(code) {
+            return Arc::clone(key);
+        }
+        let key: Arc<str> = Arc::from(code);
+        let state = RegionState {
+            windows: RegionWindows::new(self.track_changes),
+            trackers: vec![EpisodeTracker::default(); self.rules.len()],
+            last_pane: None,
+            last_evict: None,
+            held: Hold::default(),
         };
-        let region = self.regions.get_mut(region_code).expect("inserted above");
+        self.regions.insert(Arc::clone(&key), state);
+        key
+    }
+
+    /// Admits a released report: corroborated, so no jump check. It decoded when it was held;
+    /// a configuration changed since then may refuse it now.
+    fn admit_released(&mut self, held: &HeldReport, region_key: &Arc<str>) -> Outcome {
+        match decode(held.report.as_bytes(), &self.limits, held.received_at) {
+            Ok(report) if *report.report.region == **region_key => {
+                self.aggregate(&report, Arc::clone(region_key))
+            }
+            Ok(_) => Outcome::Rejected(RejectError::new(
+                RejectReason::BadValue,
+                "region",
+                "changed since the report was held",
+            )),
+            Err(e) => {
+                *self.stats.rejected.entry(e.reason).or_default() += 1;
+                Outcome::Rejected(e)
+            }
+        }
+    }
+
+    /// Admission (dedup, lateness), tags, panes and rules for one report of `region_key`.
+    fn aggregate(&mut self, report: &ValidReport<'_>, region_key: Arc<str>) -> Outcome {
+        let region_code: &str = &region_key;
+        let region = self
+            .regions
+            .get_mut(region_code)
+            .expect("created by process");
         let (late, id) = match region.windows.admit(
             &report.report.id,
             report.event_time,
@@ -220,7 +357,7 @@ impl Engine {
         self.stats.accepted += 1;
         self.stats.late += u64::from(late);
 
-        let tags = self.tagger.tag(&report, &mut self.scratch);
+        let tags = self.tagger.tag(report, &mut self.scratch);
         let c = &report.casualties;
         let mut contribution = Contribution {
             report_id: &id,
@@ -351,6 +488,7 @@ impl Engine {
                 trackers: state.trackers.clone(),
                 last_pane: state.last_pane,
                 last_evict: state.last_evict,
+                held: state.held.clone(),
             },
             windows: state.windows.take_changes(),
         })
@@ -369,6 +507,7 @@ impl Engine {
             trackers: meta.trackers,
             last_pane: meta.last_pane,
             last_evict: meta.last_evict,
+            held: meta.held,
         };
         self.restore_region(region, state);
     }
@@ -397,6 +536,11 @@ impl Engine {
     /// Non-empty panes across all regions and signals.
     pub fn pane_count(&self) -> usize {
         self.regions.values().map(|r| r.windows.pane_count()).sum()
+    }
+
+    /// Reports held as suspect, across all regions.
+    pub fn held_count(&self) -> usize {
+        self.regions.values().map(|r| r.held.len()).sum()
     }
 
     /// Window keys (region, signal) that hold panes.
@@ -511,6 +655,81 @@ mod tests {
                 "{region}"
             );
         }
+    }
+
+    fn dated(id: &str, date: &str, source: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","event_time":"{date}:00:00Z","region":"ML-MO","source":{{"id":"{source}","reliability":"B","credibility":2}},"text":"Gunmen kidnapped five farmers near the market."}}"#
+        )
+    }
+
+    fn engine() -> Engine {
+        crate::config::load(Path::new("config"))
+            .unwrap()
+            .engine()
+            .unwrap()
+            .with_changelog()
+    }
+
+    fn alerts_of(engine: &mut Engine, lines: &[String]) -> Vec<String> {
+        let alerts = lines
+            .iter()
+            .flat_map(|l| engine.process_alerts(l.as_bytes(), None));
+        alerts.map(|a| serde_json::to_string(&a).unwrap()).collect()
+    }
+
+    #[test]
+    fn one_mistyped_date_does_not_silence_its_region() {
+        let honest: Vec<String> = (1..=4)
+            .map(|i| {
+                dated(
+                    &format!("h{i}"),
+                    &format!("2025-03-01T0{i}"),
+                    &format!("s{i}"),
+                )
+            })
+            .collect();
+        let alone = alerts_of(&mut engine(), &honest);
+        assert!(!alone.is_empty());
+        // The typo first (a region with no clock yet) and in the middle (ahead of its clock).
+        for at in [0, 2] {
+            let mut lines = honest.clone();
+            lines.insert(at, dated("typo", "2025-09-05T08", "s0"));
+            let mut e = engine();
+            assert_eq!(alerts_of(&mut e, &lines), alone, "typo at {at}");
+            // Held: the typo, and the region's first honest report until the second came.
+            assert_eq!((e.stats().held, e.held_count()), (2, 1));
+        }
+    }
+
+    #[test]
+    fn held_reports_survive_the_changelog_and_are_released_after_a_restore() {
+        let mut e = engine();
+        let first = dated("a", "2025-03-01T08", "s1");
+        assert!(matches!(
+            e.process(first.as_bytes(), None),
+            Outcome::Held { .. }
+        ));
+        let changes = e.take_changes("ML-MO").unwrap();
+        let meta: RegionMeta =
+            serde_json::from_slice(&serde_json::to_vec(&changes.meta).unwrap()).unwrap();
+        let mut restored = engine();
+        restored.restore_region_parts("ML-MO".into(), meta, Vec::new(), Vec::new());
+        assert_eq!(restored.held_count(), 1);
+        // A copy of the held report is a duplicate; a second report releases it.
+        assert!(matches!(
+            restored.process(first.as_bytes(), None),
+            Outcome::Duplicate { .. }
+        ));
+        let second = dated("b", "2025-03-02T08", "s2");
+        assert!(matches!(
+            restored.process(second.as_bytes(), None),
+            Outcome::Accepted { .. }
+        ));
+        let released = restored.take_released();
+        assert_eq!(released.len(), 1);
+        assert!(matches!(released[0].outcome, Outcome::Accepted { .. }));
+        assert_eq!(restored.held_count(), 0);
     }
 
     #[test]

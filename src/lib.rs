@@ -25,6 +25,7 @@ pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod scanner;
+pub mod suspect;
 pub mod tagger;
 pub mod taxonomy;
 pub mod timestamp;

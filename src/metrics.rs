@@ -35,6 +35,8 @@ pub struct Metrics {
     rejected: IntCounterVec,
     late: IntCounter,
     duplicates: IntCounter,
+    held: IntCounter,
+    held_now: IntGauge,
     tags: IntCounterVec,
     region_signals: IntCounterVec,
     alerts: IntCounterVec,
@@ -121,6 +123,14 @@ impl Metrics {
             duplicates: counter(
                 "vigil_reports_duplicate_total",
                 "Reports whose id was already counted",
+            )?,
+            held: counter(
+                "vigil_reports_held_total",
+                "Reports held as suspect: event time jumps ahead of their region's clock",
+            )?,
+            held_now: IntGauge::new(
+                "vigil_held_reports",
+                "Reports held as suspect now, awaiting corroboration",
             )?,
             tags: counter_vec(
                 "vigil_tags_total",
@@ -240,6 +250,7 @@ impl Metrics {
             &m.ingested,
             &m.late,
             &m.duplicates,
+            &m.held,
             &m.commits,
             &m.aborts,
             &m.stalls,
@@ -257,6 +268,7 @@ impl Metrics {
             m.registry.register(Box::new(c.clone()))?;
         }
         for g in [
+            &m.held_now,
             &m.window_keys,
             &m.window_panes,
             &m.assigned_partitions,
@@ -367,6 +379,7 @@ impl Metrics {
         self.ingested.inc_by(tally.accepted);
         self.late.inc_by(tally.late);
         self.duplicates.inc_by(tally.duplicates);
+        self.held.inc_by(tally.held);
         for (r, n) in RejectReason::ALL.iter().zip(tally.rejected) {
             if n > 0 {
                 self.rejected.with_label_values(&[r.code()]).inc_by(n);
@@ -417,6 +430,7 @@ impl Metrics {
                 .observe((now - ts).max(0) as f64 / 1000.0);
         }
         self.window_keys.set(engine.window_key_count() as i64);
+        self.held_now.set(engine.held_count() as i64);
         self.window_panes.set(engine.pane_count() as i64);
         let mut total = [0u64; 3];
         let mut per_region = vec![[0u64; 3]; self.regions.len() + 1];
@@ -493,6 +507,7 @@ pub struct BatchTally {
     accepted: u64,
     late: u64,
     duplicates: u64,
+    held: u64,
     rejected: [u64; RejectReason::ALL.len()],
     threats: Vec<u64>,
     risk_factors: [u64; RISK_FACTORS],
@@ -548,6 +563,11 @@ impl BatchTally {
 
     pub fn duplicate(&mut self) {
         self.duplicates += 1;
+    }
+
+    /// A report held as suspect (its event time jumps its region's clock).
+    pub fn held(&mut self) {
+        self.held += 1;
     }
 
     /// A rejected record; it goes to the DLQ.

@@ -509,69 +509,85 @@ fn process_batch(
         let received_at = timestamp_ms.map(|ms| ms.div_euclid(1000));
         offsets.insert(m.partition(), m.offset() + 1);
         tally.consumed(timestamp_ms);
-        match member.engine.process(bytes, received_at) {
-            Outcome::Accepted {
-                region,
-                event_time,
-                late,
-                tags,
-                alerts: a,
-            } => {
-                tally.accepted(
-                    metrics,
-                    &region,
-                    &tags,
+        let outcome = member.engine.process(bytes, received_at);
+        // Held reports this one released come first, as the engine admitted them.
+        let released = member.engine.take_released();
+        let outcomes = released
+            .iter()
+            .map(|r| (r.report.as_bytes(), r.received_at, &r.outcome))
+            .chain(std::iter::once((bytes, received_at, &outcome)));
+        for (bytes, received_at, outcome) in outcomes {
+            match outcome {
+                Outcome::Accepted {
+                    region,
+                    event_time,
                     late,
-                    received_at.map(|r| r - event_time),
-                );
-                for alert in &a {
-                    tally.alert(metrics, alert);
-                    let json = serde_json::to_vec(alert)
-                        .map_err(|e| PipelineError::Config(e.to_string()))?;
-                    send(
-                        &member.producer,
-                        BaseRecord::to(&k.alerts_topic)
-                            .key(alert.alert_id.as_str())
-                            .payload(json.as_slice()),
-                    )?;
+                    tags,
+                    alerts: a,
+                } => {
+                    tally.accepted(
+                        metrics,
+                        region,
+                        tags,
+                        *late,
+                        received_at.map(|r| r - event_time),
+                    );
+                    for alert in a {
+                        tally.alert(metrics, alert);
+                        let json = serde_json::to_vec(alert)
+                            .map_err(|e| PipelineError::Config(e.to_string()))?;
+                        send(
+                            &member.producer,
+                            BaseRecord::to(&k.alerts_topic)
+                                .key(alert.alert_id.as_str())
+                                .payload(json.as_slice()),
+                        )?;
+                    }
+                    alerts.extend(a.iter().cloned());
+                    if k.publish_tagged
+                        && let Some(tagged) = member.engine.render_tags(bytes, tags)
+                    {
+                        let json = json(&tagged)?;
+                        send(
+                            &member.producer,
+                            BaseRecord::to(&k.tagged_topic)
+                                .key(region.as_ref())
+                                .payload(json.as_slice()),
+                        )?;
+                    }
+                    member
+                        .region_partition
+                        .insert(Arc::clone(region), m.partition());
+                    dirty.insert(Arc::clone(region), m.partition());
                 }
-                alerts.extend(a);
-                if k.publish_tagged
-                    && let Some(tagged) = member.engine.render_tags(bytes, &tags)
-                {
-                    let json = json(&tagged)?;
-                    send(
-                        &member.producer,
-                        BaseRecord::to(&k.tagged_topic)
-                            .key(region.as_ref())
-                            .payload(json.as_slice()),
-                    )?;
+                Outcome::Held { region } => {
+                    tally.held();
+                    member
+                        .region_partition
+                        .insert(Arc::clone(region), m.partition());
+                    dirty.insert(Arc::clone(region), m.partition());
                 }
-                member
-                    .region_partition
-                    .insert(Arc::clone(&region), m.partition());
-                dirty.insert(region, m.partition());
-            }
-            Outcome::Duplicate { .. } => tally.duplicate(),
-            Outcome::Rejected(e) => {
-                stats.dlq += 1;
-                tally.rejected(e.reason);
-                let kept = bytes.len().min(k.dlq_max_payload_bytes);
-                let headers = dlq_headers(
-                    &e,
-                    (m.topic(), m.partition(), m.offset()),
-                    m.timestamp().to_millis(),
-                    bytes.len(),
-                    kept < bytes.len(),
-                );
-                let key = m.key().map(String::from_utf8_lossy);
-                let mut record = BaseRecord::to(&k.dlq_topic)
-                    .payload(&bytes[..kept])
-                    .headers(headers);
-                if let Some(key) = key.as_deref() {
-                    record = record.key(key);
+                Outcome::Duplicate { .. } => tally.duplicate(),
+                Outcome::Rejected(e) => {
+                    stats.dlq += 1;
+                    tally.rejected(e.reason);
+                    let kept = bytes.len().min(k.dlq_max_payload_bytes);
+                    let headers = dlq_headers(
+                        e,
+                        (m.topic(), m.partition(), m.offset()),
+                        m.timestamp().to_millis(),
+                        bytes.len(),
+                        kept < bytes.len(),
+                    );
+                    let key = m.key().map(String::from_utf8_lossy);
+                    let mut record = BaseRecord::to(&k.dlq_topic)
+                        .payload(&bytes[..kept])
+                        .headers(headers);
+                    if let Some(key) = key.as_deref() {
+                        record = record.key(key);
+                    }
+                    send(&member.producer, record)?;
                 }
-                send(&member.producer, record)?;
             }
         }
     }

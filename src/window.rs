@@ -27,6 +27,14 @@ pub struct WindowSettings {
     /// Report ids kept per pane as alert evidence (the smallest ids, so the choice does not
     /// depend on arrival order).
     pub max_evidence_ids: usize,
+    /// How far ahead of its region's watermark a report's event time may lie before the report
+    /// is held as suspect (30 days; see `suspect.rs`).
+    pub max_watermark_jump_secs: i64,
+    /// Most reports held as suspect per region; more are refused `time_jump`.
+    pub max_held_reports: usize,
+    /// Most bytes of reports held as suspect per region (they travel in the changelog's `meta`
+    /// record, which must stay under the broker's message size).
+    pub max_held_bytes: usize,
 }
 
 impl Default for WindowSettings {
@@ -35,6 +43,9 @@ impl Default for WindowSettings {
             pane_secs: 3600,
             allowed_lateness_secs: 72 * 3600,
             max_evidence_ids: 20,
+            max_watermark_jump_secs: 30 * 86_400,
+            max_held_reports: 16,
+            max_held_bytes: 256 * 1024,
         }
     }
 }
@@ -498,6 +509,11 @@ impl RegionWindows {
             track_changes,
             ..Default::default()
         }
+    }
+
+    /// Whether a report with this id was counted in this region.
+    pub fn has_seen(&self, id: &str) -> bool {
+        self.seen.contains_key(id)
     }
 
     /// Dedup and lateness check; advances the watermark for accepted reports.

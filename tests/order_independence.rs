@@ -8,7 +8,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use vigil::alert::{Alert, Status};
 use vigil::config;
-use vigil::engine::{Engine, Outcome};
+use vigil::engine::Engine;
 use vigil::rules::Severity;
 
 const START: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
@@ -92,9 +92,7 @@ fn run(lines: &[String]) -> (Engine, Vec<Alert>) {
     let mut e = engine();
     let mut alerts = Vec::new();
     for l in lines {
-        if let Outcome::Accepted { alerts: a, .. } = e.process(l.as_bytes(), None) {
-            alerts.extend(a);
-        }
+        alerts.extend(e.process_alerts(l.as_bytes(), None));
     }
     (e, alerts)
 }
