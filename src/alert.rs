@@ -680,6 +680,7 @@ mod tests {
             thresholds: vec![(Severity::Watch, 2.0), (Severity::Critical, 4.0)],
             resolve_below: 2.0,
             min_sources: 1,
+            critical_min_sources: 1,
             regions: vec![],
             risk_factors: vec!["RF7".into()],
             indicators: vec!["7.8".into()],

@@ -11,13 +11,14 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, EpisodeTracker};
+use crate::near_duplicate::Fingerprint;
 use crate::report::{Limits, RejectError, RejectReason, ValidReport, decode};
 use crate::rules::{Rule, RuleKind};
 use crate::suspect::{HeldReport, Hold, is_jump};
 use crate::tagger::{Scratch, TagSet, TaggedReport, Tagger};
 use crate::taxonomy::Taxonomy;
 use crate::window::{
-    Admission, Contribution, Pane, RegionWindows, Signal, WindowChanges, WindowSettings,
+    Admission, Contribution, Pane, RegionWindows, SeenRecord, Signal, WindowChanges, WindowSettings,
 };
 
 /// Panes of event time between evictions of a region's old panes and ids.
@@ -68,9 +69,11 @@ pub enum Outcome {
         tags: TagSet,
         alerts: Vec<Alert>,
     },
-    /// Same id already counted (or held) in this region: changes nothing.
+    /// Same id already counted (or held) in this region, or (`of`) a near-duplicate of the
+    /// counted report `of`: changes nothing.
     Duplicate {
         region: Arc<str>,
+        of: Option<Arc<str>>,
     },
     /// Its event time jumps ahead of its region's clock: held as suspect until another report
     /// corroborates it (see `suspect.rs`). Counted, but not admitted.
@@ -100,6 +103,8 @@ pub struct Stats {
     pub held: u64,
     /// Held reports released by corroboration.
     pub released: u64,
+    /// Of the duplicates, those that repeat another report under a new id.
+    pub near_duplicates: u64,
 }
 
 impl Stats {
@@ -211,7 +216,10 @@ impl Engine {
         let (t, id) = (report.event_time, report.report.id.as_ref());
         if region.held.contains(id) {
             self.stats.duplicates += 1;
-            return Outcome::Duplicate { region: region_key };
+            return Outcome::Duplicate {
+                region: region_key,
+                of: None,
+            };
         }
         let watermark = region.windows.watermark;
         let too_late = watermark != i64::MIN && t < watermark - self.window.allowed_lateness_secs;
@@ -331,11 +339,23 @@ impl Engine {
             &report.report.id,
             report.event_time,
             &self.window,
+            || Fingerprint::of(report),
         ) {
             Admission::Accepted { late, id } => (late, id),
             Admission::Duplicate => {
                 self.stats.duplicates += 1;
-                return Outcome::Duplicate { region: region_key };
+                return Outcome::Duplicate {
+                    region: region_key,
+                    of: None,
+                };
+            }
+            Admission::NearDuplicate { of } => {
+                self.stats.duplicates += 1;
+                self.stats.near_duplicates += 1;
+                return Outcome::Duplicate {
+                    region: region_key,
+                    of: Some(of),
+                };
             }
             Admission::TooLate => {
                 *self
@@ -500,7 +520,7 @@ impl Engine {
         region: String,
         meta: RegionMeta,
         panes: impl IntoIterator<Item = (Signal, i64, Pane)>,
-        seen: impl IntoIterator<Item = (String, i64)>,
+        seen: impl IntoIterator<Item = (String, SeenRecord)>,
     ) {
         let state = RegionState {
             windows: RegionWindows::from_parts(meta.watermark, panes, seen),
@@ -700,6 +720,52 @@ mod tests {
             // Held: the typo, and the region's first honest report until the second came.
             assert_eq!((e.stats().held, e.held_count()), (2, 1));
         }
+    }
+
+    fn sv(id: &str, minute: u32, source: &str, village: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","event_time":"2025-03-01T10:{minute:02}:00Z","reported_at":"2025-03-01T12:00:00Z","region":"NG-BO","source":{{"id":"{source}","reliability":"B","credibility":2}},"text":"Soldiers raped women in {village} last night, residents said."}}"#
+        )
+    }
+
+    fn severities(alerts: &[String]) -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|a| a.contains("sexual_violence_cluster"))
+            .map(|a| serde_json::from_str::<serde_json::Value>(a).unwrap()["severity"].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn eight_reposts_of_one_message_count_once() {
+        let reposts: Vec<String> = (0..8)
+            .map(|i| sv(&format!("sms-{i}"), 5, "sms:+234", "Kukawa"))
+            .collect();
+        let mut e = engine();
+        let alerts = alerts_of(&mut e, &reposts);
+        assert_eq!((e.stats().accepted, e.stats().near_duplicates), (1, 7));
+        assert!(severities(&alerts).is_empty(), "{alerts:?}");
+    }
+
+    #[test]
+    fn one_source_reaches_warning_at_most_and_a_second_source_makes_it_critical() {
+        let villages = [
+            "Kukawa", "Monguno", "Bama", "Gwoza", "Dikwa", "Marte", "Ngala", "Konduga", "Damboa",
+        ];
+        let one: Vec<String> = villages
+            .iter()
+            .enumerate()
+            .map(|(i, v)| sv(&format!("fm-{i}"), i as u32, "fm-12", v))
+            .collect();
+        let alerts = alerts_of(&mut engine(), &one);
+        assert_eq!(severities(&alerts), ["\"watch\"", "\"warning\""]);
+        let mut two = one.clone();
+        two.push(sv("ngo-1", 30, "ngo-7", "Mafa"));
+        let alerts = alerts_of(&mut engine(), &two);
+        assert_eq!(
+            severities(&alerts),
+            ["\"watch\"", "\"warning\"", "\"critical\""]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::config::KafkaSettings;
 use crate::engine::RegionMeta;
 use crate::report::RejectError;
-use crate::window::{Pane, Signal};
+use crate::window::{Pane, SeenRecord, Signal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
@@ -204,7 +204,7 @@ pub struct RestoredRegion {
     pub partition: i32,
     pub meta: RegionMeta,
     pub panes: Vec<(Signal, i64, Pane)>,
-    pub seen: Vec<(String, i64)>,
+    pub seen: Vec<(String, SeenRecord)>,
 }
 
 /// State restored for some partitions of the changelog.

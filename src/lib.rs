@@ -19,6 +19,7 @@ pub mod http;
 pub mod import;
 pub mod kafka;
 pub mod metrics;
+pub mod near_duplicate;
 pub mod normalize;
 pub mod pipeline;
 pub mod replay;

@@ -1,6 +1,7 @@
 //! The `vigil` binary: command-line parsing and the edge where library errors become `anyhow`.
 //! Each subcommand lives in its own function below, in the order DESIGN lists them.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,10 +20,12 @@ use vigil::engine::{Engine, Outcome};
 use vigil::generator::{GenOptions, generate};
 use vigil::import::{self, ImportError};
 use vigil::metrics::Metrics;
+use vigil::near_duplicate::Fingerprint;
 use vigil::pipeline::{self, PipelineOptions, Telemetry};
 use vigil::replay::{Pace, replay};
 use vigil::report::{Limits, decode};
 use vigil::tagger::Scratch;
+use vigil::window::{Admission, RegionWindows};
 
 // The pipeline allocates and frees each batch's messages and output records; glibc's malloc
 // returned those pages to the kernel and faulted them back in every batch (10 % of the drain
@@ -292,13 +295,27 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut scratch = Scratch::default();
     let now = chrono::Utc::now().timestamp();
+    let window = &loaded.settings.window;
+    let mut near: HashMap<String, RegionWindows> = HashMap::new();
+    let mut near_duplicates = 0u64;
     let (mut ok, mut bad) = (0u64, 0u64);
     for (line, record) in records {
         let result = record.map_err(|e| e.to_string()).and_then(|bytes| {
             bar.inc(bytes.len() as u64 + 1);
             let report = decode(&bytes, limits, Some(now)).map_err(|e| e.to_string())?;
             let set = tagger.tag(&report, &mut scratch);
-            serde_json::to_string(&tagger.render(&report, &set)).map_err(|e| e.to_string())
+            let mut tagged = tagger.render(&report, &set);
+            // Near-duplicates within the file, judged as the core judges them (the other
+            // admission outcomes do not concern tagging).
+            let windows = near.entry(report.report.region.to_string()).or_default();
+            let admission = windows.admit(&report.report.id, report.event_time, window, || {
+                Fingerprint::of(&report)
+            });
+            if let Admission::NearDuplicate { of } = admission {
+                near_duplicates += 1;
+                tagged.duplicate_of = Some(of.to_string());
+            }
+            serde_json::to_string(&tagged).map_err(|e| e.to_string())
         });
         match result {
             Ok(json) => {
@@ -313,7 +330,9 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
     }
     out.flush()?;
     bar.finish_and_clear();
-    eprintln!("tagged {ok} reports, skipped {bad} bad lines");
+    eprintln!(
+        "tagged {ok} reports ({near_duplicates} near-duplicates, with duplicate_of), skipped {bad} bad lines"
+    );
     Ok(())
 }
 
@@ -347,6 +366,12 @@ fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
         s.alerts,
         engine.active_alerts()
     );
+    if stats.near_duplicates > 0 {
+        eprintln!(
+            "near_duplicate: {} of the duplicates repeat another report of their source under a new id",
+            stats.near_duplicates
+        );
+    }
     if stats.held > 0 {
         eprintln!(
             "time_jump: {} reports held as suspect (event time over window.max_watermark_jump_secs ahead of their region), {} released by corroboration, {} still held",

@@ -35,6 +35,7 @@ pub struct Metrics {
     rejected: IntCounterVec,
     late: IntCounter,
     duplicates: IntCounter,
+    near_duplicates: IntCounter,
     held: IntCounter,
     held_now: IntGauge,
     tags: IntCounterVec,
@@ -123,6 +124,10 @@ impl Metrics {
             duplicates: counter(
                 "vigil_reports_duplicate_total",
                 "Reports whose id was already counted",
+            )?,
+            near_duplicates: counter(
+                "vigil_reports_near_duplicate_total",
+                "Duplicates that repeat another report of their source under a new id",
             )?,
             held: counter(
                 "vigil_reports_held_total",
@@ -251,6 +256,7 @@ impl Metrics {
             &m.late,
             &m.duplicates,
             &m.held,
+            &m.near_duplicates,
             &m.commits,
             &m.aborts,
             &m.stalls,
@@ -380,6 +386,7 @@ impl Metrics {
         self.late.inc_by(tally.late);
         self.duplicates.inc_by(tally.duplicates);
         self.held.inc_by(tally.held);
+        self.near_duplicates.inc_by(tally.near_duplicates);
         for (r, n) in RejectReason::ALL.iter().zip(tally.rejected) {
             if n > 0 {
                 self.rejected.with_label_values(&[r.code()]).inc_by(n);
@@ -507,6 +514,7 @@ pub struct BatchTally {
     accepted: u64,
     late: u64,
     duplicates: u64,
+    near_duplicates: u64,
     held: u64,
     rejected: [u64; RejectReason::ALL.len()],
     threats: Vec<u64>,
@@ -561,8 +569,10 @@ impl BatchTally {
         }
     }
 
-    pub fn duplicate(&mut self) {
+    /// A duplicate: of an id already counted, or (`near`) a repeat under a new id.
+    pub fn duplicate(&mut self, near: bool) {
         self.duplicates += 1;
+        self.near_duplicates += u64::from(near);
     }
 
     /// A report held as suspect (its event time jumps its region's clock).

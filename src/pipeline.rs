@@ -567,7 +567,7 @@ fn process_batch(
                         .insert(Arc::clone(region), m.partition());
                     dirty.insert(Arc::clone(region), m.partition());
                 }
-                Outcome::Duplicate { .. } => tally.duplicate(),
+                Outcome::Duplicate { of, .. } => tally.duplicate(of.is_some()),
                 Outcome::Rejected(e) => {
                     stats.dlq += 1;
                     tally.rejected(e.reason);

@@ -130,6 +130,10 @@ pub struct RuleConfig {
     /// Distinct sources needed before the rule may fire (corroboration).
     #[serde(default)]
     pub min_sources: Option<u64>,
+    /// Distinct sources needed for `critical` (default 2: one source alone, however many times
+    /// it reports, reaches `warning` at most).
+    #[serde(default)]
+    pub critical_min_sources: Option<u64>,
     /// Only these regions (empty: every region).
     #[serde(default)]
     pub regions: Vec<String>,
@@ -138,6 +142,9 @@ pub struct RuleConfig {
 fn default_hop() -> String {
     "1h".into()
 }
+
+/// Distinct sources a `critical` level needs unless a rule says otherwise.
+pub const DEFAULT_CRITICAL_MIN_SOURCES: u64 = 2;
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
@@ -158,6 +165,8 @@ pub struct Rule {
     pub thresholds: Vec<(Severity, f64)>,
     pub resolve_below: f64,
     pub min_sources: u64,
+    /// Distinct sources needed for `critical`; never below `min_sources`.
+    pub critical_min_sources: u64,
     pub regions: Vec<String>,
     /// Risk factors the rule's signals evidence, for the alert.
     pub risk_factors: Vec<String>,
@@ -381,6 +390,10 @@ impl RulesFile {
                 thresholds,
                 resolve_below,
                 min_sources: rc.min_sources.unwrap_or(1),
+                critical_min_sources: rc
+                    .critical_min_sources
+                    .unwrap_or(DEFAULT_CRITICAL_MIN_SOURCES)
+                    .max(rc.min_sources.unwrap_or(1)),
                 regions: rc.regions.clone(),
                 risk_factors,
                 indicators,
@@ -462,10 +475,14 @@ impl Rule {
             .rev()
             .find(|&&(_, t)| eval.value >= t)
             .map(|&(s, _)| s);
-        if level.is_some() && self.min_sources > 1 && !exact_sources {
+        let bar = match level {
+            Some(Severity::Critical) => self.critical_min_sources,
+            _ => self.min_sources,
+        };
+        if level.is_some() && bar > 1 && !exact_sources {
             // Only whether the bar is met matters here (the alert's detail counts them all).
             let only_sources = Want {
-                sources: SourceCount::UpTo(self.min_sources),
+                sources: SourceCount::UpTo(bar),
                 maxima: false,
             };
             eval.aggregate.sources = match self.kind {
@@ -482,8 +499,20 @@ impl Rule {
             };
         }
         // One source is what any non-zero value already implies; only a higher bar is checked.
-        let corroborated = self.min_sources <= 1 || eval.aggregate.sources >= self.min_sources;
-        eval.level = level.filter(|_| corroborated);
+        let sources = eval.aggregate.sources;
+        let corroborated = self.min_sources <= 1 || sources >= self.min_sources;
+        eval.level = level.filter(|_| corroborated).and_then(|l| {
+            if l == Severity::Critical && self.critical_min_sources > 1 && sources < bar {
+                // Critical needs more sources than it has: the highest level below it.
+                self.thresholds
+                    .iter()
+                    .rev()
+                    .find(|&&(s, t)| s < Severity::Critical && eval.value >= t)
+                    .map(|&(s, _)| s)
+            } else {
+                Some(l)
+            }
+        });
         eval.quiet = eval.value < self.resolve_below;
         eval
     }

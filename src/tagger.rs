@@ -229,6 +229,11 @@ pub struct TaggedReport {
     /// Declared-only and inferred-only threats: where reporter and tagger disagree.
     pub disagreement: Disagreement,
     pub tags: Vec<Tag>,
+    /// `vigil tag` only: the id of an earlier report of the file that this one repeats (same
+    /// source and particulars, near-identical words; see `near_duplicate.rs`). The pipeline
+    /// never publishes a near-duplicate's tags, so the field is absent there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -1105,6 +1110,7 @@ impl Tagger {
             declared,
             disagreement,
             tags,
+            duplicate_of: None,
         }
     }
 }

@@ -9,12 +9,13 @@
 //! stall another, so idle partitions never hold the watermark back.
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+
+use crate::near_duplicate::Fingerprint;
 
 /// Window settings (`[window]` in `config/vigil.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -32,6 +33,11 @@ pub struct WindowSettings {
     pub max_watermark_jump_secs: i64,
     /// Most reports held as suspect per region; more are refused `time_jump`.
     pub max_held_reports: usize,
+    /// How close in event time two reports of one source must be to be near-duplicates
+    /// (24 h; 0 turns the detection off). See `near_duplicate.rs`.
+    pub near_duplicate_secs: i64,
+    /// Estimated Jaccard similarity of word pairs at or above which two such reports are one.
+    pub near_duplicate_similarity: f64,
     /// Most bytes of reports held as suspect per region (they travel in the changelog's `meta`
     /// record, which must stay under the broker's message size).
     pub max_held_bytes: usize,
@@ -45,6 +51,8 @@ impl Default for WindowSettings {
             max_evidence_ids: 20,
             max_watermark_jump_secs: 30 * 86_400,
             max_held_reports: 16,
+            near_duplicate_secs: 86_400,
+            near_duplicate_similarity: 0.8,
             max_held_bytes: 256 * 1024,
         }
     }
@@ -166,6 +174,8 @@ pub enum Admission {
     Accepted { late: bool, id: Arc<str> },
     /// Its id was already counted in this region.
     Duplicate,
+    /// It repeats the counted report `of` (same source and particulars, near-identical words).
+    NearDuplicate { of: Arc<str> },
     /// Older than the watermark minus allowed lateness.
     TooLate,
 }
@@ -414,11 +424,45 @@ impl PaneSeries {
     }
 }
 
-/// An id counted in a region: its event time, and whether the changelog has it yet.
+/// An id counted in a region: its event time, its near-duplicate fingerprint, and whether the
+/// changelog has it yet.
 #[derive(Debug, Clone, Copy)]
 struct SeenId {
     event_time: i64,
+    near: Option<Fingerprint>,
     dirty: bool,
+}
+
+/// A counted id as the changelog keeps it: its event time, written as a bare number when it has
+/// no fingerprint (which is also how changelogs before near-duplicate detection wrote it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SeenRecord {
+    Time(i64),
+    Full {
+        t: i64,
+        #[serde(flatten)]
+        near: Fingerprint,
+    },
+}
+
+impl SeenRecord {
+    fn of(s: &SeenId) -> SeenRecord {
+        match s.near {
+            None => SeenRecord::Time(s.event_time),
+            Some(near) => SeenRecord::Full {
+                t: s.event_time,
+                near,
+            },
+        }
+    }
+
+    fn parts(self) -> (i64, Option<Fingerprint>) {
+        match self {
+            SeenRecord::Time(t) => (t, None),
+            SeenRecord::Full { t, near } => (t, Some(near)),
+        }
+    }
 }
 
 /// The changes of one region since the last [`RegionWindows::take_changes`]: each pane or id
@@ -426,7 +470,7 @@ struct SeenId {
 #[derive(Debug, Default)]
 pub struct WindowChanges {
     pub panes: Vec<(Signal, i64, Option<Pane>)>,
-    pub seen: Vec<(String, Option<i64>)>,
+    pub seen: Vec<(String, Option<SeenRecord>)>,
 }
 
 /// All window state of one region. The Kafka pipeline keeps it in `vigil.state` as one record
@@ -437,6 +481,8 @@ pub struct RegionWindows {
     pub watermark: i64,
     /// Ids counted, kept while a duplicate could still be in lateness.
     seen: FxHashMap<Arc<str>, SeenId>,
+    /// Counted ids by fingerprint key (source and particulars), for near-duplicate look-ups.
+    near: FxHashMap<u64, Vec<Arc<str>>>,
     /// Ids evicted since the changelog last took changes (its tombstones).
     evicted_ids: Vec<Arc<str>>,
     panes: BTreeMap<Signal, PaneSeries>,
@@ -498,7 +544,8 @@ impl<'de> Deserialize<'de> for RegionWindows {
             .panes
             .into_iter()
             .flat_map(|(signal, panes)| panes.into_iter().map(move |(t, p)| (signal, t, p)));
-        Ok(RegionWindows::from_parts(r.watermark, panes, r.seen))
+        let seen = r.seen.into_iter().map(|(id, t)| (id, SeenRecord::Time(t)));
+        Ok(RegionWindows::from_parts(r.watermark, panes, seen))
     }
 }
 
@@ -516,21 +563,59 @@ impl RegionWindows {
         self.seen.contains_key(id)
     }
 
-    /// Dedup and lateness check; advances the watermark for accepted reports.
-    pub fn admit(&mut self, id: &str, event_time: i64, settings: &WindowSettings) -> Admission {
+    /// The smallest counted id whose report `fp` repeats: same source and particulars, close in
+    /// event time, near-identical wording (see `near_duplicate.rs`).
+    fn near_duplicate_of(
+        &self,
+        fp: &Fingerprint,
+        event_time: i64,
+        settings: &WindowSettings,
+    ) -> Option<Arc<str>> {
+        let candidates = self.near.get(&fp.key)?;
+        let repeats = |id: &&Arc<str>| {
+            self.seen.get(*id).is_some_and(|s| {
+                (s.event_time - event_time).abs() <= settings.near_duplicate_secs
+                    && s.near
+                        .is_some_and(|n| n.similarity(fp) >= settings.near_duplicate_similarity)
+            })
+        };
+        candidates.iter().filter(repeats).min().cloned()
+    }
+
+    /// Dedup (by id, then as a near-duplicate of a counted report: `fingerprint` is asked for
+    /// only when `window.near_duplicate_secs` is on) and lateness check; advances the watermark
+    /// for accepted reports.
+    pub fn admit(
+        &mut self,
+        id: &str,
+        event_time: i64,
+        settings: &WindowSettings,
+        fingerprint: impl FnOnce() -> Fingerprint,
+    ) -> Admission {
         if self.watermark != i64::MIN
             && event_time < self.watermark - settings.allowed_lateness_secs
         {
             return Admission::TooLate;
         }
+        if self.seen.contains_key(id) {
+            return Admission::Duplicate;
+        }
+        let near = (settings.near_duplicate_secs > 0).then(fingerprint);
+        if let Some(of) = near.and_then(|fp| self.near_duplicate_of(&fp, event_time, settings)) {
+            return Admission::NearDuplicate { of };
+        }
         let id: Arc<str> = Arc::from(id);
-        match self.seen.entry(Arc::clone(&id)) {
-            Entry::Occupied(_) => return Admission::Duplicate,
-            Entry::Vacant(v) => v.insert(SeenId {
+        if let Some(fp) = near {
+            self.near.entry(fp.key).or_default().push(Arc::clone(&id));
+        }
+        self.seen.insert(
+            Arc::clone(&id),
+            SeenId {
                 event_time,
+                near,
                 dirty: self.track_changes,
-            }),
-        };
+            },
+        );
         let late = event_time < self.watermark;
         self.watermark = self.watermark.max(event_time);
         Admission::Accepted { late, id }
@@ -633,10 +718,18 @@ impl RegionWindows {
         self.panes.retain(|_, s| s.len() > 0);
         let id_horizon = self.watermark - settings.allowed_lateness_secs;
         let expired = self.seen.extract_if(|_, s| s.event_time < id_horizon);
-        if self.track_changes {
-            self.evicted_ids.extend(expired.map(|(id, _)| id));
-        } else {
-            expired.for_each(drop);
+        for (id, s) in expired {
+            if let Some(fp) = s.near
+                && let Some(ids) = self.near.get_mut(&fp.key)
+            {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    self.near.remove(&fp.key);
+                }
+            }
+            if self.track_changes {
+                self.evicted_ids.push(id);
+            }
         }
     }
 
@@ -660,14 +753,14 @@ impl RegionWindows {
             series.dirty_count = 0;
         }
         panes.sort_by_key(|(signal, start, pane)| (*signal, *start, pane.is_some()));
-        let mut seen: Vec<(String, Option<i64>)> = self
+        let mut seen: Vec<(String, Option<SeenRecord>)> = self
             .evicted_ids
             .drain(..)
             .map(|id| (id.to_string(), None))
             .collect();
         for (id, s) in self.seen.iter_mut() {
             if std::mem::take(&mut s.dirty) {
-                seen.push((id.to_string(), Some(s.event_time)));
+                seen.push((id.to_string(), Some(SeenRecord::of(s))));
             }
         }
         seen.sort_unstable_by(|a, b| (&a.0, a.1.is_some()).cmp(&(&b.0, b.1.is_some())));
@@ -678,21 +771,33 @@ impl RegionWindows {
     pub fn from_parts(
         watermark: i64,
         panes: impl IntoIterator<Item = (Signal, i64, Pane)>,
-        seen: impl IntoIterator<Item = (String, i64)>,
+        seen: impl IntoIterator<Item = (String, SeenRecord)>,
     ) -> RegionWindows {
         let mut by_signal: BTreeMap<Signal, Vec<(i64, Pane)>> = BTreeMap::new();
         for (signal, start, pane) in panes {
             by_signal.entry(signal).or_default().push((start, pane));
         }
+        let mut near: FxHashMap<u64, Vec<Arc<str>>> = FxHashMap::default();
+        let seen = seen.into_iter().map(|(id, record)| {
+            let id: Arc<str> = Arc::from(id);
+            let (event_time, fp) = record.parts();
+            if let Some(fp) = fp {
+                near.entry(fp.key).or_default().push(Arc::clone(&id));
+            }
+            let dirty = false;
+            (
+                id,
+                SeenId {
+                    event_time,
+                    near: fp,
+                    dirty,
+                },
+            )
+        });
         RegionWindows {
             watermark,
-            seen: seen
-                .into_iter()
-                .map(|(id, event_time)| {
-                    let dirty = false;
-                    (Arc::from(id), SeenId { event_time, dirty })
-                })
-                .collect(),
+            seen: seen.collect(),
+            near,
             panes: by_signal
                 .into_iter()
                 .map(|(signal, panes)| (signal, PaneSeries::from_sorted(panes)))
@@ -789,6 +894,16 @@ pub type RegionMap<V> = FxHashMap<String, V>;
 mod tests {
     use super::*;
 
+    /// A fingerprint no other report shares.
+    fn distinct() -> Fingerprint {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let key = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Fingerprint {
+            key,
+            sketch: [0; crate::near_duplicate::BINS],
+        }
+    }
+
     const ALL: Want = Want {
         sources: SourceCount::Exact,
         maxima: true,
@@ -812,15 +927,15 @@ mod tests {
             late,
             id: Arc::from(id),
         };
-        assert_eq!(w.admit("a", 100_000, &s), accepted(false, "a"));
-        assert_eq!(w.admit("a", 100_000, &s), Admission::Duplicate);
-        assert_eq!(w.admit("b", 90_000, &s), accepted(true, "b"));
+        assert_eq!(w.admit("a", 100_000, &s, distinct), accepted(false, "a"));
+        assert_eq!(w.admit("a", 100_000, &s, distinct), Admission::Duplicate);
+        assert_eq!(w.admit("b", 90_000, &s, distinct), accepted(true, "b"));
         assert_eq!(w.watermark, 100_000);
         let too_old = 100_000 - s.allowed_lateness_secs - 1;
-        assert_eq!(w.admit("c", too_old, &s), Admission::TooLate);
+        assert_eq!(w.admit("c", too_old, &s, distinct), Admission::TooLate);
         // Exactly at the lateness bound is still accepted.
         assert_eq!(
-            w.admit("d", 100_000 - s.allowed_lateness_secs, &s),
+            w.admit("d", 100_000 - s.allowed_lateness_secs, &s, distinct),
             accepted(true, "d")
         );
     }
@@ -854,7 +969,7 @@ mod tests {
         let mut w = RegionWindows::new(track_changes);
         for (i, t) in [0i64, 10, 4000, 90_000 * 10].iter().enumerate() {
             let id = format!("r{i}");
-            w.admit(&id, *t, &s);
+            w.admit(&id, *t, &s, distinct);
             w.add(Signal::Threat(1), *t, &contribution(&id, "s"), &s);
         }
         w.evict(86_400, &s);
@@ -902,14 +1017,14 @@ mod tests {
         let mut w = RegionWindows::new(true);
         let sig = Signal::Risk(7);
         w.add(sig, 0, &contribution("old", "s"), &s);
-        w.admit("old", 0, &s);
+        w.admit("old", 0, &s, distinct);
         let now = 10 * 86_400;
         w.add(sig, now, &contribution("new", "s"), &s);
-        w.admit("new", now, &s);
+        w.admit("new", now, &s, distinct);
         w.evict(86_400, &s);
         assert_eq!(w.pane_count(), 1);
         assert!(matches!(
-            w.admit("old", now - 3600, &s),
+            w.admit("old", now - 3600, &s, distinct),
             Admission::Accepted { late: true, .. }
         ));
     }

@@ -1,0 +1,390 @@
+//! Near-duplicate reports: the same message posted again under a new id.
+//!
+//! An SMS gateway or a WhatsApp forward can deliver one message eight times, each with an id of
+//! its own; counted eight times, it would drive a cluster rule from watch to critical on one
+//! source's word. Field monitors also write templated notes ("Criminals armed with handguns broke
+//! into a private residence in … and abducted …"), so two notes of one monitor on one day can
+//! share most of their words and still be two incidents in two villages. The test therefore has
+//! two parts, and a report is a near-duplicate of an earlier report of its region only when both
+//! hold, from the same source, within `window.near_duplicate_secs` of event time:
+//!
+//! 1. **Same particulars**: the same location fields and casualty counts, and the same numbers
+//!    (digits and number words), victim words (women, pupils, farmers, …; English and French)
+//!    and capitalised words (places, names, units) in its title and text. A different village,
+//!    count or victim makes a different report.
+//! 2. **Near-identical wording**: the Jaccard similarity of the two texts' word pairs, estimated
+//!    from a one-permutation MinHash of 16 bins (Li, Owen & Zhang 2012; Broder 1997 for MinHash),
+//!    is at least `window.near_duplicate_similarity` (0.8 by default: a repost with a typo fixed
+//!    or a word added passes; a different sentence around the same particulars does not).
+//!
+//! Words are compared in ASCII lower case, with invisible characters (soft hyphen, zero-width
+//! space and joiners, BOM) skipped, so that a repost differing only in those is caught. A
+//! fingerprint is 72 bytes, kept with the report's id while the id is kept for deduplication
+//! (the allowed lateness) and written with it to the changelog.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::ValidReport;
+
+/// Bins of the one-permutation MinHash.
+pub const BINS: usize = 16;
+
+/// What a report is compared by: its source and particulars (one key), and its wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Hash of the source id and the particulars; near-duplicates share it.
+    pub key: u64,
+    /// Minimum word-pair hash per bin (`u32::MAX`: an empty bin).
+    pub sketch: [u32; BINS],
+}
+
+impl Fingerprint {
+    /// The fingerprint of a valid report.
+    pub fn of(report: &ValidReport<'_>) -> Fingerprint {
+        let r = &report.report;
+        let mut words = Words::default();
+        if let Some(title) = &r.title {
+            words.feed(title.as_bytes());
+        }
+        words.feed(r.text.as_bytes());
+        let mut key = Mix::default();
+        key.add(hash_bytes(r.source.id.as_bytes()));
+        if let Some(loc) = &r.location {
+            for part in [&loc.name, &loc.admin1, &loc.admin2] {
+                key.add(part.as_deref().map_or(1, |p| hash_bytes(p.as_bytes())));
+            }
+        }
+        let c = &report.casualties;
+        for n in [
+            c.killed,
+            c.injured,
+            c.abducted,
+            c.missing,
+            c.displaced,
+            c.sexual_violence,
+        ] {
+            key.add(n as u64);
+        }
+        key.add(words.particulars);
+        Fingerprint {
+            key: key.0,
+            sketch: words.sketch,
+        }
+    }
+
+    /// Estimated Jaccard similarity of the two wordings, over the bins either fills.
+    pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        let (mut both, mut equal) = (0u32, 0u32);
+        for (a, b) in self.sketch.iter().zip(&other.sketch) {
+            if *a == u32::MAX && *b == u32::MAX {
+                continue;
+            }
+            both += 1;
+            equal += u32::from(a == b);
+        }
+        if both == 0 {
+            1.0
+        } else {
+            f64::from(equal) / f64::from(both)
+        }
+    }
+}
+
+/// An order-dependent hash combiner (FxHash's step).
+#[derive(Default)]
+struct Mix(u64);
+
+impl Mix {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut m = Mix::default();
+    for &b in bytes {
+        m.add(u64::from(b.to_ascii_lowercase()));
+    }
+    m.0 | 1
+}
+
+/// Words that count as particulars, sorted (binary search), in ASCII lower case: number words
+/// and the victims reports name most, in English and French (accents are not folded here, so
+/// French words are listed without them only where reports often drop them).
+const PARTICULAR_WORDS: [&str; 115] = [
+    "boy",
+    "boys",
+    "cent",
+    "centaine",
+    "centaines",
+    "chauffeur",
+    "chauffeurs",
+    "chief",
+    "child",
+    "children",
+    "cinq",
+    "cinquante",
+    "commercant",
+    "commercants",
+    "deux",
+    "dix",
+    "doctor",
+    "doctors",
+    "douzaine",
+    "douzaines",
+    "douze",
+    "dozen",
+    "dozens",
+    "driver",
+    "drivers",
+    "eight",
+    "eleve",
+    "eleven",
+    "eleves",
+    "enfant",
+    "enfants",
+    "enseignant",
+    "enseignants",
+    "families",
+    "famille",
+    "familles",
+    "family",
+    "farmer",
+    "farmers",
+    "femme",
+    "femmes",
+    "fideles",
+    "fifteen",
+    "fifty",
+    "fille",
+    "filles",
+    "five",
+    "forty",
+    "four",
+    "garcon",
+    "garcons",
+    "girl",
+    "girls",
+    "homme",
+    "hommes",
+    "huit",
+    "hundred",
+    "hundreds",
+    "imam",
+    "infirmier",
+    "man",
+    "men",
+    "mille",
+    "neuf",
+    "nine",
+    "nurse",
+    "nurses",
+    "one",
+    "onze",
+    "passagers",
+    "passenger",
+    "passengers",
+    "paysan",
+    "paysans",
+    "plusieurs",
+    "pretre",
+    "priest",
+    "pupil",
+    "pupils",
+    "quarante",
+    "quatre",
+    "quinze",
+    "sept",
+    "seven",
+    "several",
+    "six",
+    "soldat",
+    "soldats",
+    "soldier",
+    "soldiers",
+    "student",
+    "students",
+    "teacher",
+    "teachers",
+    "ten",
+    "thirty",
+    "thousand",
+    "three",
+    "trader",
+    "traders",
+    "trente",
+    "trois",
+    "twelve",
+    "twenty",
+    "two",
+    "un",
+    "une",
+    "villageois",
+    "villager",
+    "villagers",
+    "vingt",
+    "woman",
+    "women",
+    "worshipper",
+    "worshippers",
+];
+
+/// The word pass: word-pair hashes into the sketch, particular words into a sum.
+struct Words {
+    sketch: [u32; BINS],
+    /// Order-insensitive sum of the particular words' hashes.
+    particulars: u64,
+    previous: u64,
+    /// The last non-space byte before the current word ended a sentence (or there was none).
+    sentence_start: bool,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words {
+            sketch: [u32::MAX; BINS],
+            particulars: 0,
+            previous: 0,
+            sentence_start: true,
+        }
+    }
+}
+
+impl Words {
+    fn feed(&mut self, text: &[u8]) {
+        let mut i = 0;
+        self.sentence_start = true;
+        while i < text.len() {
+            let b = text[i];
+            if !is_word_byte(b) {
+                if matches!(b, b'.' | b'!' | b'?' | b'\n') {
+                    self.sentence_start = true;
+                }
+                i += 1;
+                continue;
+            }
+            let (mut h, start) = (Mix::default(), i);
+            let (mut digits, capital) = (true, b.is_ascii_uppercase());
+            let mut word = [0u8; 12];
+            let mut len = 0;
+            while i < text.len() && is_word_byte(text[i]) {
+                let skip = invisible_len(&text[i..]);
+                if skip > 0 {
+                    i += skip;
+                    continue;
+                }
+                let c = text[i].to_ascii_lowercase();
+                digits &= c.is_ascii_digit();
+                if len < word.len() {
+                    word[len] = c;
+                }
+                len += 1;
+                h.add(u64::from(c));
+                i += 1;
+            }
+            if len == 0 {
+                continue;
+            }
+            let listed = len <= word.len()
+                && std::str::from_utf8(&word[..len])
+                    .is_ok_and(|w| PARTICULAR_WORDS.binary_search(&w).is_ok());
+            if digits || listed || (capital && !self.sentence_start && i - start > 1) {
+                self.particulars = self.particulars.wrapping_add(h.0 | 1);
+            }
+            self.sentence_start = false;
+            let pair = (self.previous.rotate_left(29) ^ h.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            self.previous = h.0;
+            let bin = (pair >> 60) as usize;
+            let value = pair as u32;
+            if value < self.sketch[bin] {
+                self.sketch[bin] = value;
+            }
+        }
+    }
+}
+
+/// Letters, digits and every byte of a non-ASCII character are word bytes.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// Length of an invisible character at the start of `s` (soft hyphen, zero-width space,
+/// joiners and marks, word joiner, BOM), or 0.
+fn invisible_len(s: &[u8]) -> usize {
+    match s {
+        [0xC2, 0xAD, ..] => 2,
+        [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] | [0xEF, 0xBB, 0xBF, ..] => 3,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Limits, decode};
+
+    fn fp(text: &str, source: &str, place: &str) -> Fingerprint {
+        let json = serde_json::json!({"id": "x", "event_time": "2026-03-05T10:00:00Z",
+            "region": "NG-BO", "source": {"id": source}, "text": text,
+            "location": {"name": place}});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        Fingerprint::of(&decode(&bytes, &Limits::default(), None).unwrap())
+    }
+
+    fn near(a: &Fingerprint, b: &Fingerprint) -> bool {
+        a.key == b.key && a.similarity(b) >= 0.8
+    }
+
+    const SMS: &str = "Gunmen attacked the village at night and took away women. Please help us.";
+
+    #[test]
+    fn a_repost_is_a_near_duplicate() {
+        let a = fp(SMS, "sms:+23480", "");
+        assert!(near(&a, &fp(SMS, "sms:+23480", "")));
+        // Invisible characters, spacing and a word added at the end do not make a new message.
+        let b = fp(
+            &SMS.replace("women", "wo\u{ad}men")
+                .replace(" night", "  night"),
+            "sms:+23480",
+            "",
+        );
+        assert!(near(&a, &b), "{}", a.similarity(&b));
+        let c = fp(&format!("{SMS} urgent"), "sms:+23480", "");
+        assert!(near(&a, &c), "{}", a.similarity(&c));
+        // Another source's identical words are another report.
+        assert!(!near(&a, &fp(SMS, "sms:+23481", "")));
+    }
+
+    #[test]
+    fn templated_notes_of_different_incidents_are_not() {
+        let note = |village: &str, count: &str, victims: &str| {
+            format!(
+                "Criminals armed with handguns broke into a private residence in {village} at night and abducted {count} {victims}. The monitor said the family has not paid any ransom so far."
+            )
+        };
+        let a = fp(&note("Kukawa", "two", "women"), "fm-12", "");
+        for other in [
+            note("Monguno", "two", "women"),
+            note("Kukawa", "three", "women"),
+            note("Kukawa", "2", "women"),
+        ] {
+            assert!(!near(&a, &fp(&other, "fm-12", "")), "{other}");
+        }
+        // The same note under another location is another incident too.
+        let same = note("Kukawa", "two", "women");
+        assert!(!near(&a, &fp(&same, "fm-12", "Gwoza")));
+        // Other victims are another incident, though one word differs.
+        assert!(!near(&a, &fp(&note("Kukawa", "two", "boys"), "fm-12", "")));
+    }
+
+    #[test]
+    fn different_sentences_around_the_same_particulars_are_not() {
+        let a = fp("Gunmen abducted a teacher in Bama.", "s", "");
+        let b = fp(
+            "In Bama, unknown attackers burned a teacher's house.",
+            "s",
+            "",
+        );
+        assert!(!near(&a, &b), "{}", a.similarity(&b));
+    }
+}
