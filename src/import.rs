@@ -310,6 +310,10 @@ impl<R: BufRead> Iterator for JsonLines<R> {
                     while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                         buf.pop();
                     }
+                    // A byte-order mark (editors on Windows write one) is not part of the JSON.
+                    if self.line == 1 && buf.starts_with(b"\xef\xbb\xbf") {
+                        buf.drain(..3);
+                    }
                     if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
@@ -1046,9 +1050,10 @@ mod tests {
 
     #[test]
     fn jsonl_passes_lines_through_with_numbers() {
-        let (f, recs) = read("{\"a\":1}\n\n{\"b\":2}\r\n");
+        let (f, recs) = read("\u{feff}{\"a\":1}\n\n{\"b\":2}\r\n");
         assert_eq!(f, Format::Jsonl);
         assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].1.as_ref().unwrap(), b"{\"a\":1}");
         assert_eq!(recs[1].0, 3);
         assert_eq!(recs[1].1.as_ref().unwrap(), b"{\"b\":2}");
     }
