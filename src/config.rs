@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
+use crate::import::{DateOrder, ImportOptions};
 use crate::report::Limits;
 use crate::rules::{Rule, RulesFile, Severity};
 use crate::tagger::{Tagger, TaggerSettings};
@@ -31,6 +32,26 @@ pub struct Settings {
     pub tagger: TaggerSettings,
     pub log: LogSettings,
     pub files: FileSettings,
+    pub import: ImportSettings,
+}
+
+impl Settings {
+    /// How `backtest`, `tag` and `replay` read export files under these settings.
+    pub fn import_options(&self) -> ImportOptions {
+        ImportOptions {
+            date_order: self.import.date_order,
+            max_code_bytes: self.limits.max_code_bytes,
+        }
+    }
+}
+
+/// How CSV exports are read (`[import]`).
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Which comes first in a numeric date such as `2/7/2025`: `auto` reads only dates with
+    /// one possible reading and refuses the others, `dmy` day first, `mdy` month first.
+    pub date_order: DateOrder,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -481,6 +502,22 @@ mod tests {
         let loaded = load(Path::new("config")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(loaded.taxonomy.risk_factors.len(), 14);
         assert!(!loaded.rules.is_empty());
+        assert_eq!(loaded.settings.import.date_order, DateOrder::Auto);
+    }
+
+    #[test]
+    fn date_order_is_read_from_the_file_and_refuses_unknown_values() {
+        let dir = std::env::temp_dir().join(format!("vigil-date-order-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vigil.toml");
+        std::fs::write(&path, "[import]\ndate_order = \"mdy\"\n").unwrap();
+        let settings = load_settings(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.import_options().date_order, DateOrder::Mdy);
+        assert_eq!(settings.import_options().max_code_bytes, 64);
+        std::fs::write(&path, "[import]\ndate_order = \"ymd\"\n").unwrap();
+        let issue = load_settings(&path).unwrap_err();
+        assert_eq!(issue.line, Some(2), "{issue}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -711,15 +711,25 @@ mod tests {
             .collect();
         let alone = alerts_of(&mut engine(), &honest);
         assert!(!alone.is_empty());
-        // The typo first (a region with no clock yet) and in the middle (ahead of its clock).
-        for at in [0, 2] {
+        // The typo after the region's first report, and later, ahead of its clock.
+        for at in [1, 3] {
             let mut lines = honest.clone();
             lines.insert(at, dated("typo", "2025-09-05T08", "s0"));
             let mut e = engine();
             assert_eq!(alerts_of(&mut e, &lines), alone, "typo at {at}");
-            // Held: the typo, and the region's first honest report until the second came.
-            assert_eq!((e.stats().held, e.held_count()), (2, 1));
+            assert_eq!((e.stats().held, e.held_count()), (1, 1));
         }
+        // A far-future first report is refused by the clock, in backtest as in a stream.
+        let mut lines = honest.clone();
+        lines.insert(0, dated("typo", "2062-03-01T08", "s0"));
+        let mut e = engine();
+        let now = chrono::Utc::now().timestamp();
+        let alerts = lines
+            .iter()
+            .flat_map(|l| e.process_alerts(l.as_bytes(), Some(now)));
+        let alerts: Vec<String> = alerts.map(|a| serde_json::to_string(&a).unwrap()).collect();
+        assert_eq!(alerts, alone);
+        assert_eq!(e.stats().rejected.get(&RejectReason::BadTime), Some(&1));
     }
 
     fn sv(id: &str, minute: u32, source: &str, village: &str) -> String {
@@ -771,6 +781,8 @@ mod tests {
     #[test]
     fn held_reports_survive_the_changelog_and_are_released_after_a_restore() {
         let mut e = engine();
+        let start = dated("0", "2025-01-01T08", "s1");
+        e.process(start.as_bytes(), None);
         let first = dated("a", "2025-03-01T08", "s1");
         assert!(matches!(
             e.process(first.as_bytes(), None),
@@ -780,7 +792,9 @@ mod tests {
         let meta: RegionMeta =
             serde_json::from_slice(&serde_json::to_vec(&changes.meta).unwrap()).unwrap();
         let mut restored = engine();
-        restored.restore_region_parts("ML-MO".into(), meta, Vec::new(), Vec::new());
+        let seen = changes.windows.seen.into_iter();
+        let seen = seen.filter_map(|(id, record)| Some((id, record?)));
+        restored.restore_region_parts("ML-MO".into(), meta, Vec::new(), seen.collect::<Vec<_>>());
         assert_eq!(restored.held_count(), 1);
         // A copy of the held report is a duplicate; a second report releases it.
         assert!(matches!(

@@ -1,7 +1,7 @@
 //! The `vigil` binary: command-line parsing and the edge where library errors become `anyhow`.
 //! Each subcommand lives in its own function below, in the order DESIGN lists them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use vigil::cap::{CapSender, render};
 use vigil::config::{self, Loaded};
 use vigil::engine::{Engine, Outcome};
 use vigil::generator::{GenOptions, generate};
-use vigil::import::{self, ImportError};
+use vigil::import::{self, Format, ImportError, Records};
 use vigil::metrics::Metrics;
 use vigil::near_duplicate::Fingerprint;
 use vigil::pipeline::{self, PipelineOptions, Telemetry};
@@ -237,6 +237,30 @@ fn open_input(file: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
     Ok((Box::new(f), len))
 }
 
+/// Opens `file` and reads its first line: an input that is no known format is refused here,
+/// before any record is processed.
+fn open_records(loaded: &Loaded, file: &str) -> Result<(Format, Records, Option<u64>)> {
+    let (input, len) = open_input(file)?;
+    let (format, records) = import::records(input, &loaded.settings.import_options())
+        .with_context(|| format!("cannot import {file}"))?;
+    Ok((format, records, len))
+}
+
+/// Rejected records by reason code, printed as `reason=n` pairs in a stable order.
+#[derive(Default)]
+struct Reasons(BTreeMap<String, u64>);
+
+impl Reasons {
+    fn add(&mut self, code: &str) {
+        *self.0.entry(code.to_string()).or_default() += 1;
+    }
+
+    fn line(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(r, n)| format!("{r}={n}")).collect();
+        pairs.join(" ")
+    }
+}
+
 fn progress(len: Option<u64>) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -289,8 +313,7 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
     let engine = loaded.engine()?;
     let tagger = engine.tagger();
     let limits = &loaded.settings.limits;
-    let (input, len) = open_input(file)?;
-    let (_, records) = import::records(input)?;
+    let (_, records, len) = open_records(loaded, file)?;
     let bar = progress(len);
     let mut out = BufWriter::new(io::stdout().lock());
     let mut scratch = Scratch::default();
@@ -299,31 +322,41 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
     let mut near: HashMap<String, RegionWindows> = HashMap::new();
     let mut near_duplicates = 0u64;
     let (mut ok, mut bad) = (0u64, 0u64);
+    let mut reasons = Reasons::default();
     for (line, record) in records {
-        let result = record.map_err(|e| e.to_string()).and_then(|bytes| {
-            bar.inc(bytes.len() as u64 + 1);
-            let report = decode(&bytes, limits, Some(now)).map_err(|e| e.to_string())?;
-            let set = tagger.tag(&report, &mut scratch);
-            let mut tagged = tagger.render(&report, &set);
-            // Near-duplicates within the file, judged as the core judges them (the other
-            // admission outcomes do not concern tagging).
-            let windows = near.entry(report.report.region.to_string()).or_default();
-            let admission = windows.admit(&report.report.id, report.event_time, window, || {
-                Fingerprint::of(&report)
-            });
-            if let Admission::NearDuplicate { of } = admission {
-                near_duplicates += 1;
-                tagged.duplicate_of = Some(of.to_string());
+        let bytes = match record {
+            Ok(b) => b,
+            Err(ImportError::Io(e)) => bail!("reading {file}: {e}"),
+            Err(e) => {
+                bad += 1;
+                reasons.add(e.reason().map_or("bad_record", |r| r.code()));
+                // The import error names its line itself.
+                bar.suspend(|| eprintln!("{e}"));
+                continue;
             }
-            serde_json::to_string(&tagged).map_err(|e| e.to_string())
-        });
-        match result {
-            Ok(json) => {
+        };
+        bar.inc(bytes.len() as u64 + 1);
+        match decode(&bytes, limits, Some(now)) {
+            Ok(report) => {
+                let set = tagger.tag(&report, &mut scratch);
+                let mut tagged = tagger.render(&report, &set);
+                // Near-duplicates within the file, judged as the core judges them (the other
+                // admission outcomes do not concern tagging).
+                let windows = near.entry(report.report.region.to_string()).or_default();
+                let admission = windows.admit(&report.report.id, report.event_time, window, || {
+                    Fingerprint::of(&report)
+                });
+                if let Admission::NearDuplicate { of } = admission {
+                    near_duplicates += 1;
+                    tagged.duplicate_of = Some(of.to_string());
+                }
+                serde_json::to_writer(&mut out, &tagged)?;
+                out.write_all(b"\n")?;
                 ok += 1;
-                writeln!(out, "{json}")?;
             }
             Err(e) => {
                 bad += 1;
+                reasons.add(e.reason.code());
                 bar.suspend(|| eprintln!("line {line}: {e}"));
             }
         }
@@ -331,7 +364,8 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
     out.flush()?;
     bar.finish_and_clear();
     eprintln!(
-        "tagged {ok} reports ({near_duplicates} near-duplicates, with duplicate_of), skipped {bad} bad lines"
+        "tagged {ok} reports ({near_duplicates} near-duplicates, with duplicate_of), skipped {bad} bad lines [{}]",
+        reasons.line()
     );
     Ok(())
 }
@@ -343,17 +377,17 @@ struct Summary {
     accepted: u64,
     duplicates: u64,
     rejected: u64,
+    /// Records the import refused, by reason; the engine counts its own.
+    import_rejected: Reasons,
     alerts: u64,
 }
 
 fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
     let stats = engine.stats();
-    let mut reasons: Vec<_> = stats
-        .rejected
-        .iter()
-        .map(|(r, n)| format!("{r}={n}"))
-        .collect();
-    reasons.sort();
+    let mut reasons = Reasons(s.import_rejected.0.clone());
+    for (r, n) in &stats.rejected {
+        *reasons.0.entry(r.code().to_string()).or_default() += n;
+    }
     eprintln!(
         "{} records in {:.2}s: {} accepted ({} late), {} duplicates, {} rejected [{}], {} alert records; active alerts watch/warning/critical = {:?}",
         s.records,
@@ -362,7 +396,7 @@ fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
         stats.late,
         s.duplicates,
         s.rejected,
-        reasons.join(" "),
+        reasons.line(),
         s.alerts,
         engine.active_alerts()
     );
@@ -400,8 +434,7 @@ fn cmd_backtest(
         alertmanager_dir,
     } = renderings;
     let mut engine = loaded.engine()?;
-    let (input, len) = open_input(&file.to_string_lossy())?;
-    let (format, records) = import::records(input)?;
+    let (format, records, len) = open_records(loaded, &file.to_string_lossy())?;
     tracing::debug!(?format, "backtest input");
     let mut out: Box<dyn Write> = match output {
         Some(p) => Box::new(BufWriter::new(
@@ -417,10 +450,11 @@ fn cmd_backtest(
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp();
     let mut s = Summary::default();
-    let reject = |line: u64, why: String, s: &mut Summary| {
+    // `why` names its line: import errors do so themselves, engine rejects get it here.
+    let reject = |why: String, s: &mut Summary| {
         s.rejected += 1;
         if s.rejected <= show_rejects as u64 {
-            bar.suspend(|| eprintln!("line {line}: {why}"));
+            bar.suspend(|| eprintln!("{why}"));
         }
     };
     for (line, record) in records {
@@ -429,7 +463,9 @@ fn cmd_backtest(
             Ok(b) => b,
             Err(ImportError::Io(e)) => bail!("reading {}: {e}", file.display()),
             Err(e) => {
-                reject(line, e.to_string(), &mut s);
+                s.import_rejected
+                    .add(e.reason().map_or("bad_record", |r| r.code()));
+                reject(e.to_string(), &mut s);
                 continue;
             }
         };
@@ -460,7 +496,7 @@ fn cmd_backtest(
                 }
                 Outcome::Duplicate { .. } => s.duplicates += 1,
                 Outcome::Held { .. } => {}
-                Outcome::Rejected(e) => reject(line, e.to_string(), &mut s),
+                Outcome::Rejected(e) => reject(format!("line {line}: {e}"), &mut s),
             }
         }
     }
@@ -626,24 +662,30 @@ async fn run_pipeline(
 
 fn cmd_replay(loaded: &Loaded, file: &Path, rate: Option<f64>) -> Result<()> {
     let k = &loaded.settings.kafka;
+    // The file first: one of no known format is refused without a broker.
+    let (_, records, len) = open_records(loaded, &file.to_string_lossy())?;
     if k.brokers.is_empty() {
         bail!("replay needs a broker: set kafka.brokers in vigil.toml or VIGIL__KAFKA__BROKERS");
     }
-    let (input, len) = open_input(&file.to_string_lossy())?;
-    let (_, records) = import::records(input)?;
     let bar = progress(len);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut skipped = 0u64;
-    let bytes = records.filter_map(|(line, r)| match r {
-        Ok(b) => Some(b),
-        Err(e) => {
-            skipped += 1;
-            bar.suspend(|| eprintln!("line {line}: {e}"));
+    let mut skipped = Reasons::default();
+    let mut read_error = None;
+    let bytes = records.map_while(|(_, r)| match r {
+        Ok(b) => Some(Some(b)),
+        Err(ImportError::Io(e)) => {
+            read_error = Some(e);
             None
         }
+        Err(e) => {
+            skipped.add(e.reason().map_or("bad_record", |r| r.code()));
+            bar.suspend(|| eprintln!("{e}"));
+            Some(None)
+        }
     });
+    let bytes = bytes.flatten();
     let pace = rate.map_or(Pace::Unlimited, Pace::Rate);
     let sent = runtime.block_on(async {
         vigil::kafka::ensure_topics(k, &k.brokers).await?;
@@ -652,7 +694,15 @@ fn cmd_replay(loaded: &Loaded, file: &Path, rate: Option<f64>) -> Result<()> {
             .map_err(anyhow::Error::from)
     })?;
     bar.finish_and_clear();
-    eprintln!("produced {sent} records to {}", k.input_topic);
+    eprintln!(
+        "produced {sent} records to {}, skipped {} [{}]",
+        k.input_topic,
+        skipped.0.values().sum::<u64>(),
+        skipped.line()
+    );
+    if let Some(e) = read_error {
+        bail!("reading {}: {e}", file.display());
+    }
     Ok(())
 }
 

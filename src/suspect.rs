@@ -4,8 +4,7 @@
 //! `window.allowed_lateness_secs` behind it is refused `too_late`. One mistyped date (2062 for
 //! 2026) would therefore silence a region for decades: every honest report after it is "late".
 //! So a report whose event time lies more than `window.max_watermark_jump_secs` ahead of its
-//! region's watermark (or that would start the clock of a region that has none) is held here
-//! instead of admitted: it advances nothing and counts nowhere until another report of the
+//! region's watermark is held here instead of admitted: it advances nothing and counts nowhere until another report of the
 //! region *corroborates* its time, by lying no more than the jump limit before it (or anywhere
 //! after it). Released reports then go through admission in their arrival order, before the
 //! report that released them.
@@ -14,6 +13,12 @@
 //! limit before the filing time (and never after it by more than `limits.max_future_skew_secs`,
 //! which validation enforces) is two independent clocks agreeing. Receive time is not an anchor,
 //! so that a stream and a later backtest of the same reports decide alike.
+//!
+//! A region's first report starts its clock: nothing in the region can judge it. A first report
+//! dated after the clock of the machine that reads it (plus `limits.max_future_skew_secs`) is
+//! refused `bad_time`, by the stream's receive time and the backtest's clock alike, which catches
+//! the mistyped future year (2062 for 2026); a first report mistyped into the *past* of the
+//! region's later reports still sets its clock (README, Known problems).
 //!
 //! Held reports are part of the region's state (the changelog's `meta` record carries them), so
 //! a restart neither loses nor doubles one. At most `window.max_held_reports` are held per
@@ -87,8 +92,8 @@ impl Hold {
 }
 
 /// Whether a report at `event_time` jumps its region's clock: it lies more than the jump limit
-/// ahead of `watermark` (`i64::MIN` before the region's first admitted report), and its own
-/// `reported_at` does not anchor it.
+/// ahead of `watermark`, and its own `reported_at` does not anchor it. A region's first report
+/// (`watermark` is `i64::MIN`) starts its clock: there is nothing to judge it against.
 pub fn is_jump(
     event_time: i64,
     reported_at: Option<i64>,
@@ -97,8 +102,7 @@ pub fn is_jump(
 ) -> bool {
     let jump = settings.max_watermark_jump_secs;
     let anchored = reported_at.is_some_and(|r| event_time >= r.saturating_sub(jump));
-    let ahead = watermark == i64::MIN || event_time > watermark.saturating_add(jump);
-    ahead && !anchored
+    watermark != i64::MIN && event_time > watermark.saturating_add(jump) && !anchored
 }
 
 #[cfg(test)]
@@ -136,10 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn reported_at_anchors_and_a_region_without_a_clock_has_no_reference() {
+    fn reported_at_anchors_and_a_region_s_first_report_starts_its_clock() {
         let s = WindowSettings::default();
-        assert!(!is_jump(10 * DAY, Some(10 * DAY), i64::MIN, &s));
-        assert!(is_jump(10 * DAY, None, i64::MIN, &s));
+        assert!(!is_jump(10 * DAY, None, i64::MIN, &s));
+        assert!(!is_jump(1000 * DAY, Some(1000 * DAY), 10 * DAY, &s));
         // Filed a year after the event: no anchor for a jump.
         assert!(is_jump(1000 * DAY, Some(1400 * DAY), 10 * DAY, &s));
     }

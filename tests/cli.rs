@@ -1,4 +1,5 @@
-//! The `vigil` binary end to end: check-config, tag, backtest (JSONL and ACLED CSV), gen and
+//! The `vigil` binary end to end: check-config, tag, backtest (JSONL, ACLED CSV and exports it
+//! refuses or explains), gen and
 //! the in-process `run`, with environment overrides.
 
 use std::path::{Path, PathBuf};
@@ -197,7 +198,7 @@ fn tag_writes_one_line_per_report_with_evidence_spans() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2: malformed_json"), "{stderr}");
     assert!(
-        stderr.contains("tagged 2 reports, skipped 1 bad lines"),
+        stderr.contains("tagged 2 reports (0 near-duplicates, with duplicate_of), skipped 1 bad lines"),
         "{stderr}"
     );
 }
@@ -302,7 +303,7 @@ fn backtest_reads_acled_exports_and_writes_cap_and_alertmanager_payloads() {
     assert_eq!(cluster["region"], "Nigeria/Borno");
     assert_eq!(cluster["severity"], "warning");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("line 9: line 9: event_date is not a date")
+        String::from_utf8_lossy(&out.stderr).contains("line 9: bad_date: event_date: not a date")
     );
     let xml: Vec<_> = std::fs::read_dir(&cap_dir).unwrap().collect();
     assert_eq!(xml.len(), alerts.len());
@@ -477,5 +478,126 @@ fn run_serves_health_readiness_and_metrics() {
     assert!(
         regions.iter().all(|r| configured.contains(r)),
         "{regions:?}"
+    );
+}
+
+const ACLED_HEADER: &str = "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp";
+
+/// An invented ACLED row with this id and date, as tab-separated fields.
+fn acled_tsv_row(id: &str, date: &str) -> String {
+    format!(
+        "{id},{date},2025,1,Political violence,Violence against civilians,Abduction/forced disappearance,Unidentified Armed Group,,Political militia,Civilians,,Civilians,37,Civilian targeting,566,Western Africa,Nigeria,Borno,Gwoza,,Pulka,11.2,13.7,1,Daily Trust; Premium Times,National,Gunmen abducted 12 farmers near the village.,0,,1738900000"
+    )
+    .replace(',', "\t")
+}
+
+#[test]
+fn backtest_and_tag_read_tab_separated_exports_and_count_import_rejects_by_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acled.tsv");
+    let rows = [
+        ACLED_HEADER.replace(',', "\t"),
+        acled_tsv_row("TST1", "31/1/2025"),
+        acled_tsv_row("TST2", "3/2/2025"),
+        acled_tsv_row("TST3", "someday"),
+        acled_tsv_row("TST4", "8 February 2025"),
+    ];
+    std::fs::write(&path, rows.join("\r\n") + "\r\n").unwrap();
+
+    let out = run(vigil().arg("backtest").arg(&path));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "line 3: ambiguous_date: event_date: 3 February 2025 (day first) or 2 March 2025 (month first)? Set [import] date_order = \"dmy\" or \"mdy\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4: bad_date: event_date: not a date"),
+        "{stderr}"
+    );
+    for line in stderr.lines().filter(|l| l.starts_with("line ")) {
+        assert_eq!(line.matches("line ").count(), 1, "{line}");
+    }
+    assert!(stderr.contains("4 records"), "{stderr}");
+    assert!(stderr.contains("2 accepted"), "{stderr}");
+    assert!(
+        stderr.contains("2 rejected [ambiguous_date=1 bad_date=1]"),
+        "{stderr}"
+    );
+
+    // The setting, through the environment like every key, resolves the ambiguous date.
+    let out = run(vigil()
+        .arg("backtest")
+        .arg(&path)
+        .env("VIGIL__IMPORT__DATE_ORDER", "dmy"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 accepted"), "{stderr}");
+    assert!(stderr.contains("1 rejected [bad_date=1]"), "{stderr}");
+
+    let out = run(vigil().arg("tag").arg(&path));
+    let tagged: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(tagged.len(), 2);
+    assert_eq!(tagged[0]["id"], "acled:TST1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tagged 2 reports (0 near-duplicates, with duplicate_of), skipped 2 bad lines [ambiguous_date=1 bad_date=1]"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_of_no_known_format_is_refused_before_processing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A semicolon-separated export whose columns were renamed (here: translated).
+    let path = dir.path().join("export.csv");
+    std::fs::write(
+        &path,
+        "id_evenement;date_evenement;pays;notes\nTST1;2025-02-07;Nigeria;Gunmen abducted 12 farmers.\n",
+    )
+    .unwrap();
+    for command in ["backtest", "tag", "replay"] {
+        let out = vigil().arg(command).arg(&path).output().unwrap();
+        assert!(!out.status.success(), "{command} accepted the file");
+        assert!(out.stdout.is_empty(), "{command} processed records");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot import"), "{command}: {stderr}");
+        assert!(
+            stderr.contains("an ACLED export needs the columns event_id_cnty, event_date"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("first columns read: id_evenement, date_evenement, pays, notes"),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("line 2"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn semicolon_exports_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acled-fr.csv");
+    // A spreadsheet's `;` export: the outlets' `;` list quoted, a decimal comma.
+    let row = acled_tsv_row("TST1", "7-Feb-25")
+        .replace(
+            "Daily Trust; Premium Times",
+            "\"Daily Trust; Premium Times\"",
+        )
+        .replace("11.2", "11,2")
+        .replace('\t', ";");
+    std::fs::write(
+        &path,
+        format!("{}\n{row}\n", ACLED_HEADER.replace(',', ";")),
+    )
+    .unwrap();
+    let out = run(vigil().arg("tag").arg(&path));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tagged 1 reports (0 near-duplicates, with duplicate_of), skipped 0 bad lines"),
+        "{stderr}"
     );
 }
