@@ -5,6 +5,7 @@
 //! severity, certainty, eventCode, senderName, headline, description, parameter, area). Text is
 //! escaped by the XML writer. Times use `-00:00` for UTC, as CAP requires (no `Z`).
 
+use std::borrow::Cow;
 use std::io;
 
 use chrono::DateTime;
@@ -47,9 +48,22 @@ pub fn identifier(alert_id: &str, status: Status, at: &str) -> String {
 }
 
 fn text<W: io::Write>(w: &mut Writer<W>, name: &str, value: &str) -> io::Result<()> {
+    let value = xml_chars(value);
     w.create_element(name)
-        .write_text_content(BytesText::new(value))?;
+        .write_text_content(BytesText::new(&value))?;
     Ok(())
+}
+
+/// `value` with the characters XML 1.0 forbids in a document (C0 controls other than tab,
+/// newline and carriage return; U+FFFE and U+FFFF) replaced by U+FFFD: escaping cannot express
+/// them, and a report's region or id may carry them into an alert.
+fn xml_chars(value: &str) -> Cow<'_, str> {
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
+    if value.contains(forbidden) {
+        Cow::Owned(value.replace(forbidden, "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 fn parameter<W: io::Write>(w: &mut Writer<W>, name: &str, value: &str) -> io::Result<()> {
@@ -288,6 +302,23 @@ mod tests {
         assert!(xml.contains("<msgType>Update</msgType>"));
         assert!(xml.contains("<responseType>AllClear</responseType>"));
         assert!(xml.contains(".firing.20260301180000,2026-03-01T18:00:00-00:00</references>"));
+    }
+
+    /// Found by the `engine` fuzz target: a report whose region held U+FFFE (or a control
+    /// character, as a JSON escape) gave a CAP document no XML parser accepts.
+    #[test]
+    fn characters_forbidden_in_xml_are_replaced() {
+        let mut a = alert(Status::Escalated, "NG-BO::\u{FFFE}\u{1}\u{B}\u{1F}\tx");
+        a.evidence.report_ids.push("r-\u{0}\u{FFFF}".into());
+        let xml = render(&a, &CapSender::default());
+        assert!(
+            !xml.chars()
+                .any(|c| c < ' ' && !"\t\n\r".contains(c) || c == '\u{FFFE}' || c == '\u{FFFF}'),
+            "{xml:?}"
+        );
+        assert!(xml.contains("<areaDesc>NG-BO::\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\tx</areaDesc>"));
+        assert!(xml.contains("r-\u{FFFD}\u{FFFD}</value>"));
+        assert_eq!(children(&xml, "area"), ["areaDesc", "geocode"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Text normalisation for matching: Unicode compatibility decomposition (NFKD), removal of
-//! combining marks (accent folding), lower-casing and typographic apostrophe/hyphen folding,
-//! with a byte map back to the original text so that evidence spans point into the report as sent.
+//! combining marks (accent folding) and of default-ignorable code points (soft hyphens,
+//! zero-width spaces and joiners, bidi controls, variation selectors: characters a reader does
+//! not see), lower-casing and typographic apostrophe/hyphen folding, with a byte map back to the
+//! original text so that evidence spans point into the report as sent.
 //!
 //! ASCII input (most field reports in English) takes a fast path with no map at all, and for
 //! matchers that ignore ASCII case no copy either ([`Normalized::prepare`]); other input builds
@@ -101,7 +103,7 @@ impl Normalized {
                 continue;
             }
             decompose_compatible(ch, |d| {
-                if is_combining_mark(d) {
+                if is_combining_mark(d) || is_default_ignorable(d) {
                     return;
                 }
                 let folded = match d {
@@ -135,7 +137,11 @@ impl Normalized {
         }
     }
 
-    /// The original byte range in `input` (the text last filled) for a normalised byte range.
+    /// The original byte range in `input` (the text last filled) for a normalised byte range
+    /// `start < end` on char boundaries of the normalised text. The range starts at the
+    /// character that gave the first byte and ends after the one that gave the last, with the
+    /// combining marks that follow it (they were folded into it) but without the
+    /// default-ignorable code points that follow it (nothing of them was matched).
     pub fn original_span(&mut self, input: &str, start: usize, end: usize) -> (usize, usize) {
         if !self.needs_map {
             return (start, end);
@@ -145,16 +151,86 @@ impl Normalized {
             self.text.clear();
             self.fold::<true>(input);
         }
+        // The map ends with the input's length, so `last` indexes it even for an empty text.
+        let last = self.map.len().saturating_sub(1);
+        if start >= end || start >= last {
+            let at = self
+                .map
+                .get(start.min(last))
+                .map_or(input.len(), |&o| o as usize);
+            return (at, at);
+        }
+        let end = end.min(last);
         let s = self.map[start] as usize;
-        // The end maps to the start of the character after the last matched byte.
-        let e = self.map[end..]
+        // The end maps to the start of the character after the last matched byte...
+        let mut e = self.map[end..]
             .iter()
             .copied()
-            .find(|&o| o as usize > self.map[end - 1] as usize)
-            .unwrap_or(*self.map.last().unwrap_or(&0)) as usize;
-        (s, e)
+            .find(|&o| o > self.map[end - 1])
+            .unwrap_or(self.map[last]) as usize;
+        // ...less the invisible characters just before that one.
+        while let Some(c) = input[s..e].chars().next_back()
+            && is_default_ignorable(c)
+        {
+            e -= c.len_utf8();
+        }
+        (s, e.max(s))
     }
 }
+
+/// Unicode's `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt): characters with no
+/// visible rendering unless a font chooses to show them, which normalisation drops. The ranges
+/// are those of Unicode 16.0, checked in the tests against `\p{Default_Ignorable_Code_Point}`
+/// of `regex-syntax` (whose tables ucd-generate derives from the Unicode data files). All lie
+/// outside ASCII and Latin-1 letters, so the fast paths never meet one.
+#[inline]
+pub fn is_default_ignorable(c: char) -> bool {
+    let c = u32::from(c);
+    if c < 0xAD {
+        return false;
+    }
+    matches!(
+        c,
+        0xAD | 0x34F
+            | 0x61C
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+/// The ranges of [`is_default_ignorable`], for tests that insert invisible characters.
+#[cfg(test)]
+pub(crate) const DEFAULT_IGNORABLE_RANGES: [(u32, u32); 17] = [
+    (0xAD, 0xAD),
+    (0x34F, 0x34F),
+    (0x61C, 0x61C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+];
 
 /// Length of the ASCII run that starts `bytes`: sixteen bytes at a time, the lowest high bit of
 /// a block giving the position of its first non-ASCII byte; the tail byte by byte.
@@ -274,12 +350,80 @@ mod tests {
         assert_eq!(normalize_phrase("ﬁghters\u{00A0}Œuvre"), "fighters oeuvre");
     }
 
+    #[test]
+    fn default_ignorables_are_unicodes() {
+        // regex-syntax's tables are generated from the Unicode data (DerivedCoreProperties.txt).
+        let hir = regex_syntax::Parser::new()
+            .parse(r"\p{Default_Ignorable_Code_Point}")
+            .unwrap();
+        let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) =
+            hir.kind()
+        else {
+            panic!("a Unicode class");
+        };
+        let theirs: Vec<(u32, u32)> = class
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect();
+        assert_eq!(theirs, DEFAULT_IGNORABLE_RANGES);
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let listed = DEFAULT_IGNORABLE_RANGES
+                .iter()
+                .any(|&(a, b)| (a..=b).contains(&u32::from(c)));
+            assert_eq!(is_default_ignorable(c), listed, "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn invisible_characters_are_dropped_and_spans_keep_them() {
+        for input in [
+            "Gunmen kid\u{AD}napped two traders",
+            "Gunmen kid\u{200B}napped two traders",
+            "Gunmen KID\u{200D}\u{FE0F}NAPPED two traders",
+        ] {
+            let mut n = Normalized::default();
+            n.fill(input);
+            assert_eq!(n.text, "gunmen kidnapped two traders", "{input:?}");
+            let start = n.text.find("kidnapped").unwrap();
+            let (s, e) = n.original_span(input, start, start + "kidnapped".len());
+            assert_eq!(s, "Gunmen ".len());
+            assert_eq!(e, input.find(" two").unwrap());
+        }
+        // Invisible characters around a match stay out of its span.
+        let input = "\u{200B}Kidnapped\u{AD}\u{2060} twice";
+        let mut n = Normalized::default();
+        n.fill(input);
+        let (s, e) = n.original_span(input, 0, "kidnapped".len());
+        assert_eq!(&input[s..e], "Kidnapped");
+        // A text of invisible characters only normalises to nothing, and maps without panic.
+        let input = "\u{200B}\u{FEFF}";
+        n.fill(input);
+        assert_eq!(n.text, "");
+        assert_eq!(n.original_span(input, 0, 0), (input.len(), input.len()));
+    }
+
+    #[test]
+    fn original_span_of_an_empty_or_outlying_range_is_empty() {
+        let input = "Enlèvement";
+        let mut n = Normalized::default();
+        n.fill(input);
+        assert_eq!(n.original_span(input, 3, 3), (3, 3));
+        assert_eq!(n.original_span(input, 0, 0), (0, 0));
+        let len = n.text.len();
+        assert_eq!(n.original_span(input, len, len), (input.len(), input.len()));
+        assert_eq!(
+            n.original_span(input, len + 5, len + 9),
+            (input.len(), input.len())
+        );
+    }
+
     /// The normalisation character by character, without the fast paths.
     fn reference(input: &str) -> (String, Vec<u32>) {
         let (mut text, mut map) = (String::new(), Vec::new());
         for (offset, ch) in input.char_indices() {
             decompose_compatible(ch, |d| {
-                if is_combining_mark(d) {
+                if is_combining_mark(d) || is_default_ignorable(d) {
                     return;
                 }
                 let folded: String = match d {
@@ -299,7 +443,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn fast_paths_agree_with_the_reference(input in "[a-zA-Z ,.'éÉèàçôœŒ’–ﬁ\u{301}Ωß]{0,40}") {
+        fn fast_paths_agree_with_the_reference(
+            input in "[a-zA-Z ,.'éÉèàçôœŒ’–ﬁ\u{301}Ωß\u{AD}\u{200B}\u{200D}\u{FE0F}\u{3164}\u{E0041}]{0,40}"
+        ) {
             let mut n = Normalized::default();
             n.fill(&input);
             let (text, map) = reference(&input);

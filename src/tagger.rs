@@ -1371,6 +1371,87 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_do_not_change_tags() {
+        let t = tagger();
+        for text in [
+            "Gunmen kid\u{AD}napped two traders",
+            "Gunmen kid\u{200B}napped two traders",
+            "Gunmen abduc\u{200D}ted two traders",
+        ] {
+            let out = tagged(&t, text);
+            assert_eq!(out.threats, ["abduction"], "{text:?}");
+            let ev = &out.tags[0].evidence[0];
+            let visible: String = text[ev.start.unwrap()..ev.end.unwrap()]
+                .chars()
+                .filter(|&c| !crate::normalize::is_default_ignorable(c))
+                .collect();
+            assert!(
+                ["kidnapped", "abducted"].contains(&visible.as_str()),
+                "{visible:?}"
+            );
+        }
+    }
+
+    /// Texts that tag (or, for the traps, do not), in both languages and through phrases,
+    /// prefix phrases, proximity pairs and event frames.
+    const INVISIBLE_BASES: [&str; 8] = [
+        "Gunmen kidnapped two traders near Zurmi.",
+        "Des hommes armés ont enlevé douze femmes.",
+        "La ville est ASSIÉGÉE depuis mardi.",
+        "No abductions were reported in the area.",
+        "On 30 April 2026, rebels took a group of 30 displaced people from the camp and have not released them.",
+        "Foreign fighters crossed the border from Libya; 20 girls were abducted.",
+        "Le siège social de l'entreprise est à Bamako.",
+        "Armed men seized a UN contractor at a roadblock; he remains in their custody.",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn inserting_default_ignorables_leaves_tags_unchanged(
+            base in proptest::sample::select(&INVISIBLE_BASES[..]),
+            inserts in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<proptest::sample::Index>(),
+                    proptest::sample::select(&crate::normalize::DEFAULT_IGNORABLE_RANGES[..]),
+                    proptest::prelude::any::<proptest::sample::Index>(),
+                ),
+                1..6,
+            ),
+        ) {
+            let t = tagger();
+            let mut text = base.to_string();
+            for (at, (lo, hi), pick) in inserts {
+                let bounds: Vec<usize> =
+                    text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+                let at = *at.get(&bounds);
+                let c = char::from_u32(lo + pick.index((hi - lo + 1) as usize) as u32).unwrap();
+                text.insert(at, c);
+            }
+            let plain = tagged(&t, base);
+            let out = tagged(&t, &text);
+            let codes = |r: &TaggedReport| r.tags.iter().map(|g| g.code.clone()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(&out.threats, &plain.threats);
+            proptest::prop_assert_eq!(&out.risk_factors, &plain.risk_factors);
+            proptest::prop_assert_eq!(codes(&out), codes(&plain));
+            for (tag, plain_tag) in out.tags.iter().zip(&plain.tags) {
+                for (ev, plain_ev) in tag.evidence.iter().zip(&plain_tag.evidence) {
+                    let (Some(s), Some(e)) = (ev.start, ev.end) else { continue };
+                    proptest::prop_assert!(s <= e && e <= text.len());
+                    proptest::prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+                    // The span covers the same visible words as without the insertions.
+                    let visible: String = text[s..e]
+                        .chars()
+                        .filter(|&c| !crate::normalize::is_default_ignorable(c))
+                        .collect();
+                    let (ps, pe) = (plain_ev.start.unwrap_or(0), plain_ev.end.unwrap_or(0));
+                    proptest::prop_assert_eq!(visible.as_str(), &base[ps..pe]);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn declared_and_structured_are_kept_apart() {
         let t = tagger();
         let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
