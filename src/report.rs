@@ -421,7 +421,7 @@ fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
     let bad = value.char_indices().find(|&(_, c)| {
         c.is_control()
             || matches!(c, '\u{2028}' | '\u{2029}')
-            || is_default_ignorable(c)
+            || crate::normalize::is_default_ignorable(c)
             || is_noncharacter(c)
     });
     if let Some((at, _)) = bad {
@@ -441,17 +441,6 @@ fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
         ));
     }
     Ok(())
-}
-
-/// Unicode's default-ignorable code points (DerivedCoreProperties, Default_Ignorable_Code_Point):
-/// characters a reader does not see.
-fn is_default_ignorable(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
-        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
-        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// Unicode noncharacters: U+FDD0–U+FDEF and the last two code points of every plane.

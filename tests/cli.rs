@@ -198,7 +198,9 @@ fn tag_writes_one_line_per_report_with_evidence_spans() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2: malformed_json"), "{stderr}");
     assert!(
-        stderr.contains("tagged 2 reports (0 near-duplicates, with duplicate_of), skipped 1 bad lines"),
+        stderr.contains(
+            "tagged 2 reports (0 near-duplicates, with duplicate_of), skipped 1 bad lines"
+        ),
         "{stderr}"
     );
 }
@@ -597,7 +599,9 @@ fn semicolon_exports_are_read() {
     let out = run(vigil().arg("tag").arg(&path));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("tagged 1 reports (0 near-duplicates, with duplicate_of), skipped 0 bad lines"),
+        stderr.contains(
+            "tagged 1 reports (0 near-duplicates, with duplicate_of), skipped 0 bad lines"
+        ),
         "{stderr}"
     );
 }
