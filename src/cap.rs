@@ -4,6 +4,19 @@
 //! scope, restriction, references; info: language, category, event, responseType, urgency,
 //! severity, certainty, eventCode, senderName, headline, description, parameter, area). Text is
 //! escaped by the XML writer. Times use `-00:00` for UTC, as CAP requires (no `Z`).
+//!
+//! The area is the alert's region: `areaDesc` is the region as given, and its `geocode` says
+//! `ISO 3166-2` only when the region has the shape of an ISO 3166-2 subdivision code (`NG-BO`,
+//! `FR-75`, `GB-LND`: two capital letters, a hyphen, one to three capital letters or digits).
+//! Any other region (an imported `Country/Admin1` such as `Côte d'Ivoire/Lagunes`, an
+//! organisation's own code) is geocoded under [`REGION_VALUE_NAME`], so that no consumer reads
+//! it as an ISO code.
+//!
+//! Every value meets the CAP 1.2 schema (`standards/cap-1.2.xsd`, checked with xmllint in
+//! `tests/renderings.rs` on the demo, generated streams and property-generated reports):
+//! enumerated elements take fixed values, `sent` matches the schema's pattern because the
+//! engine refuses event times whose windows would end after year 9999, and the identifier and
+//! sender hold no spaces, commas, `<` or `&` (CAP 1.2 §3.2.1).
 
 use std::borrow::Cow;
 use std::io;
@@ -16,6 +29,34 @@ use crate::alert::{Alert, Status};
 use crate::rules::Severity;
 
 pub const CAP_NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
+
+/// The geocode `valueName` of a region that is an ISO 3166-2 subdivision code.
+pub const ISO_3166_2: &str = "ISO 3166-2";
+
+/// The geocode `valueName` of any other region: Vigil's own region code, as reports give it.
+pub const REGION_VALUE_NAME: &str = "vigil:region";
+
+/// True when `region` has the shape of an ISO 3166-2 subdivision code: `^[A-Z]{2}-[A-Z0-9]{1,3}$`.
+/// The shape, not the register: `ZZ-ABC` passes, `ng-bo` and `NG-BO/Maiduguri` do not.
+pub fn is_iso_3166_2(region: &str) -> bool {
+    let b = region.as_bytes();
+    b.len() >= 4
+        && b.len() <= 6
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2] == b'-'
+        && b[3..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// The geocode `valueName` for a region: [`ISO_3166_2`] or [`REGION_VALUE_NAME`].
+pub fn geocode_value_name(region: &str) -> &'static str {
+    if is_iso_3166_2(region) {
+        ISO_3166_2
+    } else {
+        REGION_VALUE_NAME
+    }
+}
 
 /// Who sends the CAP messages (`sender`, `senderName`).
 #[derive(Debug, Clone)]
@@ -170,7 +211,7 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -
                 w.create_element("area").write_inner_content(|w| {
                     text(w, "areaDesc", &a.region)?;
                     w.create_element("geocode").write_inner_content(|w| {
-                        text(w, "valueName", "ISO 3166-2")?;
+                        text(w, "valueName", geocode_value_name(&a.region))?;
                         text(w, "value", &a.region)
                     })?;
                     Ok(())
@@ -319,6 +360,128 @@ mod tests {
         assert!(xml.contains("<areaDesc>NG-BO::\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\tx</areaDesc>"));
         assert!(xml.contains("r-\u{FFFD}\u{FFFD}</value>"));
         assert_eq!(children(&xml, "area"), ["areaDesc", "geocode"]);
+    }
+
+    /// The text of every element named `name` within the first element named `within`, in
+    /// document order, unescaped.
+    fn texts(xml: &str, within: &str, name: &str) -> Vec<String> {
+        let mut reader = Reader::from_str(xml);
+        let (mut inside, mut current, mut out) = (false, false, Vec::new());
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                Event::Start(e) => {
+                    let n = e.name();
+                    inside |= n.as_ref() == within.as_bytes();
+                    current = inside && n.as_ref() == name.as_bytes();
+                    if current {
+                        out.push(String::new());
+                    }
+                }
+                Event::Text(t) if current => {
+                    out.last_mut().unwrap().push_str(&t.decode().unwrap());
+                }
+                Event::GeneralRef(r) if current => {
+                    let name = r.decode().unwrap();
+                    let c = quick_xml::escape::resolve_predefined_entity(&name).unwrap();
+                    out.last_mut().unwrap().push_str(c);
+                }
+                Event::End(e) => {
+                    current = false;
+                    if e.name().as_ref() == within.as_bytes() {
+                        return out;
+                    }
+                }
+                Event::Eof => return out,
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn iso_3166_2_shape() {
+        for code in ["NG-BO", "FR-75", "GB-LND", "CD-1", "ZZ-A9Z"] {
+            assert!(is_iso_3166_2(code), "{code}");
+        }
+        for code in [
+            "",
+            "NG",
+            "NG-",
+            "ng-bo",
+            "Ng-BO",
+            "NG-bo",
+            "NGA-BO",
+            "N-BO",
+            "NG-BORN",
+            "NG_BO",
+            "NG BO",
+            "NG-BO ",
+            "NG-B-",
+            "NG-BO/Maiduguri",
+            "\u{FF2E}\u{FF27}-BO",
+            "Côte d'Ivoire/Lagunes",
+            "NG-É",
+        ] {
+            assert!(!is_iso_3166_2(code), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn iso_regions_are_geocoded_as_iso_3166_2() {
+        for region in ["NG-BO", "GB-LND", "FR-75"] {
+            let xml = render(&alert(Status::Firing, region), &CapSender::default());
+            assert_eq!(texts(&xml, "area", "areaDesc"), [region]);
+            assert_eq!(texts(&xml, "geocode", "valueName"), [ISO_3166_2]);
+            assert_eq!(texts(&xml, "geocode", "value"), [region]);
+        }
+    }
+
+    /// An imported `Country/Admin1` region, a lower-case code or an organisation's own code is
+    /// an area described by its name, geocoded as Vigil's region, never claimed as ISO 3166-2.
+    #[test]
+    fn other_regions_are_described_and_geocoded_as_vigil_regions() {
+        for region in [
+            "Côte d'Ivoire/Lagunes",
+            "Nigeria/Borno",
+            "ng-bo",
+            "NG-BORNO",
+            "R&D <\"north\">",
+        ] {
+            let xml = render(&alert(Status::Escalated, region), &CapSender::default());
+            assert_eq!(texts(&xml, "area", "areaDesc"), [region], "{xml}");
+            assert_eq!(texts(&xml, "geocode", "valueName"), [REGION_VALUE_NAME]);
+            assert_eq!(texts(&xml, "geocode", "value"), [region]);
+            assert!(!xml.contains(ISO_3166_2), "{xml}");
+        }
+    }
+
+    /// CAP 1.2 §3.2.1: identifier and sender hold no spaces, commas or restricted characters
+    /// (`<`, `&`); `references` is a space-separated list of `sender,identifier,sent` triples.
+    #[test]
+    fn identifier_sender_and_references_have_cap_syntax() {
+        let sender = CapSender::default();
+        let restricted = |s: &str| s.contains([' ', ',', '<', '&']) || s.is_empty();
+        assert!(!restricted(&sender.sender));
+        for status in Status::ALL {
+            let xml = render(&alert(status, "Côte d'Ivoire/Lagunes"), &sender);
+            let id = texts(&xml, "alert", "identifier");
+            assert_eq!(id.len(), 1);
+            assert!(!restricted(&id[0]), "{id:?}");
+            assert_eq!(texts(&xml, "alert", "sender"), [sender.sender.as_str()]);
+            let references = texts(&xml, "alert", "references");
+            if status == Status::Firing {
+                assert!(references.is_empty());
+                continue;
+            }
+            let parts: Vec<&str> = references[0].split(',').collect();
+            assert_eq!(parts.len(), 3, "{references:?}");
+            assert_eq!(parts[0], sender.sender);
+            assert!(!restricted(parts[1]), "{parts:?}");
+            assert_eq!(
+                parts[1],
+                "6f1c2d9e-0000-5000-8000-000000000001.firing.20260301180000"
+            );
+            assert_eq!(parts[2], "2026-03-01T18:00:00-00:00");
+        }
     }
 
     #[test]
