@@ -123,6 +123,10 @@ pub struct Engine {
     rules_by_signal: FxHashMap<Signal, Vec<usize>>,
     /// How far back any rule reads, in seconds.
     retention_secs: i64,
+    /// The latest event time whose windows all end within year 9999: later reports are refused
+    /// `bad_time`, so that every time an alert carries has a four-digit-year RFC 3339 (and CAP)
+    /// form. A window ends at most one hop after the latest event time it holds.
+    latest_event_time: i64,
     regions: FxHashMap<Arc<str>, RegionState>,
     /// Rules a report's signals touch; kept to reuse its allocation.
     touched: Vec<usize>,
@@ -150,6 +154,13 @@ impl Engine {
         }
         let retention_secs =
             rules.iter().map(Rule::reach_secs).max().unwrap_or(0) + window.pane_secs;
+        let longest_hop = rules
+            .iter()
+            .map(|r| r.hop_secs)
+            .max()
+            .unwrap_or(0)
+            .max(window.pane_secs);
+        let latest_event_time = crate::timestamp::MAX_SECONDS - longest_hop;
         let stats = Stats::default();
         Engine {
             limits,
@@ -159,6 +170,7 @@ impl Engine {
             rules,
             rules_by_signal,
             retention_secs,
+            latest_event_time,
             regions: FxHashMap::default(),
             touched: Vec::new(),
             scratch: Scratch::default(),
@@ -204,7 +216,7 @@ impl Engine {
     /// [`Engine::take_released`] gives them with their outcomes. Callers publish those first.
     pub fn process(&mut self, bytes: &[u8], received_at: Option<i64>) -> Outcome {
         self.released.clear();
-        let report = match decode(bytes, &self.limits, received_at) {
+        let report = match self.decode(bytes, received_at) {
             Ok(r) => r,
             Err(e) => {
                 *self.stats.rejected.entry(e.reason).or_default() += 1;
@@ -292,6 +304,26 @@ impl Engine {
         alerts
     }
 
+    /// [`decode`] with the engine's limits, and the bound of [`Engine::latest_event_time`].
+    fn decode<'a>(
+        &self,
+        bytes: &'a [u8],
+        received_at: Option<i64>,
+    ) -> Result<ValidReport<'a>, RejectError> {
+        let report = decode(bytes, &self.limits, received_at)?;
+        if report.event_time > self.latest_event_time {
+            return Err(RejectError::new(
+                RejectReason::BadTime,
+                "event_time",
+                format!(
+                    "lies after {}: its windows would end after year 9999",
+                    crate::alert::rfc3339(self.latest_event_time)
+                ),
+            ));
+        }
+        Ok(report)
+    }
+
     /// The engine's key for a region, creating its state on first sight.
     fn region_key(&mut self, code: &str) -> Arc<str> {
         if let Some((key, _)) = self.regions.get_key_value(code) {
@@ -312,7 +344,7 @@ impl Engine {
     /// Admits a released report: corroborated, so no jump check. It decoded when it was held;
     /// a configuration changed since then may refuse it now.
     fn admit_released(&mut self, held: &HeldReport, region_key: &Arc<str>) -> Outcome {
-        match decode(held.report.as_bytes(), &self.limits, held.received_at) {
+        match self.decode(held.report.as_bytes(), held.received_at) {
             Ok(report) if *report.report.region == **region_key => {
                 self.aggregate(&report, Arc::clone(region_key))
             }
@@ -828,6 +860,63 @@ mod tests {
             let json = serde_json::to_vec(state).unwrap();
             let back: RegionState = serde_json::from_slice(&json).unwrap();
             assert_eq!(&back, state, "{region}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod far_future_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::timestamp::MAX_SECONDS;
+
+    fn abduction(id: usize, event_time: &str) -> String {
+        serde_json::json!({
+            "id": format!("r{id}"),
+            "event_time": event_time,
+            "region": "NG-BO",
+            "source": {"id": format!("s{id}"), "reliability": "A", "credibility": 1},
+            "text": "Gunmen abducted twenty villagers from the market.",
+            "casualties": {"abducted": 30},
+        })
+        .to_string()
+    }
+
+    /// Every time an alert carries has the four-digit-year RFC 3339 form CAP and Alertmanager
+    /// need, even for reports at the last accepted instants of year 9999: a report whose
+    /// windows would end after 9999 is refused as `bad_time` (the shipped rules hop by the
+    /// hour, so the last hour of 9999 is refused).
+    #[test]
+    fn alerts_at_the_end_of_year_9999_keep_four_digit_years() {
+        let mut engine = crate::config::load(Path::new("config"))
+            .unwrap()
+            .engine()
+            .unwrap();
+        let mut alerts = Vec::new();
+        for i in 0..20 {
+            let line = abduction(i, &format!("9999-12-31T22:{:02}:00Z", 40 + i));
+            alerts.extend(engine.process_alerts(line.as_bytes(), None));
+        }
+        assert!(!alerts.is_empty());
+        for a in &alerts {
+            for t in [&a.first_seen, &a.updated_at, &a.window.start, &a.window.end] {
+                let parsed = chrono::DateTime::parse_from_rfc3339(t);
+                assert!(parsed.is_ok_and(|p| p.timestamp() <= MAX_SECONDS), "{t}");
+                assert!(t.starts_with("9999-12-"), "{t}");
+            }
+        }
+        for t in ["9999-12-31T23:00:00Z", "9999-12-31T23:59:59Z"] {
+            match engine.process(abduction(99, t).as_bytes(), None) {
+                Outcome::Rejected(e) => {
+                    assert_eq!(
+                        (e.reason, e.field.as_str()),
+                        (RejectReason::BadTime, "event_time")
+                    );
+                    assert!(e.detail.contains("9999-12-31T22:59:59Z"), "{e}");
+                }
+                other => panic!("{t}: {other:?}"),
+            }
         }
     }
 }

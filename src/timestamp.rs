@@ -15,6 +15,8 @@
 //!
 //! A timestamp that reads is then checked against the plausible range: not before
 //! `limits.earliest_event_time`, not after year 9999 (CAP and RFC 3339 write four-digit years).
+//! The engine refuses a little more: an event time within the longest rule hop of the end of
+//! 9999, whose windows would end in year 10000.
 
 use std::borrow::Cow;
 use std::fmt;
