@@ -287,6 +287,9 @@ impl Loaded {
     }
 }
 
+/// 0001-01-01T00:00:00Z in Unix seconds.
+const FIRST_SECOND_OF_YEAR_1: i64 = -62_135_596_800;
+
 /// Loads `vigil.toml` (optional) with environment overrides, then the data files it names, and
 /// checks all of them. Collects every problem rather than stopping at the first.
 pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
@@ -313,6 +316,16 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
             None,
             "window.allowed_lateness_secs",
             "must not be negative",
+        ));
+    }
+    // Alert times are window ends after the earliest event time; CAP's `sent` (xs:dateTime)
+    // has no year 0000 and RFC 3339 no negative years.
+    if settings.limits.earliest_event_time.timestamp() < FIRST_SECOND_OF_YEAR_1 {
+        issues.push(issue_at(
+            &main_path,
+            None,
+            "limits.earliest_event_time",
+            "must not lie before 0001-01-01T00:00:00Z",
         ));
     }
     if !["text", "json"].contains(&settings.log.format.as_str()) {
@@ -517,6 +530,37 @@ mod tests {
         std::fs::write(&path, "[import]\ndate_order = \"ymd\"\n").unwrap();
         let issue = load_settings(&path).unwrap_err();
         assert_eq!(issue.line, Some(2), "{issue}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn earliest_event_time_before_year_1_is_refused() {
+        let dir = std::env::temp_dir().join(format!("vigil-earliest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shipped = std::fs::canonicalize("config").unwrap();
+        let files = format!(
+            "[files]\ntaxonomy = {:?}\nrules = {:?}\nsubscribers = {:?}\n",
+            shipped.join("taxonomy.toml"),
+            shipped.join("rules.toml"),
+            shipped.join("subscribers.toml")
+        );
+        for (earliest, ok) in [
+            ("0001-01-01T00:00:00Z", true),
+            ("0000-12-31T23:59:59Z", false),
+        ] {
+            std::fs::write(
+                dir.join("vigil.toml"),
+                format!("[limits]\nearliest_event_time = \"{earliest}\"\n{files}"),
+            )
+            .unwrap();
+            match load(&dir) {
+                Ok(_) => assert!(ok, "{earliest} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{e}");
+                    assert!(e.to_string().contains("limits.earliest_event_time"), "{e}");
+                }
+            }
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
