@@ -94,8 +94,9 @@ pub fn payload(alert: &Alert, receiver: &str) -> WebhookPayload {
     WebhookPayload {
         version: "4",
         group_key: format!(
-            "{{}}:{{alertname=\"{}\",region=\"{}\"}}",
-            alert.rule, alert.region
+            "{{}}:{{alertname={},region={}}}",
+            quoted(&alert.rule),
+            quoted(&alert.region)
         ),
         truncated_alerts: 0,
         status,
@@ -117,6 +118,21 @@ pub fn payload(alert: &Alert, receiver: &str) -> WebhookPayload {
             fingerprint,
         }],
     }
+}
+
+/// A label value in double quotes, with `\\` and `"` escaped by a backslash, so that a region
+/// such as `R "north"` cannot end the value early and the group key reads back as a label set.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '\\' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -175,5 +191,24 @@ mod tests {
             assert_eq!(a["endsAt"] != NOT_ENDED, ended);
             assert_eq!(a["fingerprint"].as_str().unwrap().len(), 16);
         }
+    }
+
+    #[test]
+    fn group_key_quotes_label_values() {
+        let mut alert = demo_alerts().remove(0);
+        alert.region = r#"R "north" \ x"#.into();
+        let p = payload(&alert, "desk");
+        assert_eq!(
+            p.group_key,
+            format!(
+                r#"{{}}:{{alertname="{}",region="R \"north\" \\ x"}}"#,
+                alert.rule
+            )
+        );
+        alert.region = "NG-BO".into();
+        assert_eq!(
+            payload(&alert, "desk").group_key,
+            format!(r#"{{}}:{{alertname="{}",region="NG-BO"}}"#, alert.rule)
+        );
     }
 }
