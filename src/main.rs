@@ -656,6 +656,8 @@ async fn run_pipeline(
         aborts = stats.aborts,
         restores = stats.restores,
         restore_seconds = stats.restore_seconds,
+        held_as_suspect = stats.held,
+        near_duplicates = stats.near_duplicates,
         "run finished"
     );
     Ok(())
