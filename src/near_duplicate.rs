@@ -24,13 +24,16 @@
 //! that carry a signal are fingerprinted: a report without one changes no window, however
 //! often it is repeated.
 //!
-//! Words are compared in ASCII lower case, with invisible characters (soft hyphen, zero-width
-//! space and joiners, BOM) skipped, so that a repost differing only in those is caught. A
+//! Ordinary words are compared in ASCII lower case, with every default-ignorable code point
+//! (soft hyphen, zero-width characters, bidirectional controls, variation selectors, tags)
+//! dropped, so that a repost differing only in those is caught. Capitalised words count as
+//! names, so an all-capitals or all-lower-case copy is another message. A
 //! fingerprint is 40 bytes, kept with the report's id while the id is kept for deduplication
 //! (the allowed lateness) and written with it to the changelog.
 
 use serde::{Deserialize, Serialize};
 
+use crate::normalize::is_default_ignorable;
 use crate::report::ValidReport;
 
 /// Bins of the one-permutation MinHash.
@@ -305,23 +308,20 @@ impl Words {
             let start = i;
             let mut invisible = false;
             while i < text.len() && WORD_BYTE[usize::from(text[i])] {
-                // The lead bytes of the invisible characters `invisible_len` knows.
-                invisible |= matches!(text[i], 0xC2 | 0xE2 | 0xEF);
+                // Any non-ASCII character may be a default-ignorable one.
+                invisible |= text[i] >= 0x80;
                 i += 1;
             }
             let mut word = &text[start..i];
             if invisible {
-                // Rare: drop the invisible characters, then hash what a reader sees.
+                // Drop the characters a reader does not see (Unicode's default-ignorable code
+                // points), then hash what is left. Word bounds lie on ASCII bytes, so the word
+                // is whole UTF-8.
                 plain.clear();
-                let mut k = 0;
-                while k < word.len() {
-                    match invisible_len(&word[k..]) {
-                        0 => {
-                            plain.push(word[k]);
-                            k += 1;
-                        }
-                        n => k += n,
-                    }
+                let chars = std::str::from_utf8(word).unwrap_or_default().chars();
+                for c in chars.filter(|&c| !is_default_ignorable(c)) {
+                    let mut buf = [0u8; 4];
+                    plain.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
                 word = &plain;
                 if word.is_empty() {
@@ -396,16 +396,6 @@ static WORD_BYTE: [bool; 256] = {
     }
     t
 };
-
-/// Length of an invisible character at the start of `s` (soft hyphen, zero-width space,
-/// joiners and marks, word joiner, BOM), or 0.
-fn invisible_len(s: &[u8]) -> usize {
-    match s {
-        [0xC2, 0xAD, ..] => 2,
-        [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] | [0xEF, 0xBB, 0xBF, ..] => 3,
-        _ => 0,
-    }
-}
 
 #[cfg(test)]
 mod tests {
