@@ -404,20 +404,11 @@ impl Engine {
         self.stats.accepted += 1;
         self.stats.late += u64::from(late);
 
-        let c = &report.casualties;
         let mut contribution = Contribution {
             report_id: &id,
             source_id: &report.report.source.id,
             score_milli: 0,
-            casualties: [
-                c.killed,
-                c.injured,
-                c.abducted,
-                c.missing,
-                c.displaced,
-                c.sexual_violence,
-            ]
-            .map(|v| v as u64),
+            casualties: report.casualties.counts().map(|v| v as u64),
             corroborated: report.corroborated,
         };
         let reliability = u64::from(report.reliability_milli);

@@ -65,15 +65,7 @@ impl Fingerprint {
                 key.add(part.as_deref().map_or(1, |p| hash_bytes(p.as_bytes())));
             }
         }
-        let c = &report.casualties;
-        for n in [
-            c.killed,
-            c.injured,
-            c.abducted,
-            c.missing,
-            c.displaced,
-            c.sexual_violence,
-        ] {
+        for n in report.casualties.counts() {
             key.add(n as u64);
         }
         key.add(words.particulars);

@@ -197,6 +197,11 @@ impl Casualties {
         ]
     }
 
+    /// The counts in [`Casualties::FIELD_NAMES`] order.
+    pub fn counts(&self) -> [i64; 6] {
+        self.fields().map(|(_, v)| v)
+    }
+
     /// The named count, for structured tagging conditions.
     pub fn get(&self, field: &str) -> Option<i64> {
         self.fields()
