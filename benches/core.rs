@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the core on `vigil gen` reports (~1 KB): decode-only as the in-run
-//! baseline, decode + tag, then decode + tag + window + rules. Before the timings it prints the state memory
-//! per non-empty pane, measured with a counting allocator.
+//! baseline, decode + tag, then decode + tag + window + rules; and the cost of a watermark jump
+//! of a century against a jump of an hour (the in-run baseline), on a region with an open
+//! episode. Before the timings it prints the state memory per non-empty pane, per 100,000
+//! reports and per region, measured with a counting allocator.
 //!
 //! `cargo bench --bench core`
 
@@ -63,9 +65,66 @@ fn report_state_memory(lines: &[String]) {
     );
 }
 
+/// Live bytes the engine holds after processing `lines`.
+fn state_bytes(lines: &[String]) -> (isize, Engine) {
+    let mut e = engine();
+    let before = LIVE.load(Ordering::Relaxed);
+    for l in lines {
+        let _ = e.process(l.as_bytes(), None);
+    }
+    (LIVE.load(Ordering::Relaxed) - before, e)
+}
+
+/// State memory per 100,000 reports (16 regions, as `vigil bench` generates them) and per
+/// region (10,000 regions of three reports each).
+fn report_scaling_memory() {
+    let lines: Vec<String> = generate(&GenOptions::benchmark(11, 100_000)).collect();
+    let (bytes, e) = state_bytes(&lines);
+    println!(
+        "state memory: {bytes} bytes after 100,000 reports in {} regions ({} panes, {} held)",
+        e.regions().len(),
+        e.pane_count(),
+        e.held_count()
+    );
+    let regions: Vec<String> = generate(&GenOptions::benchmark(12, 30_000))
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let mut v: serde_json::Value = serde_json::from_str(&l).ok()?;
+            v["region"] = serde_json::json!(format!("XR-{}", i / 3));
+            Some(v.to_string())
+        })
+        .collect();
+    let (bytes, e) = state_bytes(&regions);
+    let n = e.regions().len();
+    println!(
+        "state memory: {bytes} bytes for {n} regions of 3 reports = {:.0} bytes per region",
+        bytes as f64 / n as f64
+    );
+}
+
+/// A region with an open abduction episode, and the report that moves its watermark by `jump`
+/// seconds (anchored by its own `reported_at`, so it is admitted rather than held).
+fn jump_setup(jump: i64) -> (Engine, String) {
+    let mut e = engine();
+    for i in 0..6 {
+        let line = format!(
+            r#"{{"id":"a{i}","event_time":"2026-03-05T0{i}:00:00Z","region":"NG-BO","source":{{"id":"s{i}","reliability":"A","credibility":1}},"text":"Gunmen abducted 30 pupils from the school.","casualties":{{"abducted":30}}}}"#
+        );
+        let _ = e.process(line.as_bytes(), None);
+    }
+    let t = chrono::DateTime::from_timestamp(1_772_686_800 + jump, 0)
+        .expect("in range")
+        .to_rfc3339();
+    let next = format!(
+        r#"{{"id":"jump","event_time":"{t}","reported_at":"{t}","region":"NG-BO","source":{{"id":"s9"}},"text":"Gunmen abducted two traders."}}"#
+    );
+    (e, next)
+}
+
 fn bench(c: &mut Criterion) {
     let lines = reports();
     report_state_memory(&lines);
+    report_scaling_memory();
     let bytes: usize = lines.iter().map(String::len).sum();
     let mut group = c.benchmark_group("core");
     group.sample_size(10);
@@ -104,6 +163,25 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     println!("input: {COUNT} reports, {} bytes mean", bytes / COUNT);
+
+    let mut group = c.benchmark_group("watermark_jump");
+    group.sample_size(20);
+    for (name, jump) in [
+        ("one_hour", 3600),
+        ("one_hundred_years", 100 * 365 * 86_400),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || jump_setup(jump),
+                |(mut e, next)| {
+                    let _ = e.process(next.as_bytes(), None);
+                    e
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -718,27 +718,44 @@ mod tests {
         move |t| hours.iter().map(|h| h * 3600).filter(|&s| s >= t).min()
     }
 
-    #[test]
-    fn fires_escalates_and_resolves_after_a_full_quiet_window() {
-        let rule = rule();
-        let mut t = EpisodeTracker::default();
-        let mut seen = Vec::new();
-        let mut hours = Vec::new();
-        for h in [0, 1, 1, 2, 2, 30] {
+    /// Reports at `report_hours`, one at a time, each reconciled at its own hour: the changes
+    /// published and the number of windows evaluated.
+    fn feed(
+        rule: &Rule,
+        t: &mut EpisodeTracker,
+        report_hours: &[i64],
+    ) -> (Vec<(Status, Severity, i64)>, usize) {
+        let (mut seen, mut evaluations, mut hours) = (Vec::new(), 0, Vec::new());
+        for &h in report_hours {
             hours.push(h);
-            let mut ev = evaluator(&rule, &hours);
+            let mut inner = evaluator(rule, &hours);
+            let mut ev = |end| {
+                evaluations += 1;
+                inner(end)
+            };
             let mut next = next_data(&hours);
-            for c in t.reconcile(
-                &rule,
+            let changes = t.reconcile(
+                rule,
                 &mut ev,
                 &mut next,
                 Some(h * 3600),
                 h * 3600,
                 72 * 3600,
-            ) {
-                seen.push((c.status, c.severity, c.episode_start));
-            }
+            );
+            seen.extend(
+                changes
+                    .iter()
+                    .map(|c| (c.status, c.severity, c.episode_start)),
+            );
         }
+        (seen, evaluations)
+    }
+
+    #[test]
+    fn fires_escalates_and_resolves_after_a_full_quiet_window() {
+        let rule = rule();
+        let mut t = EpisodeTracker::default();
+        let (seen, _) = feed(&rule, &mut t, &[0, 1, 1, 2, 2, 30]);
         assert_eq!(
             seen,
             vec![
@@ -754,28 +771,7 @@ mod tests {
         let rule = rule();
         let century = 100 * 365 * 24;
         let mut t = EpisodeTracker::default();
-        let mut hours = Vec::new();
-        let mut seen = Vec::new();
-        let mut evaluations = 0;
-        for h in [0, 0, 1, century, century, century + 1] {
-            hours.push(h);
-            let mut inner = evaluator(&rule, &hours);
-            let mut ev = |end| {
-                evaluations += 1;
-                inner(end)
-            };
-            let mut next = next_data(&hours);
-            for c in t.reconcile(
-                &rule,
-                &mut ev,
-                &mut next,
-                Some(h * 3600),
-                h * 3600,
-                72 * 3600,
-            ) {
-                seen.push((c.status, c.severity, c.episode_start));
-            }
-        }
+        let (seen, evaluations) = feed(&rule, &mut t, &[0, 0, 1, century, century, century + 1]);
         // Each crisis fires and resolves as if it stood alone: the gap between them is skipped.
         let later = episode_start(century * 3600 + 3600, &rule);
         assert_eq!(

@@ -239,7 +239,8 @@ impl Engine {
             // Admission refuses it; it corroborates nothing.
             return self.aggregate(&report, region_key);
         }
-        for held in region.held.release(t, &self.window) {
+        let source = report.report.source.id.as_ref();
+        for held in region.held.release(t, source, &self.window) {
             self.stats.released += 1;
             let outcome = self.admit_released(&held, &region_key);
             self.released.push(Released {
@@ -257,29 +258,50 @@ impl Engine {
         ) {
             let held = HeldReport {
                 id: id.to_string(),
+                source: source.to_string(),
                 event_time: t,
                 received_at,
                 report: String::from_utf8_lossy(bytes).into_owned(),
             };
-            if region.held.hold(held, &self.window) {
-                self.stats.held += 1;
-                return Outcome::Held { region: region_key };
+            let jump = |what: &str| {
+                RejectError::new(
+                    RejectReason::TimeJump,
+                    "event_time",
+                    format!(
+                        "more than window.max_watermark_jump_secs = {} ahead of the region's watermark and {what} (window.max_held_reports = {}, window.max_held_bytes = {})",
+                        self.window.max_watermark_jump_secs,
+                        self.window.max_held_reports,
+                        self.window.max_held_bytes
+                    ),
+                )
+            };
+            let evicted = match region.held.hold(held, &self.window) {
+                Ok(evicted) => evicted,
+                Err(_) => {
+                    *self
+                        .stats
+                        .rejected
+                        .entry(RejectReason::TimeJump)
+                        .or_default() += 1;
+                    return Outcome::Rejected(jump("too large to hold"));
+                }
+            };
+            self.stats.held += 1;
+            for old in evicted {
+                *self
+                    .stats
+                    .rejected
+                    .entry(RejectReason::TimeJump)
+                    .or_default() += 1;
+                self.released.push(Released {
+                    report: old.report,
+                    received_at: old.received_at,
+                    outcome: Outcome::Rejected(jump(
+                        "never corroborated while newer suspects filled the region's hold",
+                    )),
+                });
             }
-            *self
-                .stats
-                .rejected
-                .entry(RejectReason::TimeJump)
-                .or_default() += 1;
-            return Outcome::Rejected(RejectError::new(
-                RejectReason::TimeJump,
-                "event_time",
-                format!(
-                    "more than window.max_watermark_jump_secs = {} ahead of the region's watermark, and the region already holds window.max_held_reports = {} or window.max_held_bytes = {} of such reports",
-                    self.window.max_watermark_jump_secs,
-                    self.window.max_held_reports,
-                    self.window.max_held_bytes
-                ),
-            ));
+            return Outcome::Held { region: region_key };
         }
         self.aggregate(&report, region_key)
     }
@@ -363,6 +385,11 @@ impl Engine {
     /// Admission (dedup, lateness), tags, panes and rules for one report of `region_key`.
     fn aggregate(&mut self, report: &ValidReport<'_>, region_key: Arc<str>) -> Outcome {
         let region_code: &str = &region_key;
+        // Tags first: only a report that carries a signal can change a window, so only such a
+        // report is fingerprinted for near-duplicates (four in five reports carry none, and the
+        // fingerprint's word pass would cost them a third of the core's time).
+        let tags = self.tagger.tag(report, &mut self.scratch);
+        let signals = tags.threats() != 0 || tags.risk_factors != 0;
         let region = self
             .regions
             .get_mut(region_code)
@@ -371,7 +398,7 @@ impl Engine {
             &report.report.id,
             report.event_time,
             &self.window,
-            || Fingerprint::of(report),
+            || signals.then(|| Fingerprint::of(report)),
         ) {
             Admission::Accepted { late, id } => (late, id),
             Admission::Duplicate => {
@@ -409,21 +436,11 @@ impl Engine {
         self.stats.accepted += 1;
         self.stats.late += u64::from(late);
 
-        let tags = self.tagger.tag(report, &mut self.scratch);
-        let c = &report.casualties;
         let mut contribution = Contribution {
             report_id: &id,
             source_id: &report.report.source.id,
             score_milli: 0,
-            casualties: [
-                c.killed,
-                c.injured,
-                c.abducted,
-                c.missing,
-                c.displaced,
-                c.sexual_violence,
-            ]
-            .map(|v| v as u64),
+            casualties: report.casualties.counts().map(|v| v as u64),
             corroborated: report.corroborated,
         };
         let reliability = u64::from(report.reliability_milli);
@@ -808,6 +825,37 @@ mod tests {
             severities(&alerts),
             ["\"watch\"", "\"warning\"", "\"critical\""]
         );
+    }
+
+    #[test]
+    fn a_source_cannot_vouch_for_its_own_typo_and_a_full_hold_drops_its_oldest() {
+        let mut e = engine();
+        let mut lines = vec![dated("h1", "2025-06-01T08", "s1")];
+        // A mistyped year, then a copy and another row of the same source, a year ahead.
+        lines.push(dated("typo", "2026-06-01T08", "s2"));
+        lines.push(dated("typo-copy", "2026-06-01T09", "s2"));
+        lines.push(dated("typo-next", "2026-06-02T08", "s2"));
+        for l in &lines {
+            e.process(l.as_bytes(), None);
+        }
+        assert_eq!(e.held_count(), 3);
+        let honest = dated("h2", "2025-06-01T10", "s3");
+        assert!(matches!(
+            e.process(honest.as_bytes(), None),
+            Outcome::Accepted { .. }
+        ));
+        // Sixteen more suspects of another source fill the hold: the oldest three leave,
+        // refused time_jump, and the region keeps its clock.
+        for i in 0..16 {
+            let line = dated(
+                &format!("far{i}"),
+                &format!("2025-08-{:02}T08", 1 + i),
+                "s4",
+            );
+            e.process(line.as_bytes(), None);
+        }
+        assert_eq!(e.held_count(), 16);
+        assert_eq!(e.stats().rejected.get(&RejectReason::TimeJump), Some(&3));
     }
 
     #[test]

@@ -270,8 +270,14 @@ pub fn records<R: Read + 'static>(
         let buf = reader
             .fill_buf()
             .map_err(|e| ImportError::Io(e.to_string()))?;
-        let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
+        // The first line that holds anything: blank lines before a header do not make a CSV
+        // export a JSONL file.
+        let text = String::from_utf8_lossy(buf);
+        let mut lines = text.split('\n');
+        lines
+            .find(|l| !l.trim_start_matches('\u{feff}').trim().is_empty())
+            .unwrap_or_default()
+            .to_string()
     };
     let Detected { format, delimiter } = detect(&first)?;
     let iter: Records = match format {
@@ -811,7 +817,7 @@ fn cut(s: &str, max: usize) -> &str {
 
 /// ACLED's `source` lists every outlet, `;`-separated. The row is one event ACLED has already
 /// merged from their accounts, so it is one report from one source, `acled:` + the first
-/// outlet (cut to `max_bytes`); counting each outlet as a source would count one event's
+/// outlet in lower case with its white space collapsed (cut to `max_bytes`); counting each outlet as a source would count one event's
 /// coverage as independent corroboration. Two or more distinct outlets make its credibility
 /// 1 ("confirmed by other independent sources"), a single one 2.
 fn acled_source(sources: &str, max_bytes: usize) -> (String, i64) {
@@ -820,12 +826,22 @@ fn acled_source(sources: &str, max_bytes: usize) -> (String, i64) {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .collect();
-    let mut distinct: Vec<String> = outlets.iter().map(|o| o.to_lowercase()).collect();
+    // One outlet, however spelt: case and runs of white space do not make another source.
+    let canonical = |o: &str| {
+        o.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let mut distinct: Vec<String> = outlets.iter().map(|o| canonical(o)).collect();
     distinct.sort();
     distinct.dedup();
     let credibility = if distinct.len() >= 2 { 1 } else { 2 };
     let id = match outlets.first() {
-        Some(first) => cut(&format!("acled:{first}"), max_bytes).to_string(),
+        // Cut at the limit, never leaving white space at the end (codes may not end in it).
+        Some(first) => cut(&format!("acled:{}", canonical(first)), max_bytes)
+            .trim_end()
+            .to_string(),
         None => cut("acled", max_bytes).to_string(),
     };
     (id, credibility)
@@ -1110,13 +1126,13 @@ mod tests {
         ];
         let (_, recs) = read(file(&ACLED_HEADER, &rows, ',', "\n"));
         let source = |i: usize| report(&recs[i])["source"].clone();
-        assert_eq!(source(0)["id"], "acled:Daily Trust");
+        assert_eq!(source(0)["id"], "acled:daily trust");
         assert_eq!(source(0)["reliability"], "B");
         assert_eq!(source(0)["credibility"], 1);
-        assert_eq!(source(1)["id"], "acled:Daily Trust");
+        assert_eq!(source(1)["id"], "acled:daily trust");
         assert_eq!(source(1)["credibility"], 2);
         // The same outlet twice is not a second source.
-        assert_eq!(source(2)["id"], "acled:Daily Trust");
+        assert_eq!(source(2)["id"], "acled:daily trust");
         assert_eq!(source(2)["credibility"], 2);
         // "acled:" + 57 bytes + a 2-byte é would be 65 bytes: cut before the é.
         let id = source(3)["id"].as_str().unwrap().to_string();
@@ -1130,7 +1146,7 @@ mod tests {
             ..ImportOptions::default()
         };
         let (_, recs) = read_with(file(&ACLED_HEADER, &rows[..1], ',', "\n"), &options);
-        assert_eq!(report(&recs[0])["source"]["id"], "acled:Daily ");
+        assert_eq!(report(&recs[0])["source"]["id"], "acled:daily");
         let (_, recs) = read(file(&ACLED_HEADER, &rows[..1], ',', "\n"));
         let bytes = recs[0].1.as_ref().unwrap();
         crate::report::decode(bytes, &crate::report::Limits::default(), None)

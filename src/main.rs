@@ -343,8 +343,9 @@ fn cmd_tag(loaded: &Loaded, file: &str) -> Result<()> {
                 // Near-duplicates within the file, judged as the core judges them (the other
                 // admission outcomes do not concern tagging).
                 let windows = near.entry(report.report.region.to_string()).or_default();
+                let signals = set.threats() != 0 || set.risk_factors != 0;
                 let admission = windows.admit(&report.report.id, report.event_time, window, || {
-                    Fingerprint::of(&report)
+                    signals.then(|| Fingerprint::of(&report))
                 });
                 if let Admission::NearDuplicate { of } = admission {
                     near_duplicates += 1;
@@ -655,6 +656,8 @@ async fn run_pipeline(
         aborts = stats.aborts,
         restores = stats.restores,
         restore_seconds = stats.restore_seconds,
+        held_as_suspect = stats.held,
+        near_duplicates = stats.near_duplicates,
         "run finished"
     );
     Ok(())

@@ -17,13 +17,23 @@
 //!    is at least `window.near_duplicate_similarity` (0.8 by default: a repost with a typo fixed
 //!    or a word added passes; a different sentence around the same particulars does not).
 //!
-//! Words are compared in ASCII lower case, with invisible characters (soft hyphen, zero-width
-//! space and joiners, BOM) skipped, so that a repost differing only in those is caught. A
-//! fingerprint is 72 bytes, kept with the report's id while the id is kept for deduplication
+//! Of a group of near-duplicates the first to arrive counts; the others are duplicates of it.
+//! Which copy that is follows the region's arrival order, as the stream and a backtest of the
+//! same input share it (copies of one message carry the same particulars and nearly the same
+//! event time, so the choice moves an alert's evidence id, rarely its counts). Only reports
+//! that carry a signal are fingerprinted: a report without one changes no window, however
+//! often it is repeated.
+//!
+//! Ordinary words are compared in ASCII lower case, with every default-ignorable code point
+//! (soft hyphen, zero-width characters, bidirectional controls, variation selectors, tags)
+//! dropped, so that a repost differing only in those is caught. Capitalised words count as
+//! names, so an all-capitals or all-lower-case copy is another message. A
+//! fingerprint is 40 bytes, kept with the report's id while the id is kept for deduplication
 //! (the allowed lateness) and written with it to the changelog.
 
 use serde::{Deserialize, Serialize};
 
+use crate::normalize::is_default_ignorable;
 use crate::report::ValidReport;
 
 /// Bins of the one-permutation MinHash.
@@ -34,8 +44,9 @@ pub const BINS: usize = 16;
 pub struct Fingerprint {
     /// Hash of the source id and the particulars; near-duplicates share it.
     pub key: u64,
-    /// Minimum word-pair hash per bin (`u32::MAX`: an empty bin).
-    pub sketch: [u32; BINS],
+    /// Minimum word-pair hash per bin, 16 bits of it (`u16::MAX`: an empty bin). Two different
+    /// texts share a bin's minimum by chance once in 65,536 bins.
+    pub sketch: [u16; BINS],
 }
 
 impl Fingerprint {
@@ -54,15 +65,7 @@ impl Fingerprint {
                 key.add(part.as_deref().map_or(1, |p| hash_bytes(p.as_bytes())));
             }
         }
-        let c = &report.casualties;
-        for n in [
-            c.killed,
-            c.injured,
-            c.abducted,
-            c.missing,
-            c.displaced,
-            c.sexual_violence,
-        ] {
+        for n in report.casualties.counts() {
             key.add(n as u64);
         }
         key.add(words.particulars);
@@ -74,9 +77,14 @@ impl Fingerprint {
 
     /// Estimated Jaccard similarity of the two wordings, over the bins either fills.
     pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        self.similarity_to(&other.sketch)
+    }
+
+    /// [`Fingerprint::similarity`] against another report's sketch.
+    pub fn similarity_to(&self, sketch: &[u16; BINS]) -> f64 {
         let (mut both, mut equal) = (0u32, 0u32);
-        for (a, b) in self.sketch.iter().zip(&other.sketch) {
-            if *a == u32::MAX && *b == u32::MAX {
+        for (a, b) in self.sketch.iter().zip(sketch) {
+            if *a == u16::MAX && *b == u16::MAX {
                 continue;
             }
             both += 1;
@@ -94,9 +102,12 @@ impl Fingerprint {
 #[derive(Default)]
 struct Mix(u64);
 
+/// FxHash's multiplier.
+const MIX: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
 impl Mix {
     fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(MIX);
     }
 }
 
@@ -229,9 +240,31 @@ const PARTICULAR_WORDS: [&str; 115] = [
     "worshippers",
 ];
 
+/// A one-hash Bloom filter over the particular words' hashes: most words of a text are not
+/// particular, and one bit test rules them out before the binary search.
+struct Filter([u64; 64]);
+
+impl Filter {
+    fn new() -> Filter {
+        let mut f = Filter([0; 64]);
+        for w in PARTICULAR_WORDS {
+            let bit = (word_hash(w.as_bytes()) >> 52) as usize;
+            f.0[bit / 64] |= 1 << (bit % 64);
+        }
+        f
+    }
+
+    fn may_contain(&self, h: u64) -> bool {
+        let bit = (h >> 52) as usize;
+        self.0[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
+static PARTICULAR_FILTER: std::sync::LazyLock<Filter> = std::sync::LazyLock::new(Filter::new);
+
 /// The word pass: word-pair hashes into the sketch, particular words into a sum.
 struct Words {
-    sketch: [u32; BINS],
+    sketch: [u16; BINS],
     /// Order-insensitive sum of the particular words' hashes.
     particulars: u64,
     previous: u64,
@@ -242,7 +275,7 @@ struct Words {
 impl Default for Words {
     fn default() -> Self {
         Words {
-            sketch: [u32::MAX; BINS],
+            sketch: [u16::MAX; BINS],
             particulars: 0,
             previous: 0,
             sentence_start: true,
@@ -254,48 +287,54 @@ impl Words {
     fn feed(&mut self, text: &[u8]) {
         let mut i = 0;
         self.sentence_start = true;
+        let mut plain = Vec::new();
         while i < text.len() {
             let b = text[i];
-            if !is_word_byte(b) {
+            if !WORD_BYTE[usize::from(b)] {
                 if matches!(b, b'.' | b'!' | b'?' | b'\n') {
                     self.sentence_start = true;
                 }
                 i += 1;
                 continue;
             }
-            let (mut h, start) = (Mix::default(), i);
-            let (mut digits, capital) = (true, b.is_ascii_uppercase());
-            let mut word = [0u8; 12];
-            let mut len = 0;
-            while i < text.len() && is_word_byte(text[i]) {
-                let skip = invisible_len(&text[i..]);
-                if skip > 0 {
-                    i += skip;
-                    continue;
-                }
-                let c = text[i].to_ascii_lowercase();
-                digits &= c.is_ascii_digit();
-                if len < word.len() {
-                    word[len] = c;
-                }
-                len += 1;
-                h.add(u64::from(c));
+            let start = i;
+            let mut invisible = false;
+            while i < text.len() && WORD_BYTE[usize::from(text[i])] {
+                // Any non-ASCII character may be a default-ignorable one.
+                invisible |= text[i] >= 0x80;
                 i += 1;
             }
-            if len == 0 {
-                continue;
+            let mut word = &text[start..i];
+            if invisible {
+                // Drop the characters a reader does not see (Unicode's default-ignorable code
+                // points), then hash what is left. Word bounds lie on ASCII bytes, so the word
+                // is whole UTF-8.
+                plain.clear();
+                let chars = std::str::from_utf8(word).unwrap_or_default().chars();
+                for c in chars.filter(|&c| !is_default_ignorable(c)) {
+                    let mut buf = [0u8; 4];
+                    plain.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                word = &plain;
+                if word.is_empty() {
+                    continue;
+                }
             }
-            let listed = len <= word.len()
-                && std::str::from_utf8(&word[..len])
-                    .is_ok_and(|w| PARTICULAR_WORDS.binary_search(&w).is_ok());
-            if digits || listed || (capital && !self.sentence_start && i - start > 1) {
-                self.particulars = self.particulars.wrapping_add(h.0 | 1);
+            let h = word_hash(word);
+            let capital = word[0].is_ascii_uppercase();
+            let particular = word.iter().all(u8::is_ascii_digit)
+                || (word.len() <= MAX_PARTICULAR_WORD
+                    && PARTICULAR_FILTER.may_contain(h)
+                    && is_particular_word(word))
+                || (capital && !self.sentence_start && word.len() > 1);
+            if particular {
+                self.particulars = self.particulars.wrapping_add(h | 1);
             }
             self.sentence_start = false;
-            let pair = (self.previous.rotate_left(29) ^ h.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            self.previous = h.0;
+            let pair = (self.previous.rotate_left(29) ^ h).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            self.previous = h;
             let bin = (pair >> 60) as usize;
-            let value = pair as u32;
+            let value = (pair as u16).min(u16::MAX - 1);
             if value < self.sketch[bin] {
                 self.sketch[bin] = value;
             }
@@ -303,20 +342,52 @@ impl Words {
     }
 }
 
-/// Letters, digits and every byte of a non-ASCII character are word bytes.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
+/// Longest listed particular word, in bytes.
+const MAX_PARTICULAR_WORD: usize = 12;
+
+fn is_particular_word(word: &[u8]) -> bool {
+    let mut lower = [0u8; MAX_PARTICULAR_WORD];
+    for (l, b) in lower.iter_mut().zip(word) {
+        *l = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&lower[..word.len()])
+        .is_ok_and(|w| PARTICULAR_WORDS.binary_search(&w).is_ok())
 }
 
-/// Length of an invisible character at the start of `s` (soft hyphen, zero-width space,
-/// joiners and marks, word joiner, BOM), or 0.
-fn invisible_len(s: &[u8]) -> usize {
-    match s {
-        [0xC2, 0xAD, ..] => 2,
-        [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] | [0xEF, 0xBB, 0xBF, ..] => 3,
-        _ => 0,
+/// Hash of a word in ASCII lower case, eight bytes at a time. Setting bit 5 lowers ASCII
+/// letters and leaves digits as they are; non-ASCII bytes change too, consistently, which only
+/// merges characters that differ in that bit.
+fn word_hash(word: &[u8]) -> u64 {
+    let mut m = Mix::default();
+    let mut chunks = word.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        m.add(u64::from_le_bytes(b) | 0x2020_2020_2020_2020);
     }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        for (d, s) in b.iter_mut().zip(rest) {
+            *d = s | 0x20;
+        }
+        m.add(u64::from_le_bytes(b));
+    }
+    m.0
 }
+
+/// Which bytes belong to words: ASCII letters and digits, and every byte of a non-ASCII
+/// character.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c >= 0x80;
+        b += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {

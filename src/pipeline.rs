@@ -147,6 +147,10 @@ pub struct RunStats {
     pub aborts: u64,
     pub restores: u64,
     pub restore_seconds: f64,
+    /// Reports held as suspect (their event time jumps their region's clock).
+    pub held: u64,
+    /// Duplicates that repeat a counted report under a new id.
+    pub near_duplicates: u64,
 }
 
 struct Member {
@@ -562,12 +566,16 @@ fn process_batch(
                 }
                 Outcome::Held { region } => {
                     tally.held();
+                    stats.held += 1;
                     member
                         .region_partition
                         .insert(Arc::clone(region), m.partition());
                     dirty.insert(Arc::clone(region), m.partition());
                 }
-                Outcome::Duplicate { of, .. } => tally.duplicate(of.is_some()),
+                Outcome::Duplicate { of, .. } => {
+                    tally.duplicate(of.is_some());
+                    stats.near_duplicates += u64::from(of.is_some());
+                }
                 Outcome::Rejected(e) => {
                     stats.dlq += 1;
                     tally.rejected(e.reason);

@@ -197,6 +197,11 @@ impl Casualties {
         ]
     }
 
+    /// The counts in [`Casualties::FIELD_NAMES`] order.
+    pub fn counts(&self) -> [i64; 6] {
+        self.fields().map(|(_, v)| v)
+    }
+
     /// The named count, for structured tagging conditions.
     pub fn get(&self, field: &str) -> Option<i64> {
         self.fields()
@@ -418,12 +423,20 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
 /// punctuation (`-`, `/`, `:`, `.`, `_`, `(`), symbols and inner spaces are fine, so that an
 /// imported `Côte d'Ivoire/Lagunes` is a code as much as `NG-BO`.
 fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
-    let bad = value.char_indices().find(|&(_, c)| {
-        c.is_control()
-            || matches!(c, '\u{2028}' | '\u{2029}')
-            || crate::normalize::is_default_ignorable(c)
-            || is_noncharacter(c)
-    });
+    // Most codes are ASCII: only C0 controls and DEL can be wrong there.
+    let bad = if value.is_ascii() {
+        value
+            .bytes()
+            .position(|b| b < 0x20 || b == 0x7f)
+            .map(|at| (at, char::from(value.as_bytes()[at])))
+    } else {
+        value.char_indices().find(|&(_, c)| {
+            c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}')
+                || crate::normalize::is_default_ignorable(c)
+                || is_noncharacter(c)
+        })
+    };
     if let Some((at, _)) = bad {
         return Err(RejectError::new(
             RejectReason::BadValue,

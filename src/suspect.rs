@@ -23,8 +23,10 @@
 //! Held reports are part of the region's state (the changelog's `meta` record carries them), so
 //! a restart neither loses nor doubles one. At most `window.max_held_reports` are held per
 //! region and at most `window.max_held_bytes` of them; a report beyond either is refused
-//! `time_jump`. A held report that nothing ever corroborates stays held, visible in the run
-//! summary and in `vigil_reports_held`.
+//! `time_jump`: when the hold is full, its oldest report makes room and is refused. Only another
+//! source corroborates: a copy of a mistyped message, or the same clerk's next row, is no
+//! evidence. Two mistyped reports of two sources close to each other still vouch for each
+//! other (README, Known problems).
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,9 @@ use crate::window::WindowSettings;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldReport {
     pub id: String,
+    /// `source.id`: a report corroborates only another source's held report.
+    #[serde(default)]
+    pub source: String,
     /// Event time, Unix seconds.
     pub event_time: i64,
     /// The transport's receive time, for validation when the report is released.
@@ -63,31 +68,50 @@ impl Hold {
         self.held.iter().any(|h| h.id == id)
     }
 
-    /// Takes out, in arrival order, the held reports that a report at `event_time` corroborates:
-    /// those at most the jump limit after it.
-    pub fn release(&mut self, event_time: i64, settings: &WindowSettings) -> Vec<HeldReport> {
+    /// Takes out, in arrival order, the held reports that a report of `source` at `event_time`
+    /// corroborates: another source's, at most the jump limit after it. A source cannot vouch
+    /// for itself: a copy of a mistyped message, or the same clerk's next row, is no evidence.
+    pub fn release(
+        &mut self,
+        event_time: i64,
+        source: &str,
+        settings: &WindowSettings,
+    ) -> Vec<HeldReport> {
         if self.held.is_empty() {
             return Vec::new();
         }
         let reach = event_time.saturating_add(settings.max_watermark_jump_secs);
         let (released, kept) = std::mem::take(&mut self.held)
             .into_iter()
-            .partition(|h| h.event_time <= reach);
+            .partition(|h| h.event_time <= reach && h.source != source);
         self.held = kept;
         released
     }
 
-    /// Holds a report [`is_jump`] found to jump its region's clock; `false` when the region's
-    /// hold is full (in count or bytes) and the report must be refused instead.
-    pub fn hold(&mut self, report: HeldReport, settings: &WindowSettings) -> bool {
-        let bytes: usize = self.held.iter().map(|h| h.report.len()).sum();
-        if self.held.len() >= settings.max_held_reports
+    /// Holds a report [`is_jump`] found to jump its region's clock. When the hold is full (in
+    /// count or bytes) the oldest held reports make room and are returned, to be refused
+    /// `time_jump`: a suspect that nothing corroborated while newer ones arrived is the likeliest
+    /// error, and the hold never blocks its region. `Err` gives back a report too large to hold
+    /// at all.
+    pub fn hold(
+        &mut self,
+        report: HeldReport,
+        settings: &WindowSettings,
+    ) -> Result<Vec<HeldReport>, HeldReport> {
+        if settings.max_held_reports == 0 || report.report.len() > settings.max_held_bytes {
+            return Err(report);
+        }
+        let mut bytes: usize = self.held.iter().map(|h| h.report.len()).sum();
+        let mut evicted = Vec::new();
+        while self.held.len() >= settings.max_held_reports
             || bytes + report.report.len() > settings.max_held_bytes
         {
-            return false;
+            let oldest = self.held.remove(0);
+            bytes -= oldest.report.len();
+            evicted.push(oldest);
         }
         self.held.push(report);
-        true
+        Ok(evicted)
     }
 }
 
@@ -114,6 +138,7 @@ mod tests {
     fn report(id: &str, day: i64) -> HeldReport {
         HeldReport {
             id: id.into(),
+            source: "s1".into(),
             event_time: day * DAY,
             received_at: None,
             report: "{}".into(),
@@ -127,11 +152,16 @@ mod tests {
         assert!(!is_jump(120 * DAY, None, wm, &s));
         assert!(is_jump(200 * DAY, None, wm, &s));
         let mut hold = Hold::default();
-        assert!(hold.hold(report("far", 200), &s));
+        assert!(
+            hold.hold(report("far", 200), &s)
+                .is_ok_and(|e| e.is_empty())
+        );
         assert!(hold.contains("far"));
-        // A report well before it does not corroborate it; one within the jump limit does.
-        assert!(hold.release(150 * DAY, &s).is_empty());
-        let out = hold.release(171 * DAY, &s);
+        // A report well before it does not corroborate it, nor one of its own source; another
+        // source's within the jump limit does.
+        assert!(hold.release(150 * DAY, "s2", &s).is_empty());
+        assert!(hold.release(171 * DAY, "s1", &s).is_empty());
+        let out = hold.release(171 * DAY, "s2", &s);
         assert_eq!(
             out.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
             ["far"]
@@ -156,12 +186,18 @@ mod tests {
             ..WindowSettings::default()
         };
         let mut hold = Hold::default();
-        assert!(hold.hold(report("a", 900), &s));
-        assert!(hold.hold(report("b", 800), &s));
-        assert!(!hold.hold(report("c", 700), &s));
+        assert!(hold.hold(report("a", 900), &s).is_ok_and(|e| e.is_empty()));
+        assert!(hold.hold(report("b", 800), &s).is_ok_and(|e| e.is_empty()));
+        // Full: the oldest makes room.
+        let evicted = hold.hold(report("c", 700), &s).unwrap();
+        assert_eq!(
+            evicted.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
         assert_eq!(hold.len(), 2);
+        assert!(hold.contains("b") && hold.contains("c"));
         let mut big = report("d", 600);
         big.report = "x".repeat(11);
-        assert!(!Hold::default().hold(big, &s));
+        assert!(Hold::default().hold(big, &s).is_err());
     }
 }

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | RFC 3339 with `Z` or an offset | `2026-03-05T14:00:00Z`, `2026-03-05T15:00:00+01:00` | accepted |
 //! | the same in lower case, or with a space for `T` (RFC 3339 §5.6 allows both) | `2026-03-05t14:00:00z` | accepted |
-//! | a leap second | `2016-12-31T23:59:60Z` | accepted, read as `23:59:59` |
+//! | a leap second (23:59:60 UTC only) | `2016-12-31T23:59:60Z` | accepted, read as `23:59:59` |
 //! | fractions of a second | `2026-03-05T14:00:00.250Z` | accepted, truncated to the second |
 //! | epoch milliseconds, as a JSON integer or a string of digits | `1772719200000` | accepted |
 //! | no offset (form tools export local times) | `2026-03-05T14:00:00` | refused: the zone is unknown |
@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -69,6 +69,11 @@ fn millis(ms: i64) -> Result<i64, &'static str> {
 
 fn text(s: &str) -> Result<i64, &'static str> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        // chrono reads second 60 at any minute; only 23:59:60 UTC is a leap second.
+        let utc = t.with_timezone(&chrono::Utc);
+        if t.timestamp_subsec_nanos() >= 1_000_000_000 && (utc.hour(), utc.minute()) != (23, 59) {
+            return Err("second 60 is a leap second only at 23:59:60 UTC");
+        }
         return Ok(t.timestamp());
     }
     let local = [
@@ -169,6 +174,8 @@ mod tests {
             ("05/03/2026", "expected RFC 3339"),
             ("", "expected RFC 3339"),
             ("99999999999999999999999", "too large"),
+            ("2026-03-05T14:00:60Z", "leap second"),
+            ("2016-12-31T23:59:60+01:00", "leap second"),
         ] {
             let e = read(s).unwrap_err();
             assert!(e.contains(says), "{s}: {e}");

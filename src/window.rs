@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::near_duplicate::Fingerprint;
+use crate::near_duplicate::{BINS, Fingerprint};
 
 /// Window settings (`[window]` in `config/vigil.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -433,6 +433,14 @@ struct SeenId {
     dirty: bool,
 }
 
+/// A counted report in the near-duplicate index.
+#[derive(Debug, Clone)]
+struct NearEntry {
+    event_time: i64,
+    sketch: [u16; BINS],
+    id: Arc<str>,
+}
+
 /// A counted id as the changelog keeps it: its event time, written as a bare number when it has
 /// no fingerprint (which is also how changelogs before near-duplicate detection wrote it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -481,8 +489,9 @@ pub struct RegionWindows {
     pub watermark: i64,
     /// Ids counted, kept while a duplicate could still be in lateness.
     seen: FxHashMap<Arc<str>, SeenId>,
-    /// Counted ids by fingerprint key (source and particulars), for near-duplicate look-ups.
-    near: FxHashMap<u64, Vec<Arc<str>>>,
+    /// Counted reports by fingerprint key (source and particulars), for near-duplicate look-ups:
+    /// a report is compared only with those of its key.
+    near: FxHashMap<u64, Vec<NearEntry>>,
     /// Ids evicted since the changelog last took changes (its tombstones).
     evicted_ids: Vec<Arc<str>>,
     panes: BTreeMap<Signal, PaneSeries>,
@@ -572,25 +581,27 @@ impl RegionWindows {
         settings: &WindowSettings,
     ) -> Option<Arc<str>> {
         let candidates = self.near.get(&fp.key)?;
-        let repeats = |id: &&Arc<str>| {
-            self.seen.get(*id).is_some_and(|s| {
-                (s.event_time - event_time).abs() <= settings.near_duplicate_secs
-                    && s.near
-                        .is_some_and(|n| n.similarity(fp) >= settings.near_duplicate_similarity)
-            })
+        let repeats = |e: &&NearEntry| {
+            (e.event_time - event_time).abs() <= settings.near_duplicate_secs
+                && fp.similarity_to(&e.sketch) >= settings.near_duplicate_similarity
         };
-        candidates.iter().filter(repeats).min().cloned()
+        candidates
+            .iter()
+            .filter(repeats)
+            .map(|e| &e.id)
+            .min()
+            .cloned()
     }
 
     /// Dedup (by id, then as a near-duplicate of a counted report: `fingerprint` is asked for
-    /// only when `window.near_duplicate_secs` is on) and lateness check; advances the watermark
+    /// only when `window.near_duplicate_secs` is on, and may decline) and lateness check; advances the watermark
     /// for accepted reports.
     pub fn admit(
         &mut self,
         id: &str,
         event_time: i64,
         settings: &WindowSettings,
-        fingerprint: impl FnOnce() -> Fingerprint,
+        fingerprint: impl FnOnce() -> Option<Fingerprint>,
     ) -> Admission {
         if self.watermark != i64::MIN
             && event_time < self.watermark - settings.allowed_lateness_secs
@@ -600,13 +611,19 @@ impl RegionWindows {
         if self.seen.contains_key(id) {
             return Admission::Duplicate;
         }
-        let near = (settings.near_duplicate_secs > 0).then(fingerprint);
+        let near = (settings.near_duplicate_secs > 0)
+            .then(fingerprint)
+            .flatten();
         if let Some(of) = near.and_then(|fp| self.near_duplicate_of(&fp, event_time, settings)) {
             return Admission::NearDuplicate { of };
         }
         let id: Arc<str> = Arc::from(id);
         if let Some(fp) = near {
-            self.near.entry(fp.key).or_default().push(Arc::clone(&id));
+            self.near.entry(fp.key).or_default().push(NearEntry {
+                event_time,
+                sketch: fp.sketch,
+                id: Arc::clone(&id),
+            });
         }
         self.seen.insert(
             Arc::clone(&id),
@@ -718,19 +735,16 @@ impl RegionWindows {
         self.panes.retain(|_, s| s.len() > 0);
         let id_horizon = self.watermark - settings.allowed_lateness_secs;
         let expired = self.seen.extract_if(|_, s| s.event_time < id_horizon);
-        for (id, s) in expired {
-            if let Some(fp) = s.near
-                && let Some(ids) = self.near.get_mut(&fp.key)
-            {
-                ids.retain(|i| *i != id);
-                if ids.is_empty() {
-                    self.near.remove(&fp.key);
-                }
-            }
-            if self.track_changes {
-                self.evicted_ids.push(id);
-            }
+        if self.track_changes {
+            self.evicted_ids.extend(expired.map(|(id, _)| id));
+        } else {
+            expired.for_each(drop);
         }
+        // The same horizon for the near-duplicate index, in one pass over it.
+        self.near.retain(|_, entries| {
+            entries.retain(|e| e.event_time >= id_horizon);
+            !entries.is_empty()
+        });
     }
 
     /// Takes the panes and ids changed since the last call, with their current values, sorted
@@ -777,12 +791,16 @@ impl RegionWindows {
         for (signal, start, pane) in panes {
             by_signal.entry(signal).or_default().push((start, pane));
         }
-        let mut near: FxHashMap<u64, Vec<Arc<str>>> = FxHashMap::default();
+        let mut near: FxHashMap<u64, Vec<NearEntry>> = FxHashMap::default();
         let seen = seen.into_iter().map(|(id, record)| {
             let id: Arc<str> = Arc::from(id);
             let (event_time, fp) = record.parts();
             if let Some(fp) = fp {
-                near.entry(fp.key).or_default().push(Arc::clone(&id));
+                near.entry(fp.key).or_default().push(NearEntry {
+                    event_time,
+                    sketch: fp.sketch,
+                    id: Arc::clone(&id),
+                });
             }
             let dirty = false;
             (
@@ -895,13 +913,13 @@ mod tests {
     use super::*;
 
     /// A fingerprint no other report shares.
-    fn distinct() -> Fingerprint {
+    fn distinct() -> Option<Fingerprint> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let key = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Fingerprint {
+        Some(Fingerprint {
             key,
-            sketch: [0; crate::near_duplicate::BINS],
-        }
+            sketch: [0; BINS],
+        })
     }
 
     const ALL: Want = Want {

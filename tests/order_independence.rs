@@ -39,6 +39,9 @@ fn report_json(s: &Spec) -> String {
         3 => "Foreign fighters were seen arriving from across the border.".to_string(),
         _ => "No abductions were reported; the market reopened.".to_string(),
     };
+    // A reference number per report: these reports are distinct incidents, not copies of one
+    // message (near-duplicates count once, and which copy counts follows arrival order).
+    let text = format!("{text} Ref {}.", s.id);
     let abducted = if s.kind == 0 { s.count } else { 0 };
     let region = ["NG-BO", "ML-MO"][s.region];
     let reliability = ["A", "C"][s.source % 2];
