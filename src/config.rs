@@ -41,6 +41,7 @@ impl Settings {
         ImportOptions {
             date_order: self.import.date_order,
             max_code_bytes: self.limits.max_code_bytes,
+            max_line_bytes: self.limits.max_message_bytes,
         }
     }
 }
