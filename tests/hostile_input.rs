@@ -23,6 +23,8 @@ use vigil::hostile::{Expect, HostileOptions, Origin, Record, corpus};
 use vigil::report::RejectReason;
 
 const HOSTILE: usize = 10_000;
+/// `pipeline.batch_max_bytes` for the stream: a seventh of the corpus.
+const BATCH_MAX_BYTES: u64 = 4 << 20;
 const SEED: u64 = 1;
 
 fn engine() -> Engine {
@@ -349,7 +351,12 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
     let started = std::time::Instant::now();
     let mut run = vigil(bootstrap, &names);
     run.args(["run", "--json", "--max-records", &records.len().to_string()])
-        .env("VIGIL__LOG__LEVEL", "info");
+        // The run summary, and each batch's size.
+        .env("VIGIL__LOG__LEVEL", "info,vigil::pipeline=debug")
+        .env(
+            "VIGIL__PIPELINE__BATCH_MAX_BYTES",
+            BATCH_MAX_BYTES.to_string(),
+        );
     let (stdout, stderr) = (dir.path().join("run.out"), dir.path().join("run.err"));
     let ok = run_to_files(&mut run, &stdout, &stderr);
     let run_secs = started.elapsed().as_secs_f64();
@@ -362,6 +369,36 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no peak_rss_kib in the run summary:\n{err}"));
+
+    // A batch closes at pipeline.batch_max_bytes, so that large records bound what it holds: no
+    // batch holds more than that and the record that reached it, and every record was in one.
+    let batches: Vec<u64> = err
+        .lines()
+        .filter(|l| l.contains(" batch ") && l.contains("ok=true"))
+        .filter_map(|l| {
+            l.split("bytes=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let largest = records.iter().map(|r| r.bytes.len()).max().unwrap() as u64 + 64;
+    let all: u64 = records
+        .iter()
+        .map(|r| (r.bytes.len() + r.key.as_ref().map_or(0, String::len)) as u64)
+        .sum();
+    let biggest = batches.iter().copied().max().unwrap_or(0);
+    assert!(
+        biggest <= BATCH_MAX_BYTES + largest,
+        "a batch of {biggest} bytes"
+    );
+    assert_eq!(
+        batches.iter().sum::<u64>(),
+        all,
+        "records in committed batches"
+    );
 
     // Every partition drained: the group committed every record.
     assert_eq!(
@@ -476,8 +513,9 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
 
     let mb = records.iter().map(|r| r.bytes.len()).sum::<usize>() as f64 / 1e6;
     eprintln!(
-        "stream: {} records ({mb:.1} MB) produced in {produce_secs:.1} s, consumed by vigil run in {run_secs:.1} s; {} alert records, {dlq_total} in the DLQ ({truncated} cut); peak RSS of vigil run {run_rss} KiB",
+        "stream: {} records ({mb:.1} MB) produced in {produce_secs:.1} s, consumed by vigil run in {run_secs:.1} s in {} batches (largest {biggest} bytes); {} alert records, {dlq_total} in the DLQ ({truncated} cut); peak RSS of vigil run {run_rss} KiB",
         records.len(),
+        batches.len(),
         committed.len()
     );
 }
