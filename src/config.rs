@@ -41,6 +41,7 @@ impl Settings {
         ImportOptions {
             date_order: self.import.date_order,
             max_code_bytes: self.limits.max_code_bytes,
+            max_line_bytes: self.limits.max_message_bytes,
         }
     }
 }
@@ -111,12 +112,16 @@ impl Default for KafkaSettings {
     }
 }
 
-/// Batching of the streaming pipeline: a batch closes at `batch_max_records` records or
-/// `commit_interval_ms`, whichever comes first; each batch is one transaction.
+/// Batching of the streaming pipeline: a batch closes at `batch_max_records` records, at
+/// `batch_max_bytes` bytes of records or after `commit_interval_ms`, whichever comes first;
+/// each batch is one transaction.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineSettings {
     pub batch_max_records: usize,
+    /// Bytes of records (keys and payloads) at which a batch closes: bounds the memory a batch
+    /// holds whatever the size of its records.
+    pub batch_max_bytes: usize,
     pub commit_interval_ms: u64,
     /// With records waiting (consumer lag above zero) and none consumed for this long, the
     /// instance rejoins the group and restores from the changelog (0: never). Needs
@@ -128,6 +133,7 @@ impl Default for PipelineSettings {
     fn default() -> Self {
         PipelineSettings {
             batch_max_records: 10000,
+            batch_max_bytes: 32 << 20,
             commit_interval_ms: 50,
             stall_timeout_secs: 60,
         }

@@ -205,6 +205,10 @@ impl Engine {
         &self.stats
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     pub fn window_settings(&self) -> &WindowSettings {
         &self.window
     }

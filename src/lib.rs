@@ -15,6 +15,7 @@ pub mod config;
 pub mod engine;
 mod fast_decode;
 pub mod generator;
+pub mod hostile;
 pub mod http;
 pub mod import;
 pub mod kafka;

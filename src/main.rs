@@ -18,6 +18,7 @@ use vigil::cap::{CapSender, render};
 use vigil::config::{self, Loaded};
 use vigil::engine::{Engine, Outcome};
 use vigil::generator::{GenOptions, generate};
+use vigil::hostile;
 use vigil::import::{self, Format, ImportError, Records};
 use vigil::metrics::Metrics;
 use vigil::near_duplicate::Fingerprint;
@@ -129,6 +130,10 @@ enum Command {
         /// The bundled demo scenario (overrides the other options).
         #[arg(long)]
         demo: bool,
+        /// The demo scenario with COUNT hostile records (seeded by SEED) between its reports,
+        /// keyed by their neighbours' regions: `vigil::hostile` lists the classes.
+        #[arg(long, conflicts_with = "demo")]
+        hostile: bool,
     },
     /// Measure the core's throughput on generated reports, against ripgrep over the same file.
     Bench {
@@ -157,7 +162,13 @@ fn main() -> Result<()> {
             size,
             escalation,
             demo,
+            hostile,
         } => {
+            if hostile {
+                let loaded = config::load(&cli.config_dir)
+                    .context("configuration is invalid (see `vigil check-config`)")?;
+                return cmd_gen_hostile(&loaded, seed, count);
+            }
             let opts = if demo {
                 GenOptions::demo()
             } else {
@@ -279,6 +290,22 @@ fn cmd_gen(opts: &GenOptions) -> Result<()> {
     let mut out = BufWriter::new(stdout.lock());
     for line in generate(opts) {
         writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn cmd_gen_hostile(loaded: &Loaded, seed: u64, count: usize) -> Result<()> {
+    let good: Vec<String> = generate(&GenOptions::demo()).collect();
+    let records = hostile::corpus(
+        &mut loaded.engine()?,
+        &good,
+        &hostile::HostileOptions { seed, count },
+    );
+    let mut out = BufWriter::new(io::stdout().lock());
+    for r in &records {
+        out.write_all(&r.bytes)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
@@ -407,6 +434,9 @@ fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
             stats.near_duplicates
         );
     }
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("peak memory: {kib} KiB resident");
+    }
     if stats.held > 0 {
         eprintln!(
             "time_jump: {} reports held as suspect (event time over window.max_watermark_jump_secs ahead of their region), {} released by corroboration, {} still held",
@@ -415,6 +445,15 @@ fn print_summary(s: &Summary, engine: &Engine, elapsed: f64) {
             engine.held_count()
         );
     }
+}
+
+/// This process's peak resident set (`VmHWM`, Linux), in KiB. Unlike a parent's `getrusage`,
+/// it counts this program alone: the kernel starts it afresh at `exec`, whereas a child's
+/// `ru_maxrss` also keeps the resident set of the process it was forked from.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Where `backtest` also writes each alert record, one file per record.
@@ -658,6 +697,7 @@ async fn run_pipeline(
         restore_seconds = stats.restore_seconds,
         held_as_suspect = stats.held,
         near_duplicates = stats.near_duplicates,
+        peak_rss_kib = peak_rss_kib(),
         "run finished"
     );
     Ok(())

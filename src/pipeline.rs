@@ -333,8 +333,14 @@ pub fn run(
     let mut last_progress = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         batch.clear();
+        // Bytes of the batch's records as consumed: with a count alone, 10,000 records of a few
+        // megabytes each would all be held (and copied to the DLQ) in one transaction.
+        let mut batch_bytes = 0usize;
         let deadline = Instant::now() + interval;
-        while batch.len() < p.batch_max_records && !stop.load(Ordering::Relaxed) {
+        while batch.len() < p.batch_max_records
+            && batch_bytes < p.batch_max_bytes
+            && !stop.load(Ordering::Relaxed)
+        {
             let now = Instant::now();
             if now >= deadline && !batch.is_empty() {
                 break;
@@ -345,7 +351,11 @@ pub fn run(
             let polled = member.consumer.poll(wait).map(|r| r.map(|m| m.detach()));
             member.apply_rebalances(loaded, opts, &mut batch, &mut stats, telemetry)?;
             match polled {
-                Some(Ok(m)) if member.assigned.contains(&m.partition()) => batch.push(m),
+                Some(Ok(m)) if member.assigned.contains(&m.partition()) => {
+                    batch_bytes += m.payload().map_or(0, <[u8]>::len);
+                    batch_bytes += m.key().map_or(0, <[u8]>::len);
+                    batch.push(m);
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
                 None => {
@@ -378,6 +388,7 @@ pub fn run(
         let result = process_batch(&mut member, loaded, opts, &batch, &mut stats, telemetry);
         tracing::debug!(
             records = batch.len(),
+            bytes = batch_bytes,
             ms = started.elapsed().as_millis() as u64,
             ok = result.is_ok(),
             "batch"

@@ -133,7 +133,7 @@ impl RejectError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     FieldMonitor,
@@ -142,6 +142,39 @@ pub enum SourceKind {
     Media,
     Government,
     SocialMedia,
+}
+
+impl SourceKind {
+    const ALL: [SourceKind; 6] = [
+        SourceKind::FieldMonitor,
+        SourceKind::Ngo,
+        SourceKind::Un,
+        SourceKind::Media,
+        SourceKind::Government,
+        SourceKind::SocialMedia,
+    ];
+    const NAMES: [&'static str; 6] = [
+        "field_monitor",
+        "ngo",
+        "un",
+        "media",
+        "government",
+        "social_media",
+    ];
+}
+
+/// Read from a string only. serde's derived enum reading answers anything but a string or an
+/// object with a *syntax* error, which would file a well-formed `"kind": 3` under
+/// `malformed_json`; a wrong type is `bad_type` and an unknown name `bad_value`.
+impl<'de> Deserialize<'de> for SourceKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        SourceKind::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| SourceKind::ALL[i])
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, &SourceKind::NAMES))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -242,9 +275,9 @@ pub struct Report<'a> {
     pub reported_at: Option<TimeValue<'a>>,
     #[serde(borrow)]
     pub region: Cow<'a, str>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "object::option")]
     pub location: Option<Location<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "object::required")]
     pub source: Source<'a>,
     #[serde(default, borrow, deserialize_with = "borrowed::option")]
     pub language: Option<Cow<'a, str>>,
@@ -254,9 +287,9 @@ pub struct Report<'a> {
     pub text: Cow<'a, str>,
     #[serde(default, borrow, deserialize_with = "borrowed::list")]
     pub categories: Vec<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object::option")]
     pub casualties: Option<Casualties>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "object::list")]
     pub actors: Vec<Actor<'a>>,
 }
 
@@ -307,8 +340,8 @@ pub fn decode<'a>(
     // first, and a failure is decoded again to name the field.
     let report: Report<'a> = match crate::fast_decode::decode(text) {
         Some(r) => r,
-        None => match serde_json::from_str(text) {
-            Ok(r) => r,
+        None => match serde_json::from_str::<object::Object<Report<'a>>>(text) {
+            Ok(r) => r.0,
             Err(_) => return Err(explain(text)),
         },
     };
@@ -318,7 +351,7 @@ pub fn decode<'a>(
 /// Decodes a failed message again with path tracking, to say which field failed and why.
 fn explain(text: &str) -> RejectError {
     let mut de = serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize::<_, Report<'_>>(&mut de) {
+    match serde_path_to_error::deserialize::<_, object::Object<Report<'_>>>(&mut de) {
         Err(e) => classify(e),
         Ok(_) => match de.end() {
             Err(e) => RejectError::new(
@@ -355,16 +388,20 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
         }
         serde_json::error::Category::Data => {
             let msg = inner.to_string();
-            if let Some(rest) = msg.strip_prefix("missing field `") {
+            if let Some(rest) = msg.strip_prefix("duplicate field `") {
+                // RFC 8259 leaves a repeated name's meaning to each reader: refuse the object
+                // rather than keep either value.
                 let name = rest.split('`').next().unwrap_or_default();
-                let field = if path.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{path}.{name}")
-                };
+                RejectError::new(
+                    RejectReason::MalformedJson,
+                    join_path(&path, name),
+                    "key repeated in one object",
+                )
+            } else if let Some(rest) = msg.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or_default();
                 RejectError::new(
                     RejectReason::MissingField,
-                    field,
+                    join_path(&path, name),
                     "required field is absent",
                 )
             } else {
@@ -382,6 +419,14 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> RejectError {
                 RejectError::new(reason, path, format!("expected {expected}"))
             }
         }
+    }
+}
+
+fn join_path(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
     }
 }
 
@@ -613,6 +658,56 @@ fn validate<'a>(
     })
 }
 
+/// Objects read as objects only. serde's derived structs also read a JSON array, field by field
+/// in declaration order, so `"casualties": [40]` would count 40 killed and a top-level array of
+/// twelve values would be a report. The schema has objects there; an array is a wrong type.
+pub(crate) mod object {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    /// A `T` that was written as a JSON object.
+    pub(crate) struct Object<T>(pub T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = T;
+
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                    T::deserialize(MapAccessDeserializer::new(map))
+                }
+            }
+            d.deserialize_map(V(PhantomData)).map(Object)
+        }
+    }
+
+    pub fn required<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+        Ok(Object::<T>::deserialize(d)?.0)
+    }
+
+    pub fn option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        Ok(Option::<Object<T>>::deserialize(d)?.map(|o| o.0))
+    }
+
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Vec::<Object<T>>::deserialize(d)?
+            .into_iter()
+            .map(|o| o.0)
+            .collect())
+    }
+}
+
 /// Borrowing deserialisers for optional and repeated strings. serde borrows a `Cow<str>` field
 /// from the input only when the field's type is exactly `Cow<str>`; inside an `Option` or a `Vec`
 /// it always allocates. Each report carries several such strings (title, language, location,
@@ -744,6 +839,90 @@ mod tests {
             decode(&big, &Limits::default(), None).unwrap_err().reason,
             RejectReason::TooLarge
         );
+    }
+
+    #[test]
+    fn arrays_are_not_read_as_objects() {
+        // serde's derived structs read arrays positionally: `[40]` was 40 killed.
+        let mut v = good();
+        v["casualties"] = serde_json::json!([40]);
+        let e = reject(v);
+        assert_eq!(
+            (e.reason, e.field.as_str(), e.detail.as_str()),
+            (
+                RejectReason::BadType,
+                "casualties",
+                "expected a JSON object"
+            )
+        );
+        for (field, value) in [
+            ("source", serde_json::json!(["s-2", "ngo", "A", 1])),
+            ("location", serde_json::json!(["Bama", 11.5, 13.7])),
+            ("actors", serde_json::json!([["Group A", "militia", false]])),
+        ] {
+            let mut v = good();
+            v[field] = value;
+            let e = reject(v);
+            assert_eq!(e.reason, RejectReason::BadType, "{field}");
+            assert!(e.field.starts_with(field), "{field}: {e}");
+        }
+        let positional = serde_json::json!([
+            "r-2", "2026-03-01T10:00:00Z", null, "NG-BO", null, {"id": "s-1"}, null, null,
+            "Gunmen abducted 12 girls.", [], null, []
+        ]);
+        let e = reject(positional);
+        assert_eq!((e.reason, e.field.as_str()), (RejectReason::BadType, ""));
+        // Objects still read, borrowing as before.
+        let bytes = serde_json::to_vec(&good()).unwrap();
+        assert!(decode(&bytes, &Limits::default(), None).is_ok());
+    }
+
+    #[test]
+    fn repeated_keys_and_wrongly_typed_kinds_have_their_own_reasons() {
+        let base = r#""event_time":"2026-03-01T10:00:00Z","region":"NG-BO","text":"x""#;
+        let e = decode(
+            format!(r#"{{"id":"a","id":"b",{base},"source":{{"id":"s"}}}}"#).as_bytes(),
+            &Limits::default(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.reason, e.field.as_str(), e.detail.as_str()),
+            (
+                RejectReason::MalformedJson,
+                "id",
+                "key repeated in one object"
+            )
+        );
+        let e = decode(
+            format!(r#"{{"id":"a",{base},"source":{{"id":"s","id":"t"}}}}"#).as_bytes(),
+            &Limits::default(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (RejectReason::MalformedJson, "source.id")
+        );
+        // A well-formed number where a kind name belongs was filed as malformed JSON.
+        for (kind, reason) in [
+            ("3", RejectReason::BadType),
+            ("true", RejectReason::BadType),
+            (r#"{"ngo":1}"#, RejectReason::BadType),
+            (r#""alien""#, RejectReason::BadValue),
+        ] {
+            let line = format!(r#"{{"id":"a",{base},"source":{{"id":"s","kind":{kind}}}}}"#);
+            let e = decode(line.as_bytes(), &Limits::default(), None).unwrap_err();
+            assert_eq!(
+                (e.reason, e.field.as_str()),
+                (reason, "source.kind"),
+                "{kind}"
+            );
+            assert!(!e.detail.contains("alien"), "{e}");
+        }
+        let line = format!(r#"{{"id":"a",{base},"source":{{"id":"s","kind":"un"}}}}"#);
+        let r = decode(line.as_bytes(), &Limits::default(), None).unwrap();
+        assert_eq!(r.report.source.kind, Some(SourceKind::Un));
     }
 
     #[test]
