@@ -1019,60 +1019,64 @@ mod tests {
         "best",
     ];
 
+    /// A row of `header`: the value `set` gives a column, else its `default`.
+    fn row(
+        header: &[&str],
+        default: fn(&str) -> &'static str,
+        set: &[(&str, &str)],
+    ) -> Vec<String> {
+        let value = |h: &str| {
+            set.iter()
+                .find(|(k, _)| *k == h)
+                .map_or(default(h), |(_, v)| v)
+        };
+        header.iter().map(|h| value(h).to_string()).collect()
+    }
+
     /// An invented ACLED row: defaults, with `set` replacing columns.
     fn acled_row(set: &[(&str, &str)]) -> Vec<String> {
-        ACLED_HEADER
-            .iter()
-            .map(|h| {
-                let default = match *h {
-                    "event_id_cnty" => "TST1",
-                    "event_date" => "2025-02-07",
-                    "sub_event_type" => "Abduction/forced disappearance",
-                    "actor1" => "Unidentified Armed Group",
-                    "inter1" => "3",
-                    "country" => "Nigeria",
-                    "admin1" => "Borno",
-                    "location" => "Pulka",
-                    "latitude" => "11.2",
-                    "longitude" => "13.7",
-                    "source" => "Daily Trust",
-                    "notes" => "Gunmen abducted 12 farmers, officials said.",
-                    "fatalities" => "0",
-                    _ => "",
-                };
-                set.iter()
-                    .find(|(k, _)| k == h)
-                    .map_or(default, |(_, v)| v)
-                    .to_string()
-            })
-            .collect()
+        row(
+            &ACLED_HEADER,
+            |h| match h {
+                "event_id_cnty" => "TST1",
+                "event_date" => "2025-02-07",
+                "sub_event_type" => "Abduction/forced disappearance",
+                "actor1" => "Unidentified Armed Group",
+                "inter1" => "3",
+                "country" => "Nigeria",
+                "admin1" => "Borno",
+                "location" => "Pulka",
+                "latitude" => "11.2",
+                "longitude" => "13.7",
+                "source" => "Daily Trust",
+                "notes" => "Gunmen abducted 12 farmers, officials said.",
+                "fatalities" => "0",
+                _ => "",
+            },
+            set,
+        )
     }
 
     fn ucdp_row(set: &[(&str, &str)]) -> Vec<String> {
-        UCDP_HEADER
-            .iter()
-            .map(|h| {
-                let default = match *h {
-                    "id" => "244657",
-                    "type_of_violence" => "3",
-                    "side_a" => "IS",
-                    "side_b" => "Civilians",
-                    "source_headline" => "Militants besieged the town and killed nine",
-                    "where_description" => "Town (Borno)",
-                    "adm_1" => "Borno state",
-                    "latitude" => "11.8",
-                    "longitude" => "13.1",
-                    "country" => "Nigeria",
-                    "date_start" => "2020-01-01 00:00:00.000",
-                    "best" => "9",
-                    _ => "",
-                };
-                set.iter()
-                    .find(|(k, _)| k == h)
-                    .map_or(default, |(_, v)| v)
-                    .to_string()
-            })
-            .collect()
+        row(
+            &UCDP_HEADER,
+            |h| match h {
+                "id" => "244657",
+                "type_of_violence" => "3",
+                "side_a" => "IS",
+                "side_b" => "Civilians",
+                "source_headline" => "Militants besieged the town and killed nine",
+                "where_description" => "Town (Borno)",
+                "adm_1" => "Borno state",
+                "latitude" => "11.8",
+                "longitude" => "13.1",
+                "country" => "Nigeria",
+                "date_start" => "2020-01-01 00:00:00.000",
+                "best" => "9",
+                _ => "",
+            },
+            set,
+        )
     }
 
     /// A CSV file: fields quoted where they need it, lines ended by `eol`.
