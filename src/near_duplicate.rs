@@ -300,8 +300,13 @@ impl Words {
             let start = i;
             let mut invisible = false;
             while i < text.len() && WORD_BYTE[usize::from(text[i])] {
-                // Any non-ASCII character may be a default-ignorable one.
-                invisible |= text[i] >= 0x80;
+                // The lead bytes of every default-ignorable code point's UTF-8 form (U+00AD,
+                // U+034F, U+061C, U+115F…, U+200B…, U+3164, U+FE00…, U+1BCA0…, U+E0000…);
+                // accented Latin letters (C3) and most scripts never take the slow path.
+                invisible |= matches!(
+                    text[i],
+                    0xC2 | 0xCD | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF | 0xF0 | 0xF3
+                );
                 i += 1;
             }
             let mut word = &text[start..i];
@@ -424,6 +429,21 @@ mod tests {
         assert!(near(&a, &c), "{}", a.similarity(&c));
         // Another source's identical words are another report.
         assert!(!near(&a, &fp(SMS, "sms:+23481", "")));
+    }
+
+    #[test]
+    fn the_slow_path_sees_every_default_ignorable_lead_byte() {
+        let text = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_default_ignorable(c));
+        for c in text {
+            let word = format!("kid{c}napped");
+            let mut with = Words::default();
+            with.feed(word.as_bytes());
+            let mut without = Words::default();
+            without.feed(b"kidnapped");
+            assert_eq!(with.sketch, without.sketch, "U+{:04X}", u32::from(c));
+        }
     }
 
     #[test]
