@@ -77,7 +77,8 @@ pub fn payload(alert: &Alert, receiver: &str) -> WebhookPayload {
         summary: alert.summary.clone(),
         alert_id: alert.alert_id.clone(),
         window: format!("{}/{}", alert.window.start, alert.window.end),
-        evidence_report_ids: alert.evidence.report_ids.join(","),
+        // A JSON array: ids may hold commas and spaces, so no separator splits them safely.
+        evidence_report_ids: serde_json::to_string(&alert.evidence.report_ids).unwrap_or_default(),
         risk_factors: alert.risk_factors.join(","),
     };
     let ends_at = match alert.status {

@@ -206,7 +206,8 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -
                 parameter(
                     w,
                     "vigil:evidence_report_ids",
-                    &a.evidence.report_ids.join(" "),
+                    // A JSON array: ids may hold spaces and commas.
+                    &serde_json::to_string(&a.evidence.report_ids).unwrap_or_default(),
                 )?;
                 w.create_element("area").write_inner_content(|w| {
                     text(w, "areaDesc", &a.region)?;
@@ -300,6 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn evidence_ids_with_spaces_and_commas_read_back_whole() {
+        let mut a = alert(Status::Firing, "NG-BO");
+        a.evidence.report_ids = vec!["r 1".into(), "r,2".into(), "r3".into()];
+        let xml = render(&a, &CapSender::default());
+        let at = xml.find("vigil:evidence_report_ids").unwrap();
+        let value = &xml[at..];
+        let value = &value[value.find("<value>").unwrap() + 7..value.find("</value>").unwrap()];
+        let value = value.replace("&quot;", "\"");
+        let back: Vec<String> = serde_json::from_str(&value).unwrap();
+        assert_eq!(back, a.evidence.report_ids);
+        let payload = serde_json::to_value(crate::alertmanager::payload(&a, "vigil")).unwrap();
+        let annotation = payload["alerts"][0]["annotations"]["evidence_report_ids"]
+            .as_str()
+            .unwrap();
+        let back: Vec<String> = serde_json::from_str(annotation).unwrap();
+        assert_eq!(back, a.evidence.report_ids);
+    }
+
+    #[test]
     fn required_elements_in_schema_order() {
         let xml = render(&alert(Status::Firing, "NG-BO"), &CapSender::default());
         assert_eq!(
@@ -358,7 +378,8 @@ mod tests {
             "{xml:?}"
         );
         assert!(xml.contains("<areaDesc>NG-BO::\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\tx</areaDesc>"));
-        assert!(xml.contains("r-\u{FFFD}\u{FFFD}</value>"));
+        // In the evidence list (a JSON array) NUL is the escape `\u0000`; U+FFFF is replaced.
+        assert!(xml.contains("r-\\u0000\u{FFFD}"), "{xml}");
         assert_eq!(children(&xml, "area"), ["areaDesc", "geocode"]);
     }
 
