@@ -239,8 +239,10 @@ impl Engine {
         }
         let watermark = region.windows.watermark;
         let too_late = watermark != i64::MIN && t < watermark - self.window.allowed_lateness_secs;
-        if too_late || region.windows.has_seen(id) {
-            // Admission refuses it; it corroborates nothing.
+        // A late or already counted report is refused by admission and corroborates nothing.
+        // The id look-up is made only where a hold is involved: admission makes it anyway.
+        let refused = |region: &RegionState| too_late || region.windows.has_seen(id);
+        if too_late || (!region.held.is_empty() && refused(region)) {
             return self.aggregate(&report, region_key);
         }
         let source = report.report.source.id.as_ref();
@@ -259,7 +261,8 @@ impl Engine {
             report.reported_at,
             region.windows.watermark,
             &self.window,
-        ) {
+        ) && !refused(region)
+        {
             let held = HeldReport {
                 id: id.to_string(),
                 source: source.to_string(),
@@ -860,6 +863,22 @@ mod tests {
         }
         assert_eq!(e.held_count(), 16);
         assert_eq!(e.stats().rejected.get(&RejectReason::TimeJump), Some(&3));
+    }
+
+    #[test]
+    fn a_counted_id_sent_again_far_ahead_is_a_duplicate_not_a_suspect() {
+        let mut e = engine();
+        let first = dated("a", "2025-03-01T08", "s1");
+        assert!(matches!(
+            e.process(first.as_bytes(), None),
+            Outcome::Accepted { .. }
+        ));
+        let again = dated("a", "2026-03-01T08", "s1");
+        assert!(matches!(
+            e.process(again.as_bytes(), None),
+            Outcome::Duplicate { .. }
+        ));
+        assert_eq!(e.held_count(), 0);
     }
 
     #[test]
