@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use vigil::config;
 use vigil::engine::Engine;
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 use vigil::report::{Limits, decode};
-use vigil::tagger::Scratch;
+use vigil::tag::Scratch;
 
 struct Counting;
 

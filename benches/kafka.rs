@@ -22,7 +22,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use support::{Broker, Names, create_topics, output_ok, replay_file, vigil, write_lines};
 use vigil::config::KafkaSettings;
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 
 fn drain(broker: &Broker, dir: &std::path::Path) {
     let count: usize = std::env::var("VIGIL_BENCH_RECORDS")

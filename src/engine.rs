@@ -11,12 +11,12 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, EpisodeTracker};
-use crate::near_duplicate::Fingerprint;
 use crate::report::{Limits, RejectError, RejectReason, ValidReport, decode};
 use crate::rules::{Rule, RuleKind};
-use crate::suspect::{HeldReport, Hold, is_jump};
-use crate::tagger::{Scratch, TagSet, TaggedReport, Tagger};
-use crate::taxonomy::Taxonomy;
+use crate::tag::taxonomy::Taxonomy;
+use crate::tag::{Scratch, TagSet, TaggedReport, Tagger};
+use crate::window::near_duplicate::Fingerprint;
+use crate::window::suspect::{HeldReport, Hold, is_jump};
 use crate::window::{
     Admission, Contribution, Pane, RegionWindows, SeenRecord, Signal, WindowChanges, WindowSettings,
 };
@@ -160,7 +160,7 @@ impl Engine {
             .max()
             .unwrap_or(0)
             .max(window.pane_secs);
-        let latest_event_time = crate::timestamp::MAX_SECONDS - longest_hop;
+        let latest_event_time = crate::report::timestamp::MAX_SECONDS - longest_hop;
         let stats = Stats::default();
         Engine {
             limits,
@@ -657,7 +657,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::generator::{GenOptions, generate};
+    use crate::input::generator::{GenOptions, generate};
 
     #[test]
     fn region_state_survives_the_delta_changelog() {
@@ -940,7 +940,7 @@ mod far_future_tests {
     use std::path::Path;
 
     use super::*;
-    use crate::timestamp::MAX_SECONDS;
+    use crate::report::timestamp::MAX_SECONDS;
 
     fn abduction(id: usize, event_time: &str) -> String {
         serde_json::json!({

@@ -9,26 +9,13 @@
 //! loads and checks the configuration files.
 
 pub mod alert;
-pub mod alertmanager;
-pub mod cap;
 pub mod config;
 pub mod engine;
-mod fast_decode;
-pub mod generator;
-pub mod hostile;
-pub mod http;
-pub mod import;
+pub mod input;
 pub mod kafka;
-pub mod metrics;
-pub mod near_duplicate;
-pub mod normalize;
-pub mod pipeline;
-pub mod replay;
+pub mod output;
 pub mod report;
 pub mod rules;
-pub mod scanner;
-pub mod suspect;
-pub mod tagger;
-pub mod taxonomy;
-pub mod timestamp;
+pub mod tag;
+pub mod telemetry;
 pub mod window;

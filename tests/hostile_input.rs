@@ -1,4 +1,4 @@
-//! "Prove the classes are closed": a hostile corpus (`vigil::hostile`, at least 10,000 records
+//! "Prove the classes are closed": a hostile corpus (`vigil::input::hostile`, at least 10,000 records
 //! of every class) between the demo's reports, through `vigil backtest` and through `vigil run`
 //! on a real broker. Every record is counted or in the DLQ with its reason, nothing panics, every
 //! partition drains, memory stays bounded, and the good reports give exactly the alerts they
@@ -18,8 +18,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use support::{Names, broker, committed_records, create_topics, produce, read_all, vigil};
 use vigil::engine::{Engine, Outcome};
-use vigil::generator::{GenOptions, generate};
-use vigil::hostile::{Expect, HostileOptions, Origin, Record, corpus};
+use vigil::input::generator::{GenOptions, generate};
+use vigil::input::hostile::{Expect, HostileOptions, Origin, Record, corpus};
 use vigil::report::RejectReason;
 
 const HOSTILE: usize = 10_000;
@@ -333,7 +333,7 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
             key: region,
             bytes: Vec::new(),
             origin: Origin::Hostile {
-                class: vigil::hostile::Class::TopLevel,
+                class: vigil::input::hostile::Class::TopLevel,
                 case: "top_level/empty_message".into(),
                 expect: Expect::Rejected(RejectReason::MalformedJson),
             },
@@ -375,7 +375,7 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
     let mut run = vigil(bootstrap, &names);
     run.args(["run", "--json", "--max-records", &records.len().to_string()])
         // The run summary, and each batch's size.
-        .env("VIGIL__LOG__LEVEL", "info,vigil::pipeline=debug")
+        .env("VIGIL__LOG__LEVEL", "info,vigil::kafka::pipeline=debug")
         .env(
             "VIGIL__PIPELINE__BATCH_MAX_BYTES",
             BATCH_MAX_BYTES.to_string(),

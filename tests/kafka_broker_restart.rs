@@ -14,7 +14,7 @@ use support::{
     Broker, Names, backtest_keys, committed_alert_keys, committed_at_least, replay_file, vigil,
     wait_for, write_lines,
 };
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 
 #[test]
 fn pipeline_recovers_from_a_broker_restart_without_losing_reports() {

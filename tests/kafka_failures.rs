@@ -13,7 +13,7 @@ use support::{
     Names, backtest_keys, broker, committed_alert_keys, committed_at_least, committed_records,
     create_topics, vigil, wait_for, write_lines,
 };
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 
 /// The two tests are heavy on a 2-core machine: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());

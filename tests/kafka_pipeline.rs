@@ -8,7 +8,7 @@ use support::{
     Names, backtest_keys, broker, committed_alert_keys, create_topics, output_ok, produce,
     read_all, replay_file, vigil, write_lines,
 };
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 
 fn run_until(bootstrap: &str, names: &Names, records: u64) -> std::process::Output {
     let mut run = vigil(bootstrap, names);

@@ -15,7 +15,7 @@ use std::time::Duration;
 mod support;
 
 use support::{Names, broker, create_topics, http_get, replay_file, vigil, wait_for, write_lines};
-use vigil::generator::{GenOptions, generate};
+use vigil::input::generator::{GenOptions, generate};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

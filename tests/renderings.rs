@@ -27,8 +27,8 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::Value;
 use vigil::alert::{Alert, Status};
-use vigil::cap::{CapSender, render};
 use vigil::engine::{Engine, Outcome};
+use vigil::output::cap::{CapSender, render};
 use vigil::report::RejectReason;
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ fn leaf<'a>(leaves: &'a [(String, String)], path: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// `^[A-Z]{2}-[A-Z0-9]{1,3}$`, written here independently of `vigil::cap`.
+/// `^[A-Z]{2}-[A-Z0-9]{1,3}$`, written here independently of `vigil::output::cap`.
 fn iso_3166_2_shaped(code: &str) -> bool {
     let chars: Vec<char> = code.chars().collect();
     (4..=6).contains(&chars.len())
@@ -372,7 +372,7 @@ fn render_and_check(alert: &Alert) -> Result<String, String> {
     }
     check_alert_json(&serde_json::from_str(&json).unwrap())?;
 
-    let body = serde_json::to_string(&vigil::alertmanager::payload(alert, "desk"))
+    let body = serde_json::to_string(&vigil::output::alertmanager::payload(alert, "desk"))
         .map_err(|e| e.to_string())?;
     let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
     check_webhook(&v)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use vigil::config;
 use vigil::report::{Limits, decode};
-use vigil::tagger::Scratch;
+use vigil::tag::Scratch;
 
 const THREATS: [&str; 4] = ["abduction", "siege", "sexual_violence", "foreign_fighters"];
 

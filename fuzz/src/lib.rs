@@ -9,12 +9,12 @@ use std::sync::{Mutex, OnceLock};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use vigil::alert::{Alert, AlertEvidence, Casualty, Observed, Status, TimeRange};
-use vigil::cap::CapSender;
+use vigil::output::cap::CapSender;
 use vigil::engine::{Engine, Outcome};
-use vigil::normalize::Normalized;
+use vigil::tag::normalize::Normalized;
 use vigil::report::{Limits, decode};
 use vigil::rules::Severity;
-use vigil::tagger::{Field, Scratch, Tagger};
+use vigil::tag::{Field, Scratch, Tagger};
 
 /// Most lines (messages) one input feeds the engine, so that a run stays fast.
 const MAX_LINES: usize = 64;
@@ -161,8 +161,8 @@ pub fn check_engine_lines<'a>(lines: impl Iterator<Item = &'a [u8]>) {
 /// The importers: records of any input never panic; what they produce is JSON, which the
 /// engine then processes as a backtest would.
 pub fn check_import(data: &[u8]) {
-    let options = vigil::import::ImportOptions::default();
-    let Ok((_, records)) = vigil::import::records(std::io::Cursor::new(data.to_vec()), &options)
+    let options = vigil::input::import::ImportOptions::default();
+    let Ok((_, records)) = vigil::input::import::records(std::io::Cursor::new(data.to_vec()), &options)
     else {
         return;
     };
@@ -183,7 +183,7 @@ fn forbidden_in_xml(c: char) -> bool {
 /// The CAP XML of `alert` is well-formed and free of characters XML 1.0 forbids; its
 /// Alertmanager payload serialises to JSON that parses back to the same value.
 pub fn check_alert(alert: &Alert) {
-    let xml = vigil::cap::render(alert, &CapSender::default());
+    let xml = vigil::output::cap::render(alert, &CapSender::default());
     if let Some(c) = xml.chars().find(|&c| forbidden_in_xml(c)) {
         panic!("CAP XML holds U+{:04X}, forbidden in XML 1.0", u32::from(c));
     }
@@ -228,7 +228,7 @@ pub fn check_alert(alert: &Alert) {
     assert_eq!(depth, 0, "unclosed elements");
     assert_eq!(roots, 1, "one root element");
 
-    let payload = vigil::alertmanager::payload(alert, "fuzz");
+    let payload = vigil::output::alertmanager::payload(alert, "fuzz");
     let json = serde_json::to_string(&payload).expect("the payload serialises");
     let back: serde_json::Value = serde_json::from_str(&json).expect("the payload parses back");
     let direct = serde_json::to_value(&payload).expect("the payload is a JSON value");

@@ -5,13 +5,16 @@
 //! detail that never echoes input values (report text and names must not reach logs or the DLQ
 //! reason).
 
+mod fast_decode;
+pub mod timestamp;
+
 use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::timestamp::TimeValue;
+use crate::report::timestamp::TimeValue;
 
 /// Size, count and time limits applied to every report. Each is a named setting in
 /// `config/vigil.toml` under `[limits]`.
@@ -268,7 +271,7 @@ pub struct Actor<'a> {
 pub struct Report<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
-    /// RFC 3339 text or epoch milliseconds (see [`crate::timestamp`] for the accepted forms).
+    /// RFC 3339 text or epoch milliseconds (see [`crate::report::timestamp`] for the accepted forms).
     #[serde(borrow)]
     pub event_time: TimeValue<'a>,
     #[serde(default, borrow)]
@@ -338,7 +341,7 @@ pub fn decode<'a>(
     })?;
     // The common shape is read in one pass; anything else goes to serde, without path tracking
     // first, and a failure is decoded again to name the field.
-    let report: Report<'a> = match crate::fast_decode::decode(text) {
+    let report: Report<'a> = match crate::report::fast_decode::decode(text) {
         Some(r) => r,
         None => match serde_json::from_str::<object::Object<Report<'a>>>(text) {
             Ok(r) => r.0,
@@ -478,7 +481,7 @@ fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
         value.char_indices().find(|&(_, c)| {
             c.is_control()
                 || matches!(c, '\u{2028}' | '\u{2029}')
-                || crate::normalize::is_default_ignorable(c)
+                || crate::tag::normalize::is_default_ignorable(c)
                 || is_noncharacter(c)
         })
     };

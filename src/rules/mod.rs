@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::taxonomy::Taxonomy;
+use crate::tag::taxonomy::Taxonomy;
 use crate::window::{RegionWindows, Signal, SourceCount, Want, WindowAggregate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

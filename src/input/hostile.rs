@@ -256,7 +256,7 @@ fn event_time_of(line: &str) -> Option<i64> {
     #[derive(serde::Deserialize)]
     struct T<'a> {
         #[serde(borrow)]
-        event_time: crate::timestamp::TimeValue<'a>,
+        event_time: crate::report::timestamp::TimeValue<'a>,
     }
     serde_json::from_str::<T<'_>>(line)
         .ok()?
@@ -1665,7 +1665,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::generator::{GenOptions, generate};
+    use crate::input::generator::{GenOptions, generate};
 
     fn engine() -> Engine {
         crate::config::load(Path::new("config"))

@@ -8,6 +8,9 @@
 //! any number of instances) and the offline backtest compute the same windows. No region can
 //! stall another, so idle partitions never hold the watermark back.
 
+pub mod near_duplicate;
+pub mod suspect;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::near_duplicate::{BINS, Fingerprint};
+use crate::window::near_duplicate::{BINS, Fingerprint};
 
 /// Window settings (`[window]` in `config/vigil.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -139,7 +139,7 @@ fn quoted(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generator::{GenOptions, generate};
+    use crate::input::generator::{GenOptions, generate};
 
     /// Real alert records: the demo through the core.
     fn demo_alerts() -> Vec<Alert> {

@@ -4,6 +4,9 @@
 //!
 //! The pipeline loop that uses these lives in `pipeline.rs`.
 
+pub mod pipeline;
+pub mod replay;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

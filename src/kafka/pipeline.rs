@@ -25,7 +25,7 @@ use crate::alert::Alert;
 use crate::config::Loaded;
 use crate::engine::{Engine, Outcome};
 use crate::kafka::{KafkaSetupError, client_config, describe, dlq_headers, restore, state_key};
-use crate::metrics::{BatchTally, Metrics};
+use crate::telemetry::metrics::{BatchTally, Metrics};
 
 /// What `vigil run` needs beyond the configuration.
 #[derive(Debug, Clone)]

@@ -311,7 +311,8 @@ mod tests {
         let value = value.replace("&quot;", "\"");
         let back: Vec<String> = serde_json::from_str(&value).unwrap();
         assert_eq!(back, a.evidence.report_ids);
-        let payload = serde_json::to_value(crate::alertmanager::payload(&a, "vigil")).unwrap();
+        let payload =
+            serde_json::to_value(crate::output::alertmanager::payload(&a, "vigil")).unwrap();
         let annotation = payload["alerts"][0]["annotations"]["evidence_report_ids"]
             .as_str()
             .unwrap();

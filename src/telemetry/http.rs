@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use crate::metrics::Metrics;
+use crate::telemetry::metrics::Metrics;
 
 #[derive(Clone)]
 struct AppState {

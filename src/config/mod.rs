@@ -13,11 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::import::{DateOrder, ImportOptions};
+use crate::input::import::{DateOrder, ImportOptions};
 use crate::report::Limits;
 use crate::rules::{Rule, RulesFile, Severity};
-use crate::tagger::{Tagger, TaggerSettings};
-use crate::taxonomy::Taxonomy;
+use crate::tag::taxonomy::Taxonomy;
+use crate::tag::{Tagger, TaggerSettings};
 use crate::window::WindowSettings;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]

@@ -33,8 +33,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::is_default_ignorable;
 use crate::report::ValidReport;
+use crate::tag::normalize::is_default_ignorable;
 
 /// Bins of the one-permutation MinHash.
 pub const BINS: usize = 16;

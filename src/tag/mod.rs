@@ -1,4 +1,4 @@
-//! The compiled matcher: the lexicon scan ([`crate::scanner`]) over every phrase and proximity
+//! The compiled matcher: the lexicon scan ([`crate::tag::scanner`]) over every phrase and proximity
 //! part, one Aho-Corasick automaton over every cue, both built once from the taxonomy; the choice
 //! of phrases among overlapping matches; structured-field conditions; declared categories kept
 //! beside inferred ones.
@@ -6,13 +6,17 @@
 //! Tagging a report yields a compact [`TagSet`] (bitsets plus hits) that the window stage uses
 //! directly; [`TagSet::render`] expands it into the full JSON detail only when asked (`vigil tag`).
 
+pub(crate) mod normalize;
+pub(crate) mod scanner;
+pub mod taxonomy;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::{Normalized, is_word_byte, normalize_phrase};
 use crate::report::ValidReport;
-use crate::scanner::{Occurrence, ScanScratch, Scanner};
-use crate::taxonomy::{IndicatorRef, Target, Taxonomy};
+use crate::tag::normalize::{Normalized, is_word_byte, normalize_phrase};
+use crate::tag::scanner::{Occurrence, ScanScratch, Scanner};
+use crate::tag::taxonomy::{IndicatorRef, Target, Taxonomy};
 
 /// Tagger settings (`[tagger]` in `config/vigil.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -81,7 +85,7 @@ struct Pair {
 }
 
 /// An event frame as compiled: one part of every group in one passage (see
-/// [`crate::taxonomy::EventFrame`]).
+/// [`crate::tag::taxonomy::EventFrame`]).
 #[derive(Debug, Clone)]
 struct Frame {
     /// `frame:<name>`, shown as the evidence's phrase.
@@ -1234,7 +1238,7 @@ mod tests {
                 group.iter().map(|t| t.to_string()).collect(),
             );
         }
-        tax.frames = vec![crate::taxonomy::EventFrame {
+        tax.frames = vec![crate::tag::taxonomy::EventFrame {
             name: "test_frame".into(),
             target: "threat:abduction".into(),
             language: "en".into(),
@@ -1383,7 +1387,7 @@ mod tests {
             let ev = &out.tags[0].evidence[0];
             let visible: String = text[ev.start.unwrap()..ev.end.unwrap()]
                 .chars()
-                .filter(|&c| !crate::normalize::is_default_ignorable(c))
+                .filter(|&c| !crate::tag::normalize::is_default_ignorable(c))
                 .collect();
             assert!(
                 ["kidnapped", "abducted"].contains(&visible.as_str()),
@@ -1413,7 +1417,7 @@ mod tests {
             inserts in proptest::collection::vec(
                 (
                     proptest::prelude::any::<proptest::sample::Index>(),
-                    proptest::sample::select(&crate::normalize::DEFAULT_IGNORABLE_RANGES[..]),
+                    proptest::sample::select(&crate::tag::normalize::DEFAULT_IGNORABLE_RANGES[..]),
                     proptest::prelude::any::<proptest::sample::Index>(),
                 ),
                 1..6,
@@ -1442,7 +1446,7 @@ mod tests {
                     // The span covers the same visible words as without the insertions.
                     let visible: String = text[s..e]
                         .chars()
-                        .filter(|&c| !crate::normalize::is_default_ignorable(c))
+                        .filter(|&c| !crate::tag::normalize::is_default_ignorable(c))
                         .collect();
                     let (ps, pe) = (plain_ev.start.unwrap_or(0), plain_ev.end.unwrap_or(0));
                     proptest::prop_assert_eq!(visible.as_str(), &base[ps..pe]);

@@ -11,8 +11,8 @@
 
 use std::borrow::Cow;
 
+use crate::report::timestamp::TimeValue;
 use crate::report::{Actor, Casualties, Location, Report, Source, SourceKind};
-use crate::timestamp::TimeValue;
 
 /// Decodes `text` if it has the common shape; `None` means "ask serde".
 pub(crate) fn decode(text: &str) -> Option<Report<'_>> {
@@ -429,7 +429,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::generator::{GenOptions, generate};
+    use crate::input::generator::{GenOptions, generate};
 
     /// What serde makes of `text`, as a JSON value (`Report` has no `PartialEq`).
     fn by_serde(text: &str) -> Option<serde_json::Value> {

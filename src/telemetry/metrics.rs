@@ -21,7 +21,7 @@ use crate::alert::{Alert, Status};
 use crate::engine::Engine;
 use crate::report::RejectReason;
 use crate::rules::Severity;
-use crate::tagger::TagSet;
+use crate::tag::TagSet;
 
 /// Label value for regions that `metrics.regions` does not list.
 pub const OTHER_REGION: &str = "other";

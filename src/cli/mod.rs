@@ -1,0 +1,91 @@
+//! The `vigil` commands, one file each in the order DESIGN lists them, and what they share:
+//! opening an input file in any supported format, progress bars, logging and the reason tally of
+//! a run's summary. This is the binary's edge: library errors become `anyhow` here.
+
+pub(crate) mod backtest;
+pub(crate) mod bench;
+pub(crate) mod check_config;
+pub(crate) mod generate;
+pub(crate) mod replay;
+pub(crate) mod run;
+pub(crate) mod tag;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use vigil::config::Loaded;
+use vigil::input::import::{self, Format, Records};
+
+pub(crate) fn init_logging(loaded: &Loaded) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&loaded.settings.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        // Colour only for a person at a terminal, never into files or log shippers.
+        .with_ansi(io::stderr().is_terminal())
+        .with_writer(io::stderr);
+    let _ = if loaded.settings.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn open_input(file: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
+    if file == "-" {
+        return Ok((Box::new(io::stdin()), None));
+    }
+    let f = File::open(file).with_context(|| format!("cannot open {file}"))?;
+    let len = f.metadata().ok().map(|m| m.len());
+    Ok((Box::new(f), len))
+}
+
+/// Opens `file` and reads its first line: an input that is no known format is refused here,
+/// before any record is processed.
+pub(crate) fn open_records(loaded: &Loaded, file: &str) -> Result<(Format, Records, Option<u64>)> {
+    let (input, len) = open_input(file)?;
+    let (format, records) = import::records(input, &loaded.settings.import_options())
+        .with_context(|| format!("cannot import {file}"))?;
+    Ok((format, records, len))
+}
+
+/// Rejected records by reason code, printed as `reason=n` pairs in a stable order.
+#[derive(Default)]
+pub(crate) struct Reasons(pub(crate) BTreeMap<String, u64>);
+
+impl Reasons {
+    pub(crate) fn add(&mut self, code: &str) {
+        *self.0.entry(code.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn line(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(r, n)| format!("{r}={n}")).collect();
+        pairs.join(" ")
+    }
+}
+
+pub(crate) fn progress(len: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match len {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{bar:40} {percent}% {per_sec} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner(),
+    }
+}
+
+/// This process's peak resident set (`VmHWM`, Linux), in KiB. Unlike a parent's `getrusage`,
+/// it counts this program alone: the kernel starts it afresh at `exec`, whereas a child's
+/// `ru_maxrss` also keeps the resident set of the process it was forked from.
+pub(crate) fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
