@@ -260,8 +260,8 @@ fn kubernetes_manifests_agree_with_the_code_and_each_other() {
     let port = &container["ports"][0];
     assert_eq!(port["containerPort"].to_string(), HTTP_PORT);
     let port_name = port["name"].as_str().unwrap();
-    // The probes hit the endpoints src/http.rs serves, on the container's port.
-    let http = read("src/http.rs");
+    // The probes hit the endpoints src/telemetry/http.rs serves, on the container's port.
+    let http = read("src/telemetry/http.rs");
     for (probe, path) in [
         ("livenessProbe", "/healthz"),
         ("readinessProbe", "/readyz"),
