@@ -55,12 +55,12 @@ fn report_state_memory(lines: &[String]) {
         let _ = e.process(l.as_bytes(), None);
     }
     let after = LIVE.load(Ordering::Relaxed);
-    let panes = e.pane_count();
+    let panes = e.gauges().panes;
     println!(
         "state memory: {} bytes for {} non-empty panes in {} window keys = {:.0} bytes per pane (ids, trackers and panes included)",
         after - before,
         panes,
-        e.window_key_count(),
+        e.gauges().window_keys,
         (after - before) as f64 / panes as f64
     );
 }
@@ -83,8 +83,8 @@ fn report_scaling_memory() {
     println!(
         "state memory: {bytes} bytes after 100,000 reports in {} regions ({} panes, {} held)",
         e.regions().len(),
-        e.pane_count(),
-        e.held_count()
+        e.gauges().panes,
+        e.gauges().held
     );
     let regions: Vec<String> = generate(&GenOptions::benchmark(12, 30_000))
         .enumerate()

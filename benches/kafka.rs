@@ -23,6 +23,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use support::{Broker, Names, create_topics, output_ok, replay_file, vigil, write_lines};
 use vigil::config::KafkaSettings;
 use vigil::input::generator::{GenOptions, generate};
+use vigil::state::changelog;
 
 fn drain(broker: &Broker, dir: &std::path::Path) {
     let count: usize = std::env::var("VIGIL_BENCH_RECORDS")
@@ -251,15 +252,17 @@ fn restore_time(broker: &Broker) {
         engine.process(l.as_bytes(), None);
     }
     let changes = engine.take_changes("NG-BO").unwrap();
-    let meta = serde_json::to_vec(&changes.meta).unwrap();
-    let (signal, _, pane) = changes
+    // Values as the pipeline writes them: the changelog codec's meta and first pane record.
+    let (signal, _, _) = changes
         .windows
         .panes
         .iter()
         .find(|p| p.2.is_some())
         .cloned()
         .unwrap();
-    let pane = serde_json::to_vec(&pane.unwrap()).unwrap();
+    let records = changelog::encode(&changes).unwrap();
+    let meta = records[0].1.clone().unwrap();
+    let pane = records[1..].iter().find_map(|(_, v)| v.clone()).unwrap();
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.bootstrap)
         .set("linger.ms", "20")
@@ -285,16 +288,14 @@ fn restore_time(broker: &Broker) {
     };
     for region in 0..1000 {
         let region = format!("R-{region}");
-        send(vigil::kafka::state_key::meta(&region), &meta);
+        send(changelog::meta_key(&region), &meta);
         for i in 0..99 {
-            send(
-                vigil::kafka::state_key::pane(&region, signal, i * 3600),
-                &pane,
-            );
+            send(changelog::pane_key(&region, signal, i * 3600), &pane);
         }
     }
     producer.flush(Duration::from_secs(60)).unwrap();
-    let restored = vigil::kafka::restore(&settings, &broker.bootstrap, &[0]).expect("restore");
+    let restored =
+        vigil::kafka::restore::restore(&settings, &broker.bootstrap, &[0]).expect("restore");
     println!(
         "restore: {} keys ({} regions, {:.1} MB) in {:.2} s = {:.0} keys/s",
         restored.records,

@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod output;
 pub mod report;
 pub mod rules;
+pub mod state;
 pub mod tag;
 pub mod telemetry;
 pub mod window;

@@ -50,6 +50,12 @@ enum Command {
         /// Stop after this many input records are committed.
         #[arg(long)]
         max_records: Option<u64>,
+        /// Also write each committed alert as a CAP 1.2 XML file into this directory.
+        #[arg(long)]
+        cap_dir: Option<PathBuf>,
+        /// Also write each committed alert as an Alertmanager webhook payload (v4) JSON file here.
+        #[arg(long)]
+        alertmanager_dir: Option<PathBuf>,
     },
     /// Produce a file's reports (JSONL, ACLED or UCDP CSV) to the input topic, keyed by region.
     Replay {
@@ -181,7 +187,18 @@ fn main() -> Result<()> {
                     speed,
                     json,
                     max_records,
-                } => cli::run::run(loaded, speed, json, max_records),
+                    cap_dir,
+                    alertmanager_dir,
+                } => cli::run::run(
+                    loaded,
+                    speed,
+                    json,
+                    max_records,
+                    cli::backtest::Renderings {
+                        cap_dir,
+                        alertmanager_dir,
+                    },
+                ),
                 Command::Replay { file, rate } => cli::replay::run(&loaded, &file, rate),
                 Command::Tag { file } => cli::tag::run(&loaded, &file),
                 Command::Backtest {
@@ -195,8 +212,8 @@ fn main() -> Result<()> {
                     &file,
                     output.as_deref(),
                     cli::backtest::Renderings {
-                        cap_dir: cap_dir.as_deref(),
-                        alertmanager_dir: alertmanager_dir.as_deref(),
+                        cap_dir,
+                        alertmanager_dir,
                     },
                     show_rejects,
                 ),

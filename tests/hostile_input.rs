@@ -77,7 +77,7 @@ fn alone(good: &[String]) -> Alone {
             Outcome::Rejected(_) => {}
         }
     }
-    let rejected = e.stats().rejected.iter();
+    let rejected = e.counts().rejected.iter();
     Alone {
         rejected: rejected.map(|(r, n)| (r.code().to_string(), *n)).collect(),
         accepted,

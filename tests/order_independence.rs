@@ -143,7 +143,7 @@ proptest! {
         // Every report sent again, in another order, after the originals.
         replayed.extend(shuffled);
         let (b, alerts_b) = run(&replayed);
-        prop_assert_eq!(b.stats().duplicates as usize, in_order.len());
+        prop_assert_eq!(b.counts().duplicates as usize, in_order.len());
         for region in ["NG-BO", "ML-MO"] {
             prop_assert_eq!(a.region_state(region), b.region_state(region));
         }

@@ -109,7 +109,7 @@ pub(crate) fn run(loaded: &Loaded, count: usize, seed: u64, file: Option<PathBuf
         "decode+tag+window+rules {:>7.0} reports/s  {:>7.1} MB/s  ({alerts} alert records, {} panes)",
         per_sec,
         mb / core_secs,
-        engine.pane_count()
+        engine.gauges().panes
     );
     println!("core / decode-only   {:>10.2}", decode_secs / core_secs);
 

@@ -1,7 +1,7 @@
 //! `vigil run`: the streaming pipeline with its HTTP endpoints; with no broker configured, on an
 //! embedded cluster fed with the demo scenario.
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -11,17 +11,32 @@ use rdkafka::mocking::MockCluster;
 
 use vigil::config::Loaded;
 use vigil::input::generator::{GenOptions, generate};
-use vigil::kafka::pipeline::{self, PipelineOptions, Telemetry};
+use vigil::kafka::pipeline::{self, PipelineOptions, RunStats};
 use vigil::kafka::replay::{Pace, replay};
+use vigil::output::sinks::{AlertLines, AlertSink};
+use vigil::telemetry::Telemetry;
 use vigil::telemetry::metrics::Metrics;
 
+use super::backtest::Renderings;
 use super::peak_rss_kib;
 
-pub(crate) fn run(loaded: Loaded, speed: f64, json: bool, max_records: Option<u64>) -> Result<()> {
+pub(crate) fn run(
+    loaded: Loaded,
+    speed: f64,
+    json: bool,
+    max_records: Option<u64>,
+    renderings: Renderings,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run_pipeline(Arc::new(loaded), speed, json, max_records))
+    runtime.block_on(run_pipeline(
+        Arc::new(loaded),
+        speed,
+        json,
+        max_records,
+        renderings,
+    ))
 }
 
 /// Sets `stop` on SIGINT or SIGTERM, for a graceful shutdown.
@@ -49,6 +64,7 @@ async fn run_pipeline(
     speed: f64,
     json: bool,
     max_records: Option<u64>,
+    renderings: Renderings,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signals(stop.clone());
@@ -140,34 +156,49 @@ async fn run_pipeline(
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
     let started = Instant::now();
     let worker_loaded = loaded.clone();
-    let stats = tokio::task::spawn_blocking(move || {
+    let stats = tokio::task::spawn_blocking(move || -> Result<RunStats> {
+        // Every committed alert to standard output, and to the files asked for.
         let stdout = io::stdout();
-        pipeline::run(&worker_loaded, &opts, stop, &telemetry, |alerts| {
-            let mut out = stdout.lock();
-            for alert in alerts {
-                let line = if json {
-                    serde_json::to_string(alert).unwrap_or_default()
-                } else {
-                    alert.line()
-                };
-                let _ = writeln!(out, "{line}");
+        let mut sinks: Vec<Box<dyn AlertSink>> = vec![if json {
+            Box::new(AlertLines::json(stdout))
+        } else {
+            Box::new(AlertLines::readable(stdout))
+        }];
+        sinks.extend(renderings.sinks()?);
+        let mut failed = None;
+        let stats = pipeline::run(&worker_loaded, &opts, stop, &telemetry, |outcome| {
+            for alert in outcome.alerts() {
+                for sink in &mut sinks {
+                    if let Err(e) = sink.alert(alert) {
+                        failed.get_or_insert(e);
+                    }
+                }
             }
-            let _ = out.flush();
-        })
+            for sink in &mut sinks {
+                if let Err(e) = sink.flush() {
+                    failed.get_or_insert(e);
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            tracing::warn!(error = %e, "writing committed alerts failed");
+        }
+        Ok(stats)
     })
     .await??;
     // A log event, not a bare line: with log.format = "json" every stderr line is JSON.
+    let c = &stats.counts;
     tracing::info!(
         records = stats.records,
         seconds = started.elapsed().as_secs_f64(),
-        alert_records = stats.alerts,
-        dlq = stats.dlq,
+        alert_records = c.alerts,
+        dlq = c.rejected_total(),
         commits = stats.commits,
         aborts = stats.aborts,
         restores = stats.restores,
         restore_seconds = stats.restore_seconds,
-        held_as_suspect = stats.held,
-        near_duplicates = stats.near_duplicates,
+        held_as_suspect = c.held,
+        near_duplicates = c.near_duplicates,
         peak_rss_kib = peak_rss_kib(),
         "run finished"
     );

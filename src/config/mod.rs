@@ -287,7 +287,6 @@ impl Loaded {
             self.settings.limits.clone(),
             self.settings.window.clone(),
             tagger,
-            self.taxonomy.clone(),
             self.rules.clone(),
         ))
     }

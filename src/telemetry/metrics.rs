@@ -1,13 +1,13 @@
-//! Telemetry: every Prometheus metric Vigil exports, registered in one registry and updated
-//! through typed events, so that names and labels live in this file only.
+//! Every Prometheus metric Vigil exports, registered in one registry and updated through the
+//! typed events of `events.rs`, so that names and labels live in this file only.
 //!
 //! Labels stay low-cardinality: reason codes, threat and risk-factor codes from the taxonomy,
 //! rule names and severities from the config, input partitions, and regions only where
 //! `metrics.regions` lists them (every other region is counted as `other`). No report text.
 //!
-//! The hot path never touches the registry: a batch counts into a [`BatchTally`] of plain
-//! integers, applied by [`Metrics::batch_committed`] once its transaction has committed. An
-//! aborted batch is processed again, and must not count twice.
+//! The hot path never touches the registry: a committed batch's outcome becomes a tally of plain
+//! integers (`tally.rs`), applied by [`Metrics::batch_committed`] once its transaction has
+//! committed. An aborted batch is processed again, and must not count twice.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,16 +17,17 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::alert::{Alert, Status};
-use crate::engine::Engine;
+use super::tally::Tally;
+use crate::alert::Status;
+use crate::engine::Gauges;
 use crate::report::RejectReason;
 use crate::rules::Severity;
-use crate::tag::TagSet;
 
 /// Label value for regions that `metrics.regions` does not list.
 pub const OTHER_REGION: &str = "other";
 
-const RISK_FACTORS: usize = 14;
+/// Risk factors of the Framework (RF1–RF14).
+pub(crate) const RISK_FACTORS: usize = 14;
 
 pub struct Metrics {
     registry: Registry,
@@ -340,13 +341,14 @@ impl Metrics {
         Ok(m)
     }
 
-    /// A fresh tally for one batch.
-    pub fn tally(&self) -> BatchTally {
-        BatchTally {
-            threats: vec![0; self.threat_codes.len()],
-            region_signals: vec![[0; 64 + RISK_FACTORS]; self.regions.len() + 1],
-            ..BatchTally::default()
-        }
+    /// Threat codes the registry labels.
+    pub(super) fn threat_count(&self) -> usize {
+        self.threat_codes.len()
+    }
+
+    /// Region label slots: the configured regions, then `other`.
+    pub(super) fn region_slots(&self) -> usize {
+        self.regions.len() + 1
     }
 
     /// The label value of a region: itself when configured, else [`OTHER_REGION`].
@@ -354,7 +356,7 @@ impl Metrics {
         self.regions.get(index).map_or(OTHER_REGION, String::as_str)
     }
 
-    fn region_slot(&self, region: &str) -> usize {
+    pub(super) fn region_slot(&self, region: &str) -> usize {
         self.region_index
             .get(region)
             .copied()
@@ -369,12 +371,12 @@ impl Metrics {
     }
 
     /// A batch's transaction committed: its tally counts, and the state gauges are refreshed.
-    pub fn batch_committed(
+    pub(crate) fn batch_committed(
         &self,
-        tally: BatchTally,
+        tally: &Tally,
         batch_seconds: f64,
         commit_seconds: Option<f64>,
-        engine: &Engine,
+        gauges: &Gauges,
     ) {
         self.commits.inc();
         self.batch_seconds.observe(batch_seconds);
@@ -387,7 +389,7 @@ impl Metrics {
         self.duplicates.inc_by(tally.duplicates);
         self.held.inc_by(tally.held);
         self.near_duplicates.inc_by(tally.near_duplicates);
-        for (r, n) in RejectReason::ALL.iter().zip(tally.rejected) {
+        for (r, &n) in RejectReason::ALL.iter().zip(&tally.rejected) {
             if n > 0 {
                 self.rejected.with_label_values(&[r.code()]).inc_by(n);
                 self.dlq.with_label_values(&[r.code()]).inc_by(n);
@@ -436,15 +438,14 @@ impl Metrics {
             self.record_latency_seconds
                 .observe((now - ts).max(0) as f64 / 1000.0);
         }
-        self.window_keys.set(engine.window_key_count() as i64);
-        self.held_now.set(engine.held_count() as i64);
-        self.window_panes.set(engine.pane_count() as i64);
-        let mut total = [0u64; 3];
+        self.window_keys.set(gauges.window_keys as i64);
+        self.held_now.set(gauges.held as i64);
+        self.window_panes.set(gauges.panes as i64);
+        let total = gauges.open;
         let mut per_region = vec![[0u64; 3]; self.regions.len() + 1];
-        for (region, open) in engine.active_alerts_by_region() {
+        for (region, open) in &gauges.open_by_region {
             let slot = self.region_slot(region);
             for s in 0..3 {
-                total[s] += open[s];
                 per_region[slot][s] += open[s];
             }
         }
@@ -500,103 +501,6 @@ impl Metrics {
     }
 }
 
-struct AlertTally {
-    rule: String,
-    severity: &'static str,
-    status: &'static str,
-    region_slot: usize,
-}
-
-/// What one batch did, in plain integers; see the module comment.
-#[derive(Default)]
-pub struct BatchTally {
-    consumed: u64,
-    accepted: u64,
-    late: u64,
-    duplicates: u64,
-    near_duplicates: u64,
-    held: u64,
-    rejected: [u64; RejectReason::ALL.len()],
-    threats: Vec<u64>,
-    risk_factors: [u64; RISK_FACTORS],
-    /// Per region slot (configured regions, then `other`): threat bits 0–63, then RF1–RF14.
-    region_signals: Vec<[u64; 64 + RISK_FACTORS]>,
-    alerts: Vec<AlertTally>,
-    event_lags: Vec<i64>,
-    record_timestamps_ms: Vec<i64>,
-}
-
-impl BatchTally {
-    /// An input record, whatever its outcome; `timestamp_ms` is its Kafka timestamp.
-    pub fn consumed(&mut self, timestamp_ms: Option<i64>) {
-        self.consumed += 1;
-        if let Some(ts) = timestamp_ms {
-            self.record_timestamps_ms.push(ts);
-        }
-    }
-
-    pub fn accepted(
-        &mut self,
-        metrics: &Metrics,
-        region: &str,
-        tags: &TagSet,
-        late: bool,
-        lag_secs: Option<i64>,
-    ) {
-        self.accepted += 1;
-        self.late += u64::from(late);
-        if let Some(lag) = lag_secs {
-            self.event_lags.push(lag.max(0));
-        }
-        let slot = metrics.region_slot(region);
-        let mut threats = tags.threats();
-        while threats != 0 {
-            let t = threats.trailing_zeros() as usize;
-            threats &= threats - 1;
-            if let Some(n) = self.threats.get_mut(t) {
-                *n += 1;
-            }
-            self.region_signals[slot][t] += 1;
-        }
-        let mut risks = tags.risk_factors;
-        while risks != 0 {
-            let rf = risks.trailing_zeros() as usize;
-            risks &= risks - 1;
-            if rf < RISK_FACTORS {
-                self.risk_factors[rf] += 1;
-                self.region_signals[slot][64 + rf] += 1;
-            }
-        }
-    }
-
-    /// A duplicate: of an id already counted, or (`near`) a repeat under a new id.
-    pub fn duplicate(&mut self, near: bool) {
-        self.duplicates += 1;
-        self.near_duplicates += u64::from(near);
-    }
-
-    /// A report held as suspect (its event time jumps its region's clock).
-    pub fn held(&mut self) {
-        self.held += 1;
-    }
-
-    /// A rejected record; it goes to the DLQ.
-    pub fn rejected(&mut self, reason: RejectReason) {
-        if let Some(i) = RejectReason::ALL.iter().position(|r| *r == reason) {
-            self.rejected[i] += 1;
-        }
-    }
-
-    pub fn alert(&mut self, metrics: &Metrics, alert: &Alert) {
-        self.alerts.push(AlertTally {
-            rule: alert.rule.clone(),
-            severity: alert.severity.as_str(),
-            status: alert.status.as_str(),
-            region_slot: metrics.region_slot(&alert.region),
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,37 +545,57 @@ mod tests {
     }
 
     #[test]
-    fn a_tally_counts_only_once_committed_and_unlisted_regions_are_other() {
-        let m = metrics();
-        let engine = crate::config::load(std::path::Path::new("config"))
-            .unwrap()
-            .engine()
-            .unwrap();
-        let mut tally = m.tally();
-        let tags = TagSet {
-            inferred_threats: 0b10,
-            risk_factors: 1 << 12,
-            ..TagSet::default()
+    fn a_batch_counts_only_once_committed_and_unlisted_regions_are_other() {
+        let loaded = crate::config::load(std::path::Path::new("config")).unwrap();
+        let threats: Vec<String> = loaded
+            .taxonomy
+            .threats
+            .iter()
+            .map(|t| t.code.clone())
+            .collect();
+        let m = Metrics::new(
+            &threats,
+            &["abduction_cluster".to_string()],
+            &["NG-BO".to_string()],
+        )
+        .unwrap();
+        let mut engine = loaded.engine().unwrap();
+        // Three reports from three sources (so none is a near-duplicate of another), the third
+        // an hour behind its region's watermark, and one record that is not JSON.
+        let report = |id: &str, region: &str, t: &str| {
+            format!(
+                r#"{{"id":"{id}","event_time":"2026-03-05T{t}:00Z","region":"{region}","source":{{"id":"s-{id}","reliability":"B","credibility":2}},"text":"Gunmen abducted five farmers; the town is under siege."}}"#
+            )
         };
-        tally.consumed(None);
-        tally.accepted(&m, "NG-BO", &tags, true, Some(30));
-        tally.consumed(None);
-        tally.accepted(&m, "XX-YY", &tags, false, None);
-        tally.consumed(None);
-        tally.rejected(RejectReason::BadTime);
+        let lines = [
+            report("a", "NG-BO", "10:00"),
+            report("b", "XX-YY", "10:00"),
+            report("c", "NG-BO", "09:00"),
+            "{not json".to_string(),
+        ];
+        let inputs: Vec<crate::engine::Input<'_>> = lines
+            .iter()
+            .map(|l| crate::engine::Input {
+                bytes: l.as_bytes(),
+                received_at: Some(1_772_706_000 + 30),
+            })
+            .collect();
+        let outcome = engine.process_batch(&inputs);
+        let tally = Tally::of(&m, &outcome, 4, [now_millis()].into_iter());
         assert!(m.render().contains("vigil_reports_ingested_total 0"));
-        m.batch_committed(tally, 0.01, Some(0.005), &engine);
+        m.batch_committed(&tally, 0.01, Some(0.005), &engine.gauges());
         let text = m.render();
         for expected in [
-            "vigil_records_consumed_total 3",
-            "vigil_reports_ingested_total 2",
+            "vigil_records_consumed_total 4",
+            "vigil_reports_ingested_total 3",
             "vigil_reports_late_total 1",
-            "vigil_reports_rejected_total{reason=\"bad_time\"} 1",
-            "vigil_dlq_records_total{reason=\"bad_time\"} 1",
-            "vigil_tags_total{code=\"siege\",kind=\"threat\"} 2",
-            "vigil_tags_total{code=\"RF13\",kind=\"risk_factor\"} 2",
-            "vigil_region_signal_reports_total{region=\"NG-BO\",signal=\"siege\"} 1",
-            "vigil_region_signal_reports_total{region=\"other\",signal=\"RF13\"} 1",
+            "vigil_reports_rejected_total{reason=\"malformed_json\"} 1",
+            "vigil_dlq_records_total{reason=\"malformed_json\"} 1",
+            "vigil_tags_total{code=\"abduction\",kind=\"threat\"} 3",
+            "vigil_region_signal_reports_total{region=\"NG-BO\",signal=\"abduction\"} 2",
+            "vigil_region_signal_reports_total{region=\"other\",signal=\"abduction\"} 1",
+            "vigil_event_time_lag_seconds_count 3",
+            "vigil_record_latency_seconds_count 1",
             "vigil_transaction_commit_duration_seconds_count 1",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");

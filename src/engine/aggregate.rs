@@ -1,0 +1,161 @@
+//! Aggregation of one admitted report: admission to its region's windows (dedup, lateness,
+//! near-duplicates), its contribution to the pane of every signal it carries, and the rules and
+//! episodes that the change can move. This is the engine's per-report hot path.
+
+use std::sync::Arc;
+
+use crate::alert::Alert;
+use crate::report::{RejectError, RejectReason, ValidReport};
+use crate::rules::RuleKind;
+use crate::window::near_duplicate::Fingerprint;
+use crate::window::{Admission, Contribution, Signal};
+
+use super::{EVICT_EVERY_PANES, Engine, Outcome};
+
+impl Engine {
+    /// Admission (dedup, lateness), tags, panes and rules for one report of `region_key`.
+    pub(super) fn aggregate(&mut self, report: &ValidReport<'_>, region_key: Arc<str>) -> Outcome {
+        let region_code: &str = &region_key;
+        // Tags first: only a report that carries a signal can change a window, so only such a
+        // report is fingerprinted for near-duplicates (four in five reports carry none, and the
+        // fingerprint's word pass would cost them a third of the core's time).
+        let tags = self.tagger.tag(report, &mut self.scratch);
+        let signals = tags.threats() != 0 || tags.risk_factors != 0;
+        let Some(region) = self.regions.get_mut(region_code) else {
+            unreachable!("process creates a region's state before it aggregates")
+        };
+        let (late, id) = match region.windows.admit(
+            &report.report.id,
+            report.event_time,
+            &self.window,
+            || signals.then(|| Fingerprint::of(report)),
+        ) {
+            Admission::Accepted { late, id } => (late, id),
+            Admission::Duplicate => {
+                return Outcome::Duplicate {
+                    region: region_key,
+                    of: None,
+                };
+            }
+            Admission::NearDuplicate { of } => {
+                return Outcome::Duplicate {
+                    region: region_key,
+                    of: Some(of),
+                };
+            }
+            Admission::TooLate => {
+                let lag = region.windows.watermark - report.event_time;
+                return Outcome::Rejected(RejectError::new(
+                    RejectReason::TooLate,
+                    "event_time",
+                    format!(
+                        "{lag} s behind the region's watermark, beyond window.allowed_lateness_secs = {}",
+                        self.window.allowed_lateness_secs
+                    ),
+                ));
+            }
+        };
+
+        let mut contribution = Contribution {
+            report_id: &id,
+            source_id: &report.report.source.id,
+            score_milli: 0,
+            casualties: report.casualties.counts().map(|v| v as u64),
+            corroborated: report.corroborated,
+        };
+        let reliability = u64::from(report.reliability_milli);
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        let mut threats = tags.threats();
+        while threats != 0 {
+            let t = threats.trailing_zeros() as usize;
+            threats &= threats - 1;
+            contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
+            let signal = Signal::Threat(t as u8);
+            region
+                .windows
+                .add(signal, report.event_time, &contribution, &self.window);
+            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
+        }
+        let mut risks = tags.risk_factors;
+        while risks != 0 {
+            let rf = risks.trailing_zeros() as u8 + 1;
+            risks &= risks - 1;
+            contribution.score_milli = reliability;
+            let signal = Signal::Risk(rf);
+            region
+                .windows
+                .add(signal, report.event_time, &contribution, &self.window);
+            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
+        }
+
+        // Every rule advances when the region's watermark enters a new pane (windows close and
+        // may resolve); rules whose signals this report carries re-run from its pane.
+        let pane = region.windows.watermark.div_euclid(self.window.pane_secs);
+        let new_pane = region.meta.last_pane != Some(pane);
+        region.meta.last_pane = Some(pane);
+        touched.sort_unstable();
+        touched.dedup();
+        let mut alerts = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let dirty = touched.binary_search(&i).is_ok();
+            if !(dirty || new_pane) || !rule.applies_to(region_code) {
+                continue;
+            }
+            let tracker = &mut region.meta.trackers[i];
+            // An idle threshold or co-occurrence rule that this report does not touch cannot fire
+            // as its windows slide; spike rules can (their baseline shrinks too), so they run.
+            if !dirty && rule.kind != RuleKind::Spike && tracker.is_idle() {
+                tracker.skip_idle(rule, region.windows.watermark);
+                continue;
+            }
+            let windows = &region.windows;
+            let mut evaluate = |end| rule.evaluate(windows, end, false);
+            let mut next_data = |t| windows.next_pane_start(&rule.signals, t);
+            let changes = region.meta.trackers[i].reconcile(
+                rule,
+                &mut evaluate,
+                &mut next_data,
+                dirty.then_some(report.event_time),
+                windows.watermark,
+                self.window.allowed_lateness_secs,
+            );
+            for mut change in changes {
+                let start = change.window_end - rule.window_secs;
+                let evidence = if change.superseded_by.is_some() {
+                    Vec::new()
+                } else {
+                    change.evaluation = rule.evaluate(windows, change.window_end, true);
+                    windows.evidence(
+                        &rule.signals,
+                        start,
+                        change.window_end,
+                        self.window.max_evidence_ids,
+                    )
+                };
+                let alert = Alert::from_change(rule, region_code, &change, evidence);
+                alerts.push(alert);
+            }
+        }
+        // Eviction walks every id and pane of the region: once a day of event time is plenty.
+        if region
+            .meta
+            .last_evict
+            .is_none_or(|p| pane - p >= EVICT_EVERY_PANES)
+        {
+            region.meta.last_evict = Some(pane);
+            region.windows.evict(self.retention_secs, &self.window);
+        }
+        self.touched = touched;
+        Outcome::Accepted {
+            region: region_key,
+            event_time: report.event_time,
+            late,
+            detail: self
+                .tag_detail
+                .then(|| Box::new(self.tagger.render(report, &tags))),
+            tags,
+            alerts,
+        }
+    }
+}

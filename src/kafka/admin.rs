@@ -1,0 +1,47 @@
+//! Topic administration: the pipeline's topics are created when missing.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+
+use super::{KafkaSetupError, client_config};
+use crate::config::KafkaSettings;
+
+/// Creates the pipeline's topics when missing: input, alerts and DLQ with the configured
+/// partitions; the state changelog with the input's partition count and `cleanup.policy=compact`.
+pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<(), KafkaSetupError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
+    let topic = |name| {
+        NewTopic::new(
+            name,
+            settings.partitions,
+            TopicReplication::Fixed(settings.replication),
+        )
+    };
+    let mut topics = vec![
+        topic(&settings.input_topic),
+        topic(&settings.alerts_topic),
+        topic(&settings.dlq_topic),
+        // Same partition count as the input: state partition p holds input partition p's regions.
+        topic(&settings.state_topic).set("cleanup.policy", "compact"),
+    ];
+    if settings.publish_tagged {
+        topics.push(topic(&settings.tagged_topic));
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics(&topics, &opts).await? {
+        match result {
+            Ok(_) => {}
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaSetupError::CreateTopic {
+                    topic,
+                    reason: code.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
