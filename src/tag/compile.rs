@@ -171,7 +171,7 @@ impl Tagger {
     ///
     /// # Errors
     ///
-    /// [`TaggerError::Invalid`] with the first finding of [`Taxonomy::validate`] (`path:
+    /// [`TaggerError::Invalid`] with the first finding of `Taxonomy::validate` (`path:
     /// message`); [`TaggerError::Build`] when an automaton cannot be built.
     pub fn new(taxonomy: &Taxonomy, settings: TaggerSettings) -> Result<Tagger, TaggerError> {
         let findings = taxonomy.validate();

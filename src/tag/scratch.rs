@@ -5,8 +5,9 @@ use crate::tag::compile::Cue;
 use crate::tag::normalize::Normalized;
 use crate::tag::scanner::{Occurrence, ScanScratch};
 
-/// Per-call scratch buffers, reused across reports to keep the hot path allocation-free. One per
-/// thread; its content between calls means nothing.
+/// Per-call scratch buffers, reused across reports to keep the hot path allocation-free. Each
+/// concurrent caller of [`crate::tag::Tagger::tag`] needs its own; what it holds between calls
+/// means nothing.
 #[derive(Debug, Default)]
 pub struct Scratch {
     /// The field being matched, normalised.

@@ -12,7 +12,8 @@ pub enum Field {
     Text,
 }
 
-/// One match in the text (a phrase, a proximity pair or an event frame) that no cue cancelled.
+/// One match in the title or text (a phrase, a proximity pair or an event frame) that no cue
+/// cancelled.
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     /// The threat or indicator it evidences.
@@ -38,7 +39,8 @@ pub struct TagSet {
     /// Bit n-1 set: risk factor RFn is evidenced (see [`crate::tag::taxonomy::risk_factors_in`]),
     /// directly by an indicator's phrase or condition, or through a tagged threat's indicators.
     pub risk_factors: u16,
-    /// The text matches, title first, each field's in the order they were found.
+    /// The matches of the title, then of the text; in each field its phrases (in text order),
+    /// then its proximity pairs and event frames (in taxonomy order).
     pub hits: Vec<Hit>,
     /// Indices into the structured conditions that held.
     pub(crate) structured: Vec<usize>,
