@@ -10,9 +10,12 @@
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-/// A reusable normalisation buffer.
+/// A reusable normalisation buffer. Public for the fuzz targets, which check that its fast and
+/// general paths agree and that every span maps back (`fuzz/src/lib.rs`).
 #[derive(Debug, Default)]
 pub struct Normalized {
+    /// The normalised text after [`Normalized::fill`]; after [`Normalized::prepare`] only for
+    /// non-ASCII input (scan [`Normalized::matchable`] instead).
     pub text: String,
     /// `map[i]` is the original byte offset of normalised byte `i`; one extra entry holds the
     /// original length. Built on the first [`Normalized::original_span`] of a non-ASCII input.
@@ -184,7 +187,7 @@ impl Normalized {
 /// of `regex-syntax` (whose tables ucd-generate derives from the Unicode data files). All lie
 /// outside ASCII and Latin-1 letters, so the fast paths never meet one.
 #[inline]
-pub fn is_default_ignorable(c: char) -> bool {
+pub(crate) fn is_default_ignorable(c: char) -> bool {
     let c = u32::from(c);
     if c < 0xAD {
         return false;
@@ -284,7 +287,7 @@ const fn fold_latin1(ch: char) -> Option<char> {
 }
 
 /// Normalises a lexicon phrase or cue exactly as report text is normalised.
-pub fn normalize_phrase(phrase: &str) -> String {
+pub(crate) fn normalize_phrase(phrase: &str) -> String {
     let mut n = Normalized::default();
     n.fill(phrase.trim());
     n.text
@@ -293,7 +296,7 @@ pub fn normalize_phrase(phrase: &str) -> String {
 /// True for bytes that belong to a word: ASCII letters and digits, and any non-ASCII byte
 /// (letters that survive folding, such as Arabic or Cyrillic).
 #[inline]
-pub fn is_word_byte(b: u8) -> bool {
+pub(crate) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
 }
 

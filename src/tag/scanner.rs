@@ -1,5 +1,6 @@
-//! The lexicon scan: every occurrence of every phrase in a text, overlapping, from one
-//! Aho-Corasick DFA (ASCII case ignored) walked over several stretches of the text at once.
+//! The lexicon scan: every occurrence of every pattern (phrase, proximity part or frame term) in
+//! a text, overlapping, from one Aho-Corasick DFA (ASCII case ignored) walked over several
+//! stretches of the text at once.
 //!
 //! A DFA walk is bound by latency, not throughput: each byte's transition is a load whose
 //! address depends on the previous load. Walking four independent stretches in lockstep lets the

@@ -1,0 +1,96 @@
+//! Cues: whether a negation, hedge or figurative cue cancels a match, with the cues of a
+//! sentence scanned only when a match there needs them.
+
+use crate::tag::Tagger;
+use crate::tag::compile::{Cue, CueKind};
+use crate::tag::text::{bounded, sentence, words};
+
+impl Tagger {
+    /// Whether a cue cancels the match `[start, end)`; its sentence's cues are scanned into
+    /// `cues` on first need. Cues that overlap `own` are ignored: the words of an event frame's
+    /// own terms ("no word of", "sans nouvelles") describe the event, they do not negate it.
+    pub(super) fn cancelled_at(
+        &self,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        cue_sentences: &mut Vec<(usize, usize)>,
+        cues: &mut Vec<Cue>,
+        own: &[(usize, usize)],
+    ) -> bool {
+        let sentence = sentence(text, start, end);
+        self.scan_cues(text, sentence, cue_sentences, cues);
+        self.cancelled(text, cues, start, end, sentence, own)
+    }
+
+    /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
+    /// acts only inside the sentence of the match it qualifies, and no cue spans a sentence stop,
+    /// so scanning a sentence alone finds exactly the cues a scan of the whole text would find
+    /// there; most texts are then scanned over one sentence instead of all of them. (A taxonomy
+    /// whose cues contain a stop gets its whole text scanned once.)
+    fn scan_cues(
+        &self,
+        text: &[u8],
+        sentence: (usize, usize),
+        scanned: &mut Vec<(usize, usize)>,
+        out: &mut Vec<Cue>,
+    ) {
+        let span = if self.cues_span_stops {
+            (0, text.len())
+        } else {
+            sentence
+        };
+        if scanned.contains(&span) {
+            return;
+        }
+        scanned.push(span);
+        let input = aho_corasick::Input::new(text).span(span.0..span.1);
+        for m in self.cues.find_iter(input) {
+            if bounded(text, m.start(), m.end(), false) {
+                out.push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
+            }
+        }
+    }
+
+    /// Whether a cue negates, hedges or makes figurative the match at `start..end` in the
+    /// sentence `(s0, s1)`: a figurative cue anywhere in the sentence; a negation before or a
+    /// hedge within `scope_words` words before it in its clause; a negation after within
+    /// `scope_words` words after it in its clause.
+    fn cancelled(
+        &self,
+        text: &[u8],
+        cues: &[Cue],
+        start: usize,
+        end: usize,
+        (s0, s1): (usize, usize),
+        own: &[(usize, usize)],
+    ) -> bool {
+        let scope = self.settings.scope_words;
+        // Clause start: after the last clause break between sentence start and the match.
+        let clause_start = cues
+            .iter()
+            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= s0 && c.1 <= start)
+            .map(|c| c.1)
+            .max()
+            .unwrap_or(s0);
+        let clause_end = cues
+            .iter()
+            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= end && c.1 <= s1)
+            .map(|c| c.0)
+            .min()
+            .unwrap_or(s1);
+        let foreign = |&&(cs, ce, _): &&Cue| !own.iter().any(|&(os, oe)| cs < oe && ce > os);
+        cues.iter()
+            .filter(foreign)
+            .any(|&(cs, ce, kind)| match kind {
+                CueKind::Figurative => cs >= s0 && ce <= s1,
+                CueKind::NegationBefore | CueKind::Hedge => {
+                    cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
+                }
+                CueKind::NegationAfter => {
+                    cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope
+                }
+                CueKind::Neutral | CueKind::ClauseBreak => false,
+            })
+    }
+}

@@ -1,0 +1,66 @@
+//! Sentence, passage and word helpers over normalised text (bytes of
+//! [`crate::tag::normalize`]'s output), shared by phrase, cue, pair and frame matching.
+
+use crate::tag::normalize::is_word_byte;
+
+/// Word-boundary check on normalised bytes. Boundaries are only required where the phrase itself
+/// starts or ends with a word character (so `pas d'` may run into the next word); a `prefix`
+/// phrase (`kidnap*`) may end inside a word.
+pub(super) fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
+    let starts_word = is_word_byte(text[start]);
+    let ends_word = is_word_byte(text[end - 1]);
+    let left_ok = !starts_word || start == 0 || !is_word_byte(text[start - 1]);
+    let right_ok = prefix || !ends_word || end == text.len() || !is_word_byte(text[end]);
+    left_ok && right_ok
+}
+
+/// The passage an event frame must fit in: the sentence around a match, where a `;` does not
+/// end it ("… took him away; he has not been seen since" is one event).
+pub(super) fn passage(text: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let (mut from, mut to) = sentence(text, start, end);
+    while from > 0 && text[from - 1] == b';' {
+        from = sentence(text, from - 1, from - 1).0;
+    }
+    while to < text.len() && text[to] == b';' {
+        to = sentence(text, to + 1, to + 1).1;
+    }
+    (from, to)
+}
+
+/// The bytes that end a sentence (a `.` only where it is not a decimal point).
+pub(super) fn may_end_sentence(b: u8) -> bool {
+    matches!(b, b'.' | b'!' | b'?' | b';' | b'\n')
+}
+
+/// The sentence around a match, as a byte range `[from, to)` without its stops: bounded by `.`,
+/// `!`, `?`, `;` or a newline (a `.` between digits, as in `3.5`, is not a boundary).
+pub(super) fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let is_stop = |i: usize| match text[i] {
+        b'.' => {
+            !(i > 0
+                && i + 1 < text.len()
+                && text[i - 1].is_ascii_digit()
+                && text[i + 1].is_ascii_digit())
+        }
+        b => may_end_sentence(b),
+    };
+    let s0 = (0..start).rev().find(|&i| is_stop(i)).map_or(0, |i| i + 1);
+    let s1 = (end..text.len())
+        .find(|&i| is_stop(i))
+        .unwrap_or(text.len());
+    (s0, s1)
+}
+
+/// Number of words in a byte slice of normalised text.
+pub(super) fn words(slice: &[u8]) -> usize {
+    let mut count = 0;
+    let mut in_word = false;
+    for &b in slice {
+        let w = is_word_byte(b);
+        if w && !in_word {
+            count += 1;
+        }
+        in_word = w;
+    }
+    count
+}
