@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::alert::Alert;
 use crate::report::{RejectError, RejectReason, ValidReport};
 use crate::rules::RuleKind;
+use crate::tag::taxonomy::{risk_factors_in, threats_in};
 use crate::window::near_duplicate::Fingerprint;
 use crate::window::{Admission, Contribution, Signal};
 
@@ -66,10 +67,7 @@ impl Engine {
         let reliability = u64::from(report.reliability_milli);
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
-        let mut threats = tags.threats();
-        while threats != 0 {
-            let t = threats.trailing_zeros() as usize;
-            threats &= threats - 1;
+        for t in threats_in(tags.threats()) {
             contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
             let signal = Signal::Threat(t as u8);
             region
@@ -77,10 +75,7 @@ impl Engine {
                 .add(signal, report.event_time, &contribution, &self.window);
             touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
         }
-        let mut risks = tags.risk_factors;
-        while risks != 0 {
-            let rf = risks.trailing_zeros() as u8 + 1;
-            risks &= risks - 1;
+        for rf in risk_factors_in(tags.risk_factors) {
             contribution.score_milli = reliability;
             let signal = Signal::Risk(rf);
             region

@@ -22,12 +22,13 @@ use crate::alert::Status;
 use crate::engine::Gauges;
 use crate::report::RejectReason;
 use crate::rules::Severity;
+use crate::tag::taxonomy;
 
 /// Label value for regions that `metrics.regions` does not list.
 pub const OTHER_REGION: &str = "other";
 
-/// Risk factors of the Framework (RF1–RF14).
-pub(crate) const RISK_FACTORS: usize = 14;
+/// Risk factors of the Framework (RF1–RF14), as an array length.
+pub(crate) const RISK_FACTORS: usize = taxonomy::RISK_FACTORS as usize;
 
 pub struct Metrics {
     registry: Registry,
@@ -412,10 +413,10 @@ impl Metrics {
                 if *n == 0 {
                     continue;
                 }
-                let code = if signal < 64 {
+                let code = if signal < taxonomy::MAX_THREATS {
                     self.threat_codes[signal].clone()
                 } else {
-                    rf_code(signal - 64)
+                    rf_code(signal - taxonomy::MAX_THREATS)
                 };
                 self.region_signals
                     .with_label_values(&[self.region_label(slot), &code])

@@ -4,6 +4,7 @@
 use super::metrics::{Metrics, RISK_FACTORS};
 use crate::engine::{BatchOutcome, Outcome};
 use crate::report::RejectReason;
+use crate::tag::taxonomy::{MAX_THREATS, risk_factors_in, threats_in};
 
 /// One alert record's labels.
 pub(super) struct AlertTally {
@@ -26,8 +27,8 @@ pub(crate) struct Tally {
     pub(super) threats: Vec<u64>,
     /// RF1–RF14.
     pub(super) risk_factors: [u64; RISK_FACTORS],
-    /// Per region slot (configured regions, then `other`): threat bits 0–63, then RF1–RF14.
-    pub(super) region_signals: Vec<[u64; 64 + RISK_FACTORS]>,
+    /// Per region slot (configured regions, then `other`): threat indices 0..MAX_THREATS, then RF1–RF14.
+    pub(super) region_signals: Vec<[u64; MAX_THREATS + RISK_FACTORS]>,
     pub(super) alerts: Vec<AlertTally>,
     /// Receive time minus event time of accepted reports, in seconds.
     pub(super) event_lags: Vec<i64>,
@@ -54,7 +55,7 @@ impl Tally {
             rejected: RejectReason::ALL.map(|r| c.rejected.get(&r).copied().unwrap_or(0)),
             threats: vec![0; metrics.threat_count()],
             risk_factors: [0; RISK_FACTORS],
-            region_signals: vec![[0; 64 + RISK_FACTORS]; metrics.region_slots()],
+            region_signals: vec![[0; MAX_THREATS + RISK_FACTORS]; metrics.region_slots()],
             alerts: Vec::new(),
             event_lags: Vec::new(),
             record_timestamps_ms: timestamps_ms.collect(),
@@ -74,17 +75,16 @@ impl Tally {
                 t.event_lags.push((r - event_time).max(0));
             }
             let slot = metrics.region_slot(region);
-            for threat in set_bits(tags.threats()) {
+            for threat in threats_in(tags.threats()) {
                 if let Some(n) = t.threats.get_mut(threat) {
                     *n += 1;
                 }
                 t.region_signals[slot][threat] += 1;
             }
-            for i in set_bits(u64::from(tags.risk_factors)) {
-                if i < RISK_FACTORS {
-                    t.risk_factors[i] += 1;
-                    t.region_signals[slot][64 + i] += 1;
-                }
+            for rf in risk_factors_in(tags.risk_factors) {
+                let i = usize::from(rf) - 1;
+                t.risk_factors[i] += 1;
+                t.region_signals[slot][MAX_THREATS + i] += 1;
             }
             for alert in alerts {
                 t.alerts.push(AlertTally {
@@ -97,13 +97,4 @@ impl Tally {
         }
         t
     }
-}
-
-/// Indices of the set bits of `mask`, lowest first.
-fn set_bits(mut mask: u64) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        let i = mask.trailing_zeros() as usize;
-        mask &= mask.checked_sub(1)?;
-        Some(i)
-    })
 }
