@@ -375,7 +375,7 @@ fn hostile_corpus_through_the_stream_on_a_real_broker() {
     let mut run = vigil(bootstrap, &names);
     run.args(["run", "--json", "--max-records", &records.len().to_string()])
         // The run summary, and each batch's size.
-        .env("VIGIL__LOG__LEVEL", "info,vigil::kafka::pipeline=debug")
+        .env("VIGIL__LOG__LEVEL", "info,vigil::telemetry::events=debug")
         .env(
             "VIGIL__PIPELINE__BATCH_MAX_BYTES",
             BATCH_MAX_BYTES.to_string(),
