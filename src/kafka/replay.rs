@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde::Deserialize;
 
+use super::client_config;
+use super::transaction::send;
 use crate::config::KafkaSettings;
-use crate::kafka::client_config;
 
 /// How fast records go out.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,7 @@ pub async fn replay(
     pace: Pace,
     mut on_sent: impl FnMut(usize),
 ) -> Result<u64, ReplayError> {
-    let producer: ThreadedProducer<DefaultProducerContext> = client_config(settings, brokers)
+    let producer: BaseProducer = client_config(settings, brokers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .set("compression.type", "lz4")
@@ -86,21 +87,13 @@ pub async fn replay(
                 }
             }
         }
-        let mut record = BaseRecord::<String, [u8]>::to(&settings.input_topic).payload(&bytes);
+        let mut record = BaseRecord::<str, [u8]>::to(&settings.input_topic).payload(&bytes);
         if let Some(k) = &key {
-            record = record.key(k);
+            record = record.key(k.as_str());
         }
-        let mut record = record;
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        // Under back-pressure this waits in 10 ms polls on the runtime's thread: a producer
+        // tool, paced by its own sleeps, has nothing else to run meanwhile.
+        send(&producer, record)?;
         sent += 1;
         on_sent(bytes.len());
     }
