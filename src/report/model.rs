@@ -25,7 +25,7 @@ pub enum SourceKind {
 
 impl SourceKind {
     /// Every kind, in the order of [`SourceKind::NAMES`].
-    const ALL: [SourceKind; 6] = [
+    pub(crate) const ALL: [SourceKind; 6] = [
         SourceKind::FieldMonitor,
         SourceKind::Ngo,
         SourceKind::Un,
