@@ -140,25 +140,13 @@ fn check_counts(casualties: Casualties, limits: &Limits) -> Result<Casualties, R
 
 /// Latitude within -90..90 and longitude within -180..180 degrees, where given.
 fn check_coordinates(location: &Location<'_>) -> Result<(), RejectError> {
-    if location
-        .lat
-        .is_some_and(|lat| !(-90.0..=90.0).contains(&lat))
-    {
-        return Err(RejectError::new(
-            RejectReason::BadValue,
-            "location.lat",
-            "expected -90..90",
-        ));
-    }
-    if location
-        .lon
-        .is_some_and(|lon| !(-180.0..=180.0).contains(&lon))
-    {
-        return Err(RejectError::new(
-            RejectReason::BadValue,
-            "location.lon",
-            "expected -180..180",
-        ));
+    for (field, value, bound, expected) in [
+        ("location.lat", location.lat, 90.0, "expected -90..90"),
+        ("location.lon", location.lon, 180.0, "expected -180..180"),
+    ] {
+        if value.is_some_and(|v| !(-bound..=bound).contains(&v)) {
+            return Err(RejectError::new(RejectReason::BadValue, field, expected));
+        }
     }
     Ok(())
 }
@@ -395,5 +383,33 @@ mod tests {
         assert!(decode(&bytes, &Limits::default(), Some(event)).is_ok());
         let e = decode(&bytes, &Limits::default(), Some(event - 7 * 3600)).unwrap_err();
         assert_eq!(e.reason, RejectReason::BadTime);
+    }
+
+    #[test]
+    fn coordinates_within_their_ranges() {
+        let at = |lat: f64, lon: f64| {
+            let mut v = good();
+            v["location"] = serde_json::json!({"lat": lat, "lon": lon});
+            v
+        };
+        for (lat, lon) in [(90.0, -180.0), (-90.0, 180.0), (0.0, 0.0)] {
+            let bytes = serde_json::to_vec(&at(lat, lon)).unwrap();
+            assert!(
+                decode(&bytes, &Limits::default(), None).is_ok(),
+                "{lat} {lon}"
+            );
+        }
+        for (lat, lon, field) in [
+            (90.5, 0.0, "location.lat"),
+            (-91.0, 0.0, "location.lat"),
+            (0.0, 180.5, "location.lon"),
+            (0.0, -181.0, "location.lon"),
+        ] {
+            let e = reject(at(lat, lon));
+            assert_eq!(
+                (e.reason, e.field.as_str()),
+                (RejectReason::BadValue, field)
+            );
+        }
     }
 }

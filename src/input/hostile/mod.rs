@@ -17,7 +17,6 @@
 //! The expectations hold for a receive time (a stream's record timestamps, a backtest's clock)
 //! after the corpus's latest event time and before year 9999, with the default `[limits]` and
 //! `[window]` in force when the corpus is built (they are read from the engine).
-
 //!
 //! The cases are written per kind of damage: `structure.rs` (the document's shape), `text.rs`
 //! (strings and their lengths), `values.rs` (numbers, counts and types), `time.rs`
@@ -159,6 +158,7 @@ pub struct Record {
     pub key: Option<String>,
     /// The message: no line feed and no trailing carriage return, so also one JSONL line.
     pub bytes: Vec<u8>,
+    /// A good line or a hostile case, with what it promises.
     pub origin: Origin,
 }
 
@@ -194,7 +194,7 @@ pub fn corpus(engine: &mut Engine, good: &[String], opts: &HostileOptions) -> Ve
         watermark: 0,
         limits: engine.limits().clone(),
         // Far enough ahead of every good report that none corroborates the latest of the
-        // region's jumps, which are a jump limit and a day apart (see `suspect.rs`).
+        // region's jumps, which are a jump limit and a day apart (see `window/suspect.rs`).
         jump_base: latest + 4 * window.max_watermark_jump_secs,
         window,
         jumps: HashMap::new(),
