@@ -11,9 +11,10 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use crate::alert::rfc3339;
+use crate::report::{CasualtyKind, SourceKind};
 
 /// Regions the generator draws from (ISO 3166-2), with their working language.
-pub const REGIONS: [(&str, &str); 16] = [
+const REGIONS: [(&str, &str); 16] = [
     ("NG-BO", "en"),
     ("NG-YO", "en"),
     ("NG-AD", "en"),
@@ -32,11 +33,15 @@ pub const REGIONS: [(&str, &str); 16] = [
     ("MZ-P", "en"),
 ];
 
+/// What to generate (`vigil gen` flags); [`GenOptions::demo`] and [`GenOptions::benchmark`]
+/// are the two named streams.
 #[derive(Debug, Clone)]
 pub struct GenOptions {
+    /// Seeds ChaCha8: the same options give the same bytes.
     pub seed: u64,
+    /// Number of records, malformed and duplicate ones included.
     pub count: usize,
-    /// How many of [`REGIONS`] to use (1–16).
+    /// How many of the generator's 16 regions (ISO 3166-2 codes) to use, 1–16.
     pub regions: usize,
     /// First event time (Unix seconds).
     pub start: i64,
@@ -280,12 +285,7 @@ pub fn generate(opts: &GenOptions) -> impl Iterator<Item = String> + '_ {
     (0..opts.count).map(move |i| {
         let roll: f64 = rng.random();
         if roll < opts.invalid_fraction {
-            return match rng.random_range(0..4) {
-                0 => "{\"id\": \"broken".to_string(),
-                1 => format!("{{\"id\": \"bad-{i}\", \"event_time\": 12, \"region\": \"NG-BO\", \"source\": {{\"id\": \"s\"}}, \"text\": \"x\"}}"),
-                2 => format!("{{\"id\": \"neg-{i}\", \"event_time\": \"2026-03-01T00:00:00Z\", \"region\": \"NG-BO\", \"source\": {{\"id\": \"s\"}}, \"text\": \"x\", \"casualties\": {{\"killed\": -1}}}}"),
-                _ => format!("{{\"id\": \"nosrc-{i}\", \"event_time\": \"2026-03-01T00:00:00Z\", \"region\": \"NG-BO\", \"text\": \"x\"}}"),
-            };
+            return malformed(&mut rng, i);
         }
         if roll < opts.invalid_fraction + opts.duplicate_fraction && !emitted.is_empty() {
             let k = rng.random_range(emitted.len().saturating_sub(50)..emitted.len());
@@ -322,32 +322,11 @@ pub fn generate(opts: &GenOptions) -> impl Iterator<Item = String> + '_ {
         let n: u32 = rng.random_range(2..15);
         let mass = escalating && region == regions[0].0 && threats.first() == Some(&"abduction") && rng.random::<f64>() < 0.05;
         let n = if mass { rng.random_range(40..120) } else { n };
-        let mut sentences: Vec<String> = threats.iter().map(|th| threat_sentence(&mut rng, th, lang, n)).collect();
-        if rng.random::<f64>() < 0.1 {
-            let trap = if lang == "fr" { TRAPS_FR[rng.random_range(0..TRAPS_FR.len())] } else { TRAPS_EN[rng.random_range(0..TRAPS_EN.len())] };
-            sentences.push(trap.to_string());
-        }
-        let mut text = sentences.join(" ");
-        while text.len() + 80 < opts.target_bytes.saturating_sub(420) {
-            let filler = if lang == "fr" { FILLER_FR[rng.random_range(0..FILLER_FR.len())] } else { FILLER_EN[rng.random_range(0..FILLER_EN.len())] };
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(filler);
-        }
+        let text = narrative(&mut rng, &threats, lang, n, opts.target_bytes);
         let reliability = ["A", "B", "B", "C", "C", "D", "F"][rng.random_range(0..7)];
         let credibility = rng.random_range(1..=6);
-        let source_kind = ["field_monitor", "ngo", "un", "media", "government", "social_media"][rng.random_range(0..6)];
-        let mut casualties = serde_json::Map::new();
-        if threats.contains(&"abduction") {
-            casualties.insert("abducted".into(), n.into());
-        }
-        if threats.contains(&"sexual_violence") && rng.random::<f64>() < 0.5 {
-            casualties.insert("sexual_violence".into(), (n / 3).max(1).into());
-        }
-        if rng.random::<f64>() < 0.1 {
-            casualties.insert("killed".into(), rng.random_range(1..6u32).into());
-        }
+        let source_kind = SourceKind::ALL[rng.random_range(0..SourceKind::ALL.len())].name();
+        let casualties = casualties(&mut rng, &threats, n);
         let declared: Vec<&str> = threats.iter().copied().filter(|_| rng.random::<f64>() < 0.3).collect();
         let mut report = json!({
             "id": format!("gen-{}-{i:08}", opts.seed),
@@ -375,6 +354,81 @@ pub fn generate(opts: &GenOptions) -> impl Iterator<Item = String> + '_ {
         }
         line
     })
+}
+
+/// One of the four malformed records (for DLQ tests): cut-off JSON, an epoch-seconds time, a
+/// negative count, no source.
+fn malformed(rng: &mut ChaCha8Rng, i: usize) -> String {
+    match rng.random_range(0..4) {
+        0 => "{\"id\": \"broken".to_string(),
+        1 => format!(
+            "{{\"id\": \"bad-{i}\", \"event_time\": 12, \"region\": \"NG-BO\", \"source\": {{\"id\": \"s\"}}, \"text\": \"x\"}}"
+        ),
+        2 => format!(
+            "{{\"id\": \"neg-{i}\", \"event_time\": \"2026-03-01T00:00:00Z\", \"region\": \"NG-BO\", \"source\": {{\"id\": \"s\"}}, \"text\": \"x\", \"casualties\": {{\"killed\": -1}}}}"
+        ),
+        _ => format!(
+            "{{\"id\": \"nosrc-{i}\", \"event_time\": \"2026-03-01T00:00:00Z\", \"region\": \"NG-BO\", \"text\": \"x\"}}"
+        ),
+    }
+}
+
+/// A report's text in `lang`: a sentence per threat (`n` victims), now and then a trap (a
+/// negated or figurative mention), then filler up to about `target_bytes` of report.
+fn narrative(
+    rng: &mut ChaCha8Rng,
+    threats: &[&str],
+    lang: &str,
+    n: u32,
+    target_bytes: usize,
+) -> String {
+    let mut sentences: Vec<String> = threats
+        .iter()
+        .map(|th| threat_sentence(rng, th, lang, n))
+        .collect();
+    if rng.random::<f64>() < 0.1 {
+        let trap = if lang == "fr" {
+            TRAPS_FR[rng.random_range(0..TRAPS_FR.len())]
+        } else {
+            TRAPS_EN[rng.random_range(0..TRAPS_EN.len())]
+        };
+        sentences.push(trap.to_string());
+    }
+    let mut text = sentences.join(" ");
+    while text.len() + 80 < target_bytes.saturating_sub(420) {
+        let filler = if lang == "fr" {
+            FILLER_FR[rng.random_range(0..FILLER_FR.len())]
+        } else {
+            FILLER_EN[rng.random_range(0..FILLER_EN.len())]
+        };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(filler);
+    }
+    text
+}
+
+/// The `casualties` object: `n` abducted with an abduction, a third of them as sexual violence
+/// half the time with sexual violence, and a few killed in one report in ten.
+fn casualties(rng: &mut ChaCha8Rng, threats: &[&str], n: u32) -> serde_json::Map<String, Value> {
+    let mut casualties = serde_json::Map::new();
+    if threats.contains(&"abduction") {
+        casualties.insert(CasualtyKind::Abducted.name().into(), n.into());
+    }
+    if threats.contains(&"sexual_violence") && rng.random::<f64>() < 0.5 {
+        casualties.insert(
+            CasualtyKind::SexualViolence.name().into(),
+            (n / 3).max(1).into(),
+        );
+    }
+    if rng.random::<f64>() < 0.1 {
+        casualties.insert(
+            CasualtyKind::Killed.name().into(),
+            rng.random_range(1..6u32).into(),
+        );
+    }
+    casualties
 }
 
 #[cfg(test)]

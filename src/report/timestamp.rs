@@ -27,21 +27,23 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// The smallest integer read as epoch milliseconds: 1973-03-03. Below it a number is far more
 /// likely epoch seconds (which would be misread by a factor of 1,000) than a date before 1973.
-pub const MIN_EPOCH_MILLIS: i64 = 100_000_000_000;
+const MIN_EPOCH_MILLIS: i64 = 100_000_000_000;
 
 /// The last second of year 9999, in Unix seconds: later times have no RFC 3339 or CAP form.
-pub const MAX_SECONDS: i64 = 253_402_300_799;
+pub(crate) const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// A timestamp as sent: text, or a JSON integer of epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeValue<'a> {
+    /// A JSON string, not yet read: RFC 3339 or a string of digits (epoch milliseconds).
     Text(Cow<'a, str>),
+    /// A JSON integer: epoch milliseconds.
     Millis(i64),
 }
 
 impl TimeValue<'_> {
     /// Unix seconds, or why the value cannot be read (a sentence naming what to send instead).
-    pub fn seconds(&self) -> Result<i64, &'static str> {
+    pub(crate) fn seconds(&self) -> Result<i64, &'static str> {
         let seconds = match self {
             TimeValue::Millis(ms) => millis(*ms)?,
             TimeValue::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {

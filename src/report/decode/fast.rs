@@ -4,18 +4,18 @@
 //!
 //! It accepts a subset of what serde accepts and nothing else: any input it is not sure of
 //! (an escape, a float, an unknown or repeated key, a wrong type, bad syntax) makes it return
-//! `None`, and [`crate::report::decode`] hands the text to serde_json, which decodes it or
+//! `None`, and [`decode`](super::decode) hands the text to serde_json, which decodes it or
 //! explains the error. So errors are always serde's, and a field added to [`Report`] but not
 //! here only makes its reports take the slow path. A property test checks that whatever this
 //! decodes, serde decodes to the same value.
 
 use std::borrow::Cow;
 
+use crate::report::model::{Actor, Casualties, CasualtyKind, Location, Report, Source, SourceKind};
 use crate::report::timestamp::TimeValue;
-use crate::report::{Actor, Casualties, Location, Report, Source, SourceKind};
 
 /// Decodes `text` if it has the common shape; `None` means "ask serde".
-pub(crate) fn decode(text: &str) -> Option<Report<'_>> {
+pub(super) fn decode(text: &str) -> Option<Report<'_>> {
     let mut p = Parser {
         text,
         bytes: text.as_bytes(),
@@ -312,32 +312,16 @@ impl<'a> Parser<'a> {
     }
 
     fn source_kind(&mut self) -> Option<SourceKind> {
-        Some(match self.string()? {
-            "field_monitor" => SourceKind::FieldMonitor,
-            "ngo" => SourceKind::Ngo,
-            "un" => SourceKind::Un,
-            "media" => SourceKind::Media,
-            "government" => SourceKind::Government,
-            "social_media" => SourceKind::SocialMedia,
-            _ => return None,
-        })
+        SourceKind::from_name(self.string()?)
     }
 
     fn casualties(&mut self) -> Option<Casualties> {
         let mut c = Casualties::default();
         let mut seen = Seen::default();
         self.object(|p, key| {
-            let (bit, slot) = match key {
-                "killed" => (0, &mut c.killed),
-                "injured" => (1, &mut c.injured),
-                "abducted" => (2, &mut c.abducted),
-                "missing" => (3, &mut c.missing),
-                "displaced" => (4, &mut c.displaced),
-                "sexual_violence" => (5, &mut c.sexual_violence),
-                _ => return None,
-            };
-            seen.first(bit)?;
-            *slot = p.integer()?;
+            let kind = CasualtyKind::from_name(key)?;
+            seen.first(kind.index() as u32)?;
+            *c.count_mut(kind) = p.integer()?;
             Some(())
         })?;
         Some(c)
@@ -434,7 +418,7 @@ mod tests {
     /// What serde makes of `text`, as a JSON value (`Report` has no `PartialEq`).
     fn by_serde(text: &str) -> Option<serde_json::Value> {
         let report =
-            serde_json::from_str::<crate::report::object::Object<Report<'_>>>(text).ok()?;
+            serde_json::from_str::<crate::report::de::object::Object<Report<'_>>>(text).ok()?;
         Some(serde_json::to_value(report.0).expect("a report serialises"))
     }
 
@@ -654,9 +638,9 @@ mod tests {
             ("lon", choice(&["null"], &["-1.25"])),
         ]);
         let casualties = object(
-            Casualties::FIELD_NAMES
+            CasualtyKind::ALL
                 .into_iter()
-                .map(|name| (name, integer()))
+                .map(|kind| (kind.name(), integer()))
                 .collect(),
         );
         let actor = object(vec![
