@@ -23,6 +23,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::report::CasualtyKind;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -43,7 +44,7 @@ pub struct WindowAggregate {
     /// Distinct sources; only counted when asked for (see [`RegionWindows::aggregate`]).
     pub sources: u64,
     pub score: f64,
-    pub casualties: [u64; 6],
+    pub casualties: [u64; CasualtyKind::COUNT],
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
 }

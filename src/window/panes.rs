@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::report::CasualtyKind;
 use serde::{Deserialize, Serialize};
 
 /// Counts a report contributes to the panes of each of its signals.
@@ -14,7 +15,7 @@ pub struct Contribution<'a> {
     pub source_id: &'a str,
     /// Weight of this report for this signal in millis (source reliability × tag weight).
     pub score_milli: u64,
-    pub casualties: [u64; 6],
+    pub casualties: [u64; CasualtyKind::COUNT],
     pub corroborated: bool,
 }
 
@@ -23,8 +24,8 @@ pub struct Contribution<'a> {
 pub struct Pane {
     pub reports: u32,
     pub score_milli: u64,
-    /// killed, injured, abducted, missing, displaced, sexual_violence.
-    pub casualties: [u64; 6],
+    /// By casualty kind, in `CasualtyKind::ALL` order.
+    pub casualties: [u64; CasualtyKind::COUNT],
     /// Largest single-report killed / abducted counts among corroborated reports.
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
@@ -42,8 +43,12 @@ impl Pane {
             *sum += v;
         }
         if c.corroborated {
-            self.max_killed_corroborated = self.max_killed_corroborated.max(c.casualties[0]);
-            self.max_abducted_corroborated = self.max_abducted_corroborated.max(c.casualties[2]);
+            self.max_killed_corroborated = self
+                .max_killed_corroborated
+                .max(c.casualties[CasualtyKind::Killed.index()]);
+            self.max_abducted_corroborated = self
+                .max_abducted_corroborated
+                .max(c.casualties[CasualtyKind::Abducted.index()]);
         }
         let source = source_hash(c.source_id);
         if let Err(at) = self.sources.binary_search(&source) {
@@ -71,7 +76,7 @@ pub(super) fn source_hash(id: &str) -> u64 {
 pub(super) struct Totals {
     pub(super) reports: u64,
     pub(super) score_milli: u64,
-    pub(super) casualties: [u64; 6],
+    pub(super) casualties: [u64; CasualtyKind::COUNT],
 }
 
 impl Totals {
