@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 
-use vigil::config::Loaded;
+use vigil::config::{KafkaSettings, Loaded};
 use vigil::input::generator::{GenOptions, generate};
 use vigil::kafka::pipeline::{self, PipelineOptions, RunStats};
 use vigil::kafka::replay::{Pace, replay};
@@ -59,6 +60,56 @@ fn stop_on_signals(stop: Arc<AtomicBool>) {
     });
 }
 
+/// Starts librdkafka's in-process mock cluster with the pipeline's topics, and a task that feeds
+/// it the demo scenario through the same producer path as `vigil replay`. The cluster lives as
+/// long as the returned handle.
+fn embedded_demo(
+    k: &KafkaSettings,
+    speed: f64,
+) -> Result<(MockCluster<'static, DefaultProducerContext>, String)> {
+    let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
+    let bootstrap = mock.bootstrap_servers();
+    for topic in [
+        &k.input_topic,
+        &k.alerts_topic,
+        &k.dlq_topic,
+        &k.state_topic,
+    ] {
+        mock.create_topic(topic, k.partitions, 1)?;
+    }
+    let demo = GenOptions::demo();
+    tracing::info!(
+        brokers = %bootstrap,
+        reports = demo.count,
+        regions = demo.regions,
+        "no kafka.brokers configured: embedded cluster with the bundled demo scenario"
+    );
+    let (feed_settings, feed_brokers) = (k.clone(), bootstrap.clone());
+    tokio::spawn(async move {
+        let lines = generate(&demo).map(String::into_bytes).collect::<Vec<_>>();
+        let pace = Pace::EventTime {
+            start: demo.start,
+            speed,
+        };
+        match replay(
+            &feed_settings,
+            &feed_brokers,
+            lines.into_iter(),
+            pace,
+            |_| {},
+        )
+        .await
+        {
+            Ok(n) => tracing::info!(
+                reports = n,
+                "demo scenario fully produced; the pipeline keeps running until Ctrl-C"
+            ),
+            Err(e) => tracing::error!(error = %e, "demo feed failed"),
+        }
+    });
+    Ok((mock, bootstrap))
+}
+
 async fn run_pipeline(
     loaded: Arc<Loaded>,
     speed: f64,
@@ -72,46 +123,7 @@ async fn run_pipeline(
     // The embedded cluster lives as long as this function.
     let mut _mock = None;
     let (brokers, transactions) = if k.brokers.is_empty() {
-        let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
-        let bootstrap = mock.bootstrap_servers();
-        for topic in [
-            &k.input_topic,
-            &k.alerts_topic,
-            &k.dlq_topic,
-            &k.state_topic,
-        ] {
-            mock.create_topic(topic, k.partitions, 1)?;
-        }
-        let demo = GenOptions::demo();
-        tracing::info!(
-            brokers = %bootstrap,
-            reports = demo.count,
-            regions = demo.regions,
-            "no kafka.brokers configured: embedded cluster with the bundled demo scenario"
-        );
-        let (feed_settings, feed_brokers) = (k.clone(), bootstrap.clone());
-        tokio::spawn(async move {
-            let lines = generate(&demo).map(String::into_bytes).collect::<Vec<_>>();
-            let pace = Pace::EventTime {
-                start: demo.start,
-                speed,
-            };
-            match replay(
-                &feed_settings,
-                &feed_brokers,
-                lines.into_iter(),
-                pace,
-                |_| {},
-            )
-            .await
-            {
-                Ok(n) => tracing::info!(
-                    reports = n,
-                    "demo scenario fully produced; the pipeline keeps running until Ctrl-C"
-                ),
-                Err(e) => tracing::error!(error = %e, "demo feed failed"),
-            }
-        });
+        let (mock, bootstrap) = embedded_demo(&k, speed)?;
         _mock = Some(mock);
         // The mock cluster's transactions are not faithful (see README): run at-least-once.
         (bootstrap, false)

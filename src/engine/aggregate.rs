@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use crate::alert::Alert;
 use crate::report::{RejectError, RejectReason, ValidReport};
-use crate::rules::RuleKind;
+use crate::rules::{Rule, RuleKind};
 use crate::tag::taxonomy::{risk_factors_in, threats_in};
 use crate::window::near_duplicate::Fingerprint;
-use crate::window::{Admission, Contribution, Signal};
+use rustc_hash::FxHashMap;
 
-use super::{EVICT_EVERY_PANES, Engine, Outcome};
+use crate::tag::{TagSet, Tagger};
+use crate::window::{Admission, Contribution, RegionWindows, Signal, WindowSettings};
+
+use super::{EVICT_EVERY_PANES, Engine, Outcome, RegionState};
 
 impl Engine {
     /// Admission (dedup, lateness), tags, panes and rules for one report of `region_key`.
@@ -57,33 +60,18 @@ impl Engine {
             }
         };
 
-        let mut contribution = Contribution {
-            report_id: &id,
-            source_id: &report.report.source.id,
-            score_milli: 0,
-            casualties: report.casualties.counts().map(|v| v as u64),
-            corroborated: report.corroborated,
-        };
-        let reliability = u64::from(report.reliability_milli);
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
-        for t in threats_in(tags.threats()) {
-            contribution.score_milli = (reliability as f64 * self.tagger.threat_weight(t)) as u64;
-            let signal = Signal::Threat(t as u8);
-            region
-                .windows
-                .add(signal, report.event_time, &contribution, &self.window);
-            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
-        }
-        for rf in risk_factors_in(tags.risk_factors) {
-            contribution.score_milli = reliability;
-            let signal = Signal::Risk(rf);
-            region
-                .windows
-                .add(signal, report.event_time, &contribution, &self.window);
-            touched.extend(self.rules_by_signal.get(&signal).into_iter().flatten());
-        }
-
+        contribute(
+            &mut region.windows,
+            report,
+            &id,
+            &tags,
+            &self.tagger,
+            &self.rules_by_signal,
+            &self.window,
+            &mut touched,
+        );
         // Every rule advances when the region's watermark enters a new pane (windows close and
         // may resolve); rules whose signals this report carries re-run from its pane.
         let pane = region.windows.watermark.div_euclid(self.window.pane_secs);
@@ -91,47 +79,14 @@ impl Engine {
         region.meta.last_pane = Some(pane);
         touched.sort_unstable();
         touched.dedup();
-        let mut alerts = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            let dirty = touched.binary_search(&i).is_ok();
-            if !(dirty || new_pane) || !rule.applies_to(region_code) {
-                continue;
-            }
-            let tracker = &mut region.meta.trackers[i];
-            // An idle threshold or co-occurrence rule that this report does not touch cannot fire
-            // as its windows slide; spike rules can (their baseline shrinks too), so they run.
-            if !dirty && rule.kind != RuleKind::Spike && tracker.is_idle() {
-                tracker.skip_idle(rule, region.windows.watermark);
-                continue;
-            }
-            let windows = &region.windows;
-            let mut evaluate = |end| rule.evaluate(windows, end, false);
-            let mut next_data = |t| windows.next_pane_start(&rule.signals, t);
-            let changes = region.meta.trackers[i].reconcile(
-                rule,
-                &mut evaluate,
-                &mut next_data,
-                dirty.then_some(report.event_time),
-                windows.watermark,
-                self.window.allowed_lateness_secs,
-            );
-            for mut change in changes {
-                let start = change.window_end - rule.window_secs;
-                let evidence = if change.superseded_by.is_some() {
-                    Vec::new()
-                } else {
-                    change.evaluation = rule.evaluate(windows, change.window_end, true);
-                    windows.evidence(
-                        &rule.signals,
-                        start,
-                        change.window_end,
-                        self.window.max_evidence_ids,
-                    )
-                };
-                let alert = Alert::from_change(rule, region_code, &change, evidence);
-                alerts.push(alert);
-            }
-        }
+        let run = RuleRun {
+            region: region_code,
+            touched: &touched,
+            new_pane,
+            event_time: report.event_time,
+            settings: &self.window,
+        };
+        let alerts = run_rules(&self.rules, region, &run);
         // Eviction walks every id and pane of the region: once a day of event time is plenty.
         if region
             .meta
@@ -153,4 +108,98 @@ impl Engine {
             alerts,
         }
     }
+}
+
+/// Adds an admitted report to the pane of every signal it carries, and lists in `touched` the
+/// rules that read those signals.
+#[allow(clippy::too_many_arguments)] // the engine's fields a report's contribution reads, split
+// out of `aggregate` so that it borrows them apart from the region's state.
+fn contribute(
+    windows: &mut RegionWindows,
+    report: &ValidReport<'_>,
+    id: &Arc<str>,
+    tags: &TagSet,
+    tagger: &Tagger,
+    rules_by_signal: &FxHashMap<Signal, Vec<usize>>,
+    settings: &WindowSettings,
+    touched: &mut Vec<usize>,
+) {
+    let mut contribution = Contribution {
+        report_id: id,
+        source_id: &report.report.source.id,
+        score_milli: 0,
+        casualties: report.casualties.counts().map(|v| v as u64),
+        corroborated: report.corroborated,
+    };
+    let reliability = u64::from(report.reliability_milli);
+    for t in threats_in(tags.threats()) {
+        contribution.score_milli = (reliability as f64 * tagger.threat_weight(t)) as u64;
+        let signal = Signal::Threat(t as u8);
+        windows.add(signal, report.event_time, &contribution, settings);
+        touched.extend(rules_by_signal.get(&signal).into_iter().flatten());
+    }
+    for rf in risk_factors_in(tags.risk_factors) {
+        contribution.score_milli = reliability;
+        let signal = Signal::Risk(rf);
+        windows.add(signal, report.event_time, &contribution, settings);
+        touched.extend(rules_by_signal.get(&signal).into_iter().flatten());
+    }
+}
+
+/// What a report's rule pass needs to know besides the rules and the region's state.
+struct RuleRun<'a> {
+    region: &'a str,
+    /// Indices of the rules whose signals the report carries, sorted.
+    touched: &'a [usize],
+    /// The region's watermark entered a new pane with this report.
+    new_pane: bool,
+    event_time: i64,
+    settings: &'a WindowSettings,
+}
+
+/// Reconciles the episodes of every rule the report can move: those it touched, and on a new
+/// pane every rule of the region (windows close and may resolve). Returns the alert records.
+fn run_rules(rules: &[Rule], region: &mut RegionState, run: &RuleRun<'_>) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let dirty = run.touched.binary_search(&i).is_ok();
+        if !(dirty || run.new_pane) || !rule.applies_to(run.region) {
+            continue;
+        }
+        let tracker = &mut region.meta.trackers[i];
+        // An idle threshold or co-occurrence rule that this report does not touch cannot fire
+        // as its windows slide; spike rules can (their baseline shrinks too), so they run.
+        if !dirty && rule.kind != RuleKind::Spike && tracker.is_idle() {
+            tracker.skip_idle(rule, region.windows.watermark);
+            continue;
+        }
+        let windows = &region.windows;
+        let mut evaluate = |end| rule.evaluate(windows, end, false);
+        let mut next_data = |t| windows.next_pane_start(&rule.signals, t);
+        let changes = region.meta.trackers[i].reconcile(
+            rule,
+            &mut evaluate,
+            &mut next_data,
+            dirty.then_some(run.event_time),
+            windows.watermark,
+            run.settings.allowed_lateness_secs,
+        );
+        for mut change in changes {
+            let start = change.window_end - rule.window_secs;
+            let evidence = if change.superseded_by.is_some() {
+                Vec::new()
+            } else {
+                change.evaluation = rule.evaluate(windows, change.window_end, true);
+                windows.evidence(
+                    &rule.signals,
+                    start,
+                    change.window_end,
+                    run.settings.max_evidence_ids,
+                )
+            };
+            let alert = Alert::from_change(rule, run.region, &change, evidence);
+            alerts.push(alert);
+        }
+    }
+    alerts
 }

@@ -82,43 +82,19 @@ pub fn run(
     let mut member = new_member(loaded, opts, &telemetry.metrics)?;
     let sinks = sinks(&loaded.settings.kafka);
     let mut batch: Vec<OwnedMessage> = Vec::with_capacity(p.batch_max_records);
-    let interval = Duration::from_millis(p.commit_interval_ms);
     let stall_timeout = Duration::from_secs(p.stall_timeout_secs);
     let mut last_progress = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         batch.clear();
-        // Bytes of the batch's records as consumed: with a count alone, 10,000 records of a few
-        // megabytes each would all be held (and copied to the DLQ) in one transaction.
-        let mut batch_bytes = 0usize;
-        let deadline = Instant::now() + interval;
-        while batch.len() < p.batch_max_records
-            && batch_bytes < p.batch_max_bytes
-            && !stop.load(Ordering::Relaxed)
-        {
-            let now = Instant::now();
-            if now >= deadline && !batch.is_empty() {
-                break;
-            }
-            let wait = deadline
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1));
-            let polled = member.consumer.poll(wait).map(|r| r.map(|m| m.detach()));
-            member.apply_rebalances(loaded, opts, &mut batch, &mut stats, telemetry)?;
-            match polled {
-                Some(Ok(m)) if member.assigned.contains(&m.partition()) => {
-                    batch_bytes += m.payload().map_or(0, <[u8]>::len);
-                    batch_bytes += m.key().map_or(0, <[u8]>::len);
-                    batch.push(m);
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-                None => {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                }
-            }
-        }
+        let batch_bytes = poll_batch(
+            &mut member,
+            loaded,
+            opts,
+            &stop,
+            &mut batch,
+            &mut stats,
+            telemetry,
+        )?;
         if batch.is_empty() {
             let stalled = !stall_timeout.is_zero()
                 && last_progress.elapsed() >= stall_timeout
@@ -177,6 +153,54 @@ pub fn run(
         "pipeline stopped"
     );
     Ok(stats)
+}
+
+/// Polls records into `batch` until `pipeline.batch_max_records`, `pipeline.batch_max_bytes` or
+/// `pipeline.commit_interval_ms` (once it holds a record) is reached, applying rebalances
+/// between polls. Returns the bytes of the batch's keys and payloads.
+fn poll_batch(
+    member: &mut Member,
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+    stop: &AtomicBool,
+    batch: &mut Vec<OwnedMessage>,
+    stats: &mut RunStats,
+    telemetry: &Telemetry,
+) -> Result<usize, PipelineError> {
+    let p = &loaded.settings.pipeline;
+    // Bytes of the batch's records as consumed: with a count alone, 10,000 records of a few
+    // megabytes each would all be held (and copied to the DLQ) in one transaction.
+    let mut batch_bytes = 0usize;
+    let deadline = Instant::now() + Duration::from_millis(p.commit_interval_ms);
+    while batch.len() < p.batch_max_records
+        && batch_bytes < p.batch_max_bytes
+        && !stop.load(Ordering::Relaxed)
+    {
+        let now = Instant::now();
+        if now >= deadline && !batch.is_empty() {
+            break;
+        }
+        let wait = deadline
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        let polled = member.consumer.poll(wait).map(|r| r.map(|m| m.detach()));
+        member.apply_rebalances(loaded, opts, batch, stats, telemetry)?;
+        match polled {
+            Some(Ok(m)) if member.assigned.contains(&m.partition()) => {
+                batch_bytes += m.payload().map_or(0, <[u8]>::len);
+                batch_bytes += m.key().map_or(0, <[u8]>::len);
+                batch.push(m);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            None => {
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(batch_bytes)
 }
 
 /// Leaves the group, forgets all in-memory state and joins again; assignment restores the
