@@ -113,6 +113,8 @@ impl GenOptions {
     }
 }
 
+/// The threat categories reports describe, in the order an escalation reaches them
+/// (abductions, then sieges, then sexual violence and foreign fighters).
 const THREATS: [&str; 7] = [
     "abduction",
     "siege",
@@ -123,6 +125,10 @@ const THREATS: [&str; 7] = [
     "mass_displacement",
 ];
 
+/// One sentence reporting `threat` in `lang`, with `{n}` read as the number of victims.
+///
+/// Longer than a function should be: it is the table of phrasings, one arm per threat and
+/// language, which reads best whole.
 fn threat_sentence(rng: &mut ChaCha8Rng, threat: &str, lang: &str, n: u32) -> String {
     let pick = |rng: &mut ChaCha8Rng, v: &[&str]| v[rng.random_range(0..v.len())].to_string();
     let s = match (threat, lang) {
@@ -232,6 +238,7 @@ fn threat_sentence(rng: &mut ChaCha8Rng, threat: &str, lang: &str, n: u32) -> St
     s.replace("{n}", &n.to_string())
 }
 
+/// Sentences that tag nothing, padding a report to its target size (English, then French).
 const FILLER_EN: [&str; 12] = [
     "The monitoring team visited the area on foot and spoke with community leaders.",
     "Market activity was reduced and several shops stayed closed during the day.",
@@ -260,6 +267,7 @@ const FILLER_FR: [&str; 10] = [
     "Les agriculteurs s'inquiètent de l'accès à leurs champs avant la récolte.",
 ];
 
+/// Negated and figurative mentions of threats, which the tagger must not tag.
 const TRAPS_EN: [&str; 5] = [
     "No abductions were reported in the district this week.",
     "Officials deny that foreign fighters are present in the area.",
