@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::episode::Change;
+use crate::report::CasualtyKind;
 use crate::rules::{Rule, Severity};
 
 /// Where an episode stands in the record published: opened, risen to a higher severity, or
@@ -134,6 +135,7 @@ impl Alert {
     ) -> Alert {
         let ev = &change.evaluation;
         let agg = &ev.aggregate;
+        let n = |kind: CasualtyKind| agg.casualties[kind.index()];
         let start = change.episode_start;
         let window_start = change.window_end - rule.window_secs;
         let threshold = rule.threshold_for(change.severity);
@@ -178,12 +180,12 @@ impl Alert {
                 reports: agg.reports,
                 distinct_sources: agg.sources,
                 casualties: Casualty {
-                    killed: agg.casualties[0],
-                    injured: agg.casualties[1],
-                    abducted: agg.casualties[2],
-                    missing: agg.casualties[3],
-                    displaced: agg.casualties[4],
-                    sexual_violence: agg.casualties[5],
+                    killed: n(CasualtyKind::Killed),
+                    injured: n(CasualtyKind::Injured),
+                    abducted: n(CasualtyKind::Abducted),
+                    missing: n(CasualtyKind::Missing),
+                    displaced: n(CasualtyKind::Displaced),
+                    sexual_violence: n(CasualtyKind::SexualViolence),
                 },
                 score: (agg.score * 1000.0).round() / 1000.0,
                 value: (ev.value * 1000.0).round() / 1000.0,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::{Metric, Rule, RuleKind, Severity};
-use crate::tag::taxonomy::Taxonomy;
+use crate::tag::taxonomy::{Taxonomy, risk_factor_number};
 use crate::window::Signal;
 
 /// The whole `rules.toml`: a list of `[[rule]]` tables.
@@ -107,18 +107,16 @@ fn parse_duration_secs(s: &str) -> Option<i64> {
         .filter(|&d| d > 0)
 }
 
-/// `threat:<code>` (a threat of the taxonomy) or `risk:RF<n>` (n from 1 to 14), or None.
+/// `threat:<code>` (a threat of the taxonomy) or `risk:RF<n>` (a risk factor of the Framework,
+/// RF1–RF14), or None.
 fn parse_signal(taxonomy: &Taxonomy, s: &str) -> Option<Signal> {
     if let Some(code) = s.strip_prefix("threat:") {
         taxonomy
             .threat_index(code)
             .and_then(|i| u8::try_from(i).ok())
             .map(Signal::Threat)
-    } else if let Some(rf) = s.strip_prefix("risk:RF") {
-        rf.parse::<u8>()
-            .ok()
-            .filter(|n| (1..=14).contains(n))
-            .map(Signal::Risk)
+    } else if let Some(rf) = s.strip_prefix("risk:") {
+        risk_factor_number(rf).map(Signal::Risk)
     } else {
         None
     }

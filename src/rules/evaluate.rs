@@ -2,6 +2,7 @@
 //! the level that value reaches once corroboration (distinct sources) is taken into account.
 
 use super::{Metric, Rule, RuleKind, Severity};
+use crate::report::CasualtyKind;
 use crate::window::{RegionWindows, SourceCount, Want, WindowAggregate};
 
 /// The result of evaluating a rule on one window.
@@ -24,18 +25,23 @@ pub(crate) struct Evaluation {
 impl Metric {
     /// This metric of a window's aggregate.
     fn of(self, a: &WindowAggregate) -> f64 {
-        let c = &a.casualties;
+        let c = |kind: CasualtyKind| a.casualties[kind.index()];
         (match self {
             Metric::Reports => a.reports,
             Metric::Sources => a.sources,
             Metric::Score => return a.score,
-            Metric::Killed => c[0],
-            Metric::Injured => c[1],
-            Metric::Abducted => c[2],
-            Metric::Missing => c[3],
-            Metric::Displaced => c[4],
-            Metric::SexualViolence => c[5],
-            Metric::Casualties => c[0] + c[1] + c[2] + c[3] + c[5],
+            Metric::Killed => c(CasualtyKind::Killed),
+            Metric::Injured => c(CasualtyKind::Injured),
+            Metric::Abducted => c(CasualtyKind::Abducted),
+            Metric::Missing => c(CasualtyKind::Missing),
+            Metric::Displaced => c(CasualtyKind::Displaced),
+            Metric::SexualViolence => c(CasualtyKind::SexualViolence),
+            // People harmed: every kind but displacement, which is counted apart.
+            Metric::Casualties => CasualtyKind::ALL
+                .into_iter()
+                .filter(|k| *k != CasualtyKind::Displaced)
+                .map(c)
+                .sum(),
             Metric::MaxReportKilled => a.max_killed_corroborated,
             Metric::MaxReportAbducted => a.max_abducted_corroborated,
         }) as f64
