@@ -7,6 +7,8 @@ pub mod events;
 pub mod http;
 pub mod metrics;
 mod tally;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
