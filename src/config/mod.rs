@@ -307,40 +307,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
             Settings::default()
         }
     };
-    if settings.window.pane_secs <= 0 {
-        issues.push(issue_at(
-            &main_path,
-            None,
-            "window.pane_secs",
-            "must be positive",
-        ));
-    }
-    if settings.window.allowed_lateness_secs < 0 {
-        issues.push(issue_at(
-            &main_path,
-            None,
-            "window.allowed_lateness_secs",
-            "must not be negative",
-        ));
-    }
-    // Alert times are window ends after the earliest event time; CAP's `sent` (xs:dateTime)
-    // has no year 0000 and RFC 3339 no negative years.
-    if settings.limits.earliest_event_time.timestamp() < FIRST_SECOND_OF_YEAR_1 {
-        issues.push(issue_at(
-            &main_path,
-            None,
-            "limits.earliest_event_time",
-            "must not lie before 0001-01-01T00:00:00Z",
-        ));
-    }
-    if !["text", "json"].contains(&settings.log.format.as_str()) {
-        issues.push(issue_at(
-            &main_path,
-            None,
-            "log.format",
-            "expected text or json",
-        ));
-    }
+    check_settings(&settings, &main_path, &mut issues);
 
     let tax_path = dir.join(&settings.files.taxonomy);
     // A taxonomy with findings is still used to check the rules against, so that one run of
@@ -378,15 +345,67 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
         _ => None,
     };
 
-    let subs_path = dir.join(&settings.files.subscribers);
-    let subscribers = if subs_path.exists() {
-        read_toml(&subs_path, &mut issues)
+    let subscribers = load_subscribers(&dir.join(&settings.files.subscribers), &mut issues);
+
+    match (issues.is_empty(), taxonomy, rules) {
+        (true, Some(taxonomy), Some(rules)) => Ok(Loaded {
+            settings,
+            taxonomy,
+            rules,
+            subscribers,
+        }),
+        _ => Err(ConfigError(issues)),
+    }
+}
+
+/// The settings' own invariants that serde cannot express.
+fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<ConfigIssue>) {
+    if settings.window.pane_secs <= 0 {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "window.pane_secs",
+            "must be positive",
+        ));
+    }
+    if settings.window.allowed_lateness_secs < 0 {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "window.allowed_lateness_secs",
+            "must not be negative",
+        ));
+    }
+    // Alert times are window ends after the earliest event time; CAP's `sent` (xs:dateTime)
+    // has no year 0000 and RFC 3339 no negative years.
+    if settings.limits.earliest_event_time.timestamp() < FIRST_SECOND_OF_YEAR_1 {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "limits.earliest_event_time",
+            "must not lie before 0001-01-01T00:00:00Z",
+        ));
+    }
+    if !["text", "json"].contains(&settings.log.format.as_str()) {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "log.format",
+            "expected text or json",
+        ));
+    }
+}
+
+/// `subscribers.toml` (optional): every subscriber, with its kind and URL checked.
+fn load_subscribers(subs_path: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Subscriber> {
+    if subs_path.exists() {
+        read_toml(subs_path, issues)
             .map(|(text, s): (String, SubscribersFile)| {
                 for (i, sub) in s.subscribers.iter().enumerate() {
                     if !["webhook", "alertmanager", "cap_feed"].contains(&sub.kind.as_str()) {
                         let path = format!("subscriber[{i}].kind");
                         issues.push(issue_at(
-                            &subs_path,
+                            subs_path,
                             locate(&text, &path),
                             &path,
                             "expected webhook, alertmanager or cap_feed",
@@ -395,7 +414,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
                     if sub.kind != "cap_feed" && sub.url.is_none() {
                         let path = format!("subscriber[{i}].url");
                         issues.push(issue_at(
-                            &subs_path,
+                            subs_path,
                             locate(&text, &format!("subscriber[{i}]")),
                             &path,
                             "required for this kind",
@@ -407,16 +426,6 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
             .unwrap_or_default()
     } else {
         Vec::new()
-    };
-
-    match (issues.is_empty(), taxonomy, rules) {
-        (true, Some(taxonomy), Some(rules)) => Ok(Loaded {
-            settings,
-            taxonomy,
-            rules,
-            subscribers,
-        }),
-        _ => Err(ConfigError(issues)),
     }
 }
 
