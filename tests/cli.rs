@@ -1,7 +1,10 @@
 //! The `vigil` binary end to end: check-config, tag, backtest (JSONL, ACLED CSV and exports it
-//! refuses or explains), gen and
-//! the in-process `run`, with environment overrides.
+//! refuses or explains), gen and the in-process `run`, with environment overrides. Counts are
+//! asserted as values: a summary line whole, a metric series with its value, each derived from
+//! the input (a file built with a known number of duplicates, or the deterministic demo read by
+//! another command), never only that a word or a series is present.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -56,6 +59,53 @@ fn copy_config(dir: &Path) -> PathBuf {
         std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
     }
     cfg
+}
+
+/// The summary line `backtest` writes to stderr, with its elapsed time replaced by `X`, so that
+/// a test compares every count in it at once.
+fn summary_line(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" records in "))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stderr}"));
+    let (records, rest) = line.split_once(" records in ").expect("summary shape");
+    let (_, counts) = rest.split_once("s: ").expect("summary shape");
+    format!("{records} records in Xs: {counts}")
+}
+
+/// The text between `before` and the next `after` in `line`.
+fn between<'a>(line: &'a str, before: &str, after: &str) -> &'a str {
+    let rest = line
+        .split_once(before)
+        .unwrap_or_else(|| panic!("{before:?} in {line}"))
+        .1;
+    rest.split_once(after)
+        .unwrap_or_else(|| panic!("{after:?} in {line}"))
+        .0
+}
+
+/// The samples of a Prometheus text exposition: series as written (name and labels) → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("series and value");
+            let value = value.parse().unwrap_or_else(|e| panic!("{l}: {e}"));
+            (series.to_string(), value)
+        })
+        .collect()
+}
+
+/// Asserts that the series of `family` (a metric name) with a non-zero value are exactly
+/// `expected`, values included.
+fn assert_family(metrics: &BTreeMap<String, f64>, family: &str, expected: &BTreeMap<String, f64>) {
+    let prefix = format!("{family}{{");
+    let nonzero: BTreeMap<String, f64> = metrics
+        .iter()
+        .filter(|(k, v)| k.starts_with(&prefix) && **v != 0.0)
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    assert_eq!(&nonzero, expected, "{family}");
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -216,7 +266,16 @@ fn backtest_is_deterministic_and_reports_bad_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(alerts.len() > 20);
+    // The demo is deterministic: these are its counts (30 duplicates from the generator's
+    // 1 %, 9 bad records, 127 reports behind their region's watermark).
+    let stderr = String::from_utf8_lossy(&a.stderr);
+    assert_eq!(
+        summary_line(&stderr),
+        "3000 records in Xs: 2961 accepted (127 late), 30 duplicates, 9 rejected \
+         [bad_time=3 malformed_json=3 missing_field=1 negative_count=2], 97 alert records; \
+         active alerts watch/warning/critical = [13, 8, 6]"
+    );
+    assert_eq!(alerts.len(), 97, "one stdout line per alert record counted");
     assert!(alerts.iter().any(|x| x["rule"] == "abduction_cluster"
         && x["region"] == "NG-BO"
         && x["severity"] == "critical"));
@@ -248,10 +307,117 @@ fn backtest_is_deterministic_and_reports_bad_lines() {
     }
     // Report text never reaches alerts.
     assert!(!String::from_utf8_lossy(&a.stdout).contains("Armed men"));
-    let stderr = String::from_utf8_lossy(&a.stderr);
     assert!(stderr.contains("line 4: missing_field: source"), "{stderr}");
-    assert!(stderr.contains("3000 records"), "{stderr}");
-    assert!(stderr.contains("duplicates"), "{stderr}");
+}
+
+/// One report as a JSON line: `id`, event time, region, source id and text.
+fn report(id: &str, time: &str, region: &str, source: &str, text: &str) -> String {
+    serde_json::json!({"id": id, "event_time": time, "region": region,
+        "source": {"id": source}, "text": text})
+    .to_string()
+}
+
+#[test]
+fn backtest_counts_exactly_the_duplicates_its_input_holds() {
+    // Six distinct reports, three exact re-sends (one of a2, two of a4) and one near-duplicate:
+    // a6 repeats a1's message under a new id from a1's source. a7 says the same from another
+    // source, which is corroboration, not a duplicate.
+    let abducted = "Gunmen abducted 12 farmers near Pulka on Monday.";
+    let originals = [
+        report("a1", "2026-03-01T08:00:00Z", "NG-BO", "s1", abducted),
+        report(
+            "a2",
+            "2026-03-01T09:00:00Z",
+            "NG-BO",
+            "s1",
+            "Armed men besieged Gwoza; no food has entered the town for two weeks.",
+        ),
+        report(
+            "a3",
+            "2026-03-01T10:00:00Z",
+            "ML-MO",
+            "s2",
+            "Les habitants de Boni sont assiégés depuis un mois.",
+        ),
+        report(
+            "a4",
+            "2026-03-01T11:00:00Z",
+            "NG-BO",
+            "s3",
+            "Foreign fighters from across the border were seen in Bama.",
+        ),
+        report(
+            "a5",
+            "2026-03-01T12:00:00Z",
+            "NG-BO",
+            "s1",
+            "Unknown gunmen abducted 3 women near Ngoshe.",
+        ),
+    ];
+    let mut lines = originals.to_vec();
+    lines.extend([
+        originals[1].clone(),
+        originals[3].clone(),
+        originals[3].clone(),
+    ]);
+    lines.push(report(
+        "a6",
+        "2026-03-01T08:05:00Z",
+        "NG-BO",
+        "s1",
+        abducted,
+    ));
+    lines.push(report(
+        "a7",
+        "2026-03-01T08:10:00Z",
+        "NG-BO",
+        "s9",
+        abducted,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dups.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let out = run(vigil().arg("backtest").arg(&path));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        summary_line(&stderr),
+        "10 records in Xs: 6 accepted (1 late), 4 duplicates, 0 rejected [], 1 alert records; \
+         active alerts watch/warning/critical = [1, 0, 0]"
+    );
+    assert!(
+        stderr.contains(
+            "near_duplicate: 1 of the duplicates repeat another report of their source under a new id"
+        ),
+        "{stderr}"
+    );
+    // The one alert counts each message once: a1, a5 and a7's corroboration, not a6.
+    let alert: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(alert["rule"], "abduction_cluster");
+    assert_eq!(
+        alert["evidence"]["report_ids"],
+        serde_json::json!(["a1", "a5", "a7"])
+    );
+    assert_eq!(alert["observed"]["reports"], 3);
+
+    // `tag` tags every line it can read and marks the near-duplicate with its original.
+    let out = run(vigil().arg("tag").arg(&path));
+    let tagged: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let marked: Vec<(&str, &str)> = tagged
+        .iter()
+        .filter_map(|t| Some((t["id"].as_str()?, t["duplicate_of"].as_str()?)))
+        .collect();
+    assert_eq!(marked, [("a6", "a1")]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "tagged 10 reports (1 near-duplicates, with duplicate_of), skipped 0 bad lines"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -262,10 +428,23 @@ fn environment_overrides_reach_the_core() {
         .arg("backtest")
         .arg(&demo)
         .env("VIGIL__WINDOW__ALLOWED_LATENESS_SECS", "0"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("too_late="), "{stderr}");
+    // No lateness: the 127 reports the default run accepts late are refused too_late, and so
+    // are the 24 of its 30 duplicates that arrive behind the watermark (151).
     let default = run(vigil().arg("backtest").arg(&demo));
-    assert!(!String::from_utf8_lossy(&default.stderr).contains("too_late="));
+    assert_eq!(
+        between(
+            &summary_line(&String::from_utf8_lossy(&default.stderr)),
+            ": ",
+            ","
+        ),
+        "2961 accepted (127 late)"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        between(&summary_line(&stderr), ": ", " alert records"),
+        "2834 accepted (0 late), 6 duplicates, 160 rejected \
+         [bad_time=3 malformed_json=3 missing_field=1 negative_count=2 too_late=151], 96"
+    );
 }
 
 #[test]
@@ -448,23 +627,7 @@ fn run_serves_health_readiness_and_metrics() {
     assert!(!metrics.is_empty(), "demo never fully counted on /metrics");
     assert_eq!(ready.map(|r| r.0), Some(200));
     assert_eq!(health.map(|r| r.0), Some(200));
-    for expected in [
-        "vigil_reports_rejected_total{reason=\"malformed_json\"} 3",
-        "vigil_reports_duplicate_total 30",
-        "vigil_dlq_records_total{reason=\"negative_count\"} 2",
-        "vigil_tags_total{code=\"abduction\",kind=\"threat\"}",
-        "vigil_alerts_total{rule=\"abduction_cluster\",severity=\"critical\",status=\"escalated\"}",
-        "vigil_alerts_active{severity=\"critical\"}",
-        "vigil_assigned_partitions 6",
-        "vigil_batch_duration_seconds_bucket",
-        "vigil_state_restore_duration_seconds_count 1",
-        "vigil_build_info{version=",
-    ] {
-        assert!(
-            metrics.contains(expected),
-            "{expected} missing from /metrics:\n{metrics}"
-        );
-    }
+    assert_demo_metrics(&metrics);
     // No report text or names in metrics; region labels only from `metrics.regions` (the
     // shipped config lists the demo's regions) or `other`.
     assert!(!metrics.contains("Armed men"));
@@ -480,6 +643,106 @@ fn run_serves_health_readiness_and_metrics() {
     assert!(
         regions.iter().all(|r| configured.contains(r)),
         "{regions:?}"
+    );
+}
+
+/// Every count `vigil run` exposes after the whole demo, each compared with its value as the
+/// other commands derive it from the same demo: alerts, open episodes, rejects and lateness
+/// from `backtest`, tags from `tag`. Series exist from start-up at 0, so only values prove
+/// that the run counted.
+fn assert_demo_metrics(text: &str) {
+    let metrics = samples(text);
+    let value = |series: &str| {
+        *metrics
+            .get(series)
+            .unwrap_or_else(|| panic!("{series} missing from /metrics:\n{text}"))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let backtest = run(vigil().arg("backtest").arg(&demo));
+    let summary = summary_line(&String::from_utf8_lossy(&backtest.stderr));
+
+    // Record counts.
+    assert_eq!(value("vigil_records_consumed_total"), 3000.0);
+    assert_eq!(value("vigil_reports_ingested_total"), 2961.0);
+    assert_eq!(value("vigil_reports_duplicate_total"), 30.0);
+    let late: f64 = between(&summary, "(", " late)").parse().unwrap();
+    assert_eq!(value("vigil_reports_late_total"), late);
+    // Every record is timed to its commit; every accepted report's event-time lag is observed.
+    assert_eq!(value("vigil_record_latency_seconds_count"), 3000.0);
+    assert_eq!(value("vigil_event_time_lag_seconds_count"), 2961.0);
+
+    // Rejects by reason, in the metric and in the DLQ, as backtest counts them.
+    let reasons: BTreeMap<String, f64> = between(&summary, "rejected [", "]")
+        .split(' ')
+        .map(|pair| {
+            let (reason, n) = pair.split_once('=').expect("reason=n");
+            (format!("{{reason=\"{reason}\"}}"), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(reasons.values().sum::<f64>(), 9.0, "{summary}");
+    for family in ["vigil_reports_rejected_total", "vigil_dlq_records_total"] {
+        let expected = reasons
+            .iter()
+            .map(|(k, n)| (format!("{family}{k}"), *n))
+            .collect();
+        assert_family(&metrics, family, &expected);
+    }
+
+    // Alert records by rule, severity and status, and episodes still open.
+    let mut alerts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&backtest.stdout).lines() {
+        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+        let series = format!(
+            "vigil_alerts_total{{rule={},severity={},status={}}}",
+            a["rule"], a["severity"], a["status"]
+        );
+        *alerts.entry(series).or_insert(0.0) += 1.0;
+    }
+    assert_eq!(alerts.values().sum::<f64>(), 97.0);
+    assert_family(&metrics, "vigil_alerts_total", &alerts);
+    let active = between(&summary, "= [", "]");
+    let active: Vec<f64> = active.split(", ").map(|n| n.parse().unwrap()).collect();
+    for (severity, n) in ["watch", "warning", "critical"].iter().zip(active) {
+        assert_eq!(
+            value(&format!("vigil_alerts_active{{severity=\"{severity}\"}}")),
+            n,
+            "{severity}"
+        );
+    }
+
+    // Tags of accepted reports: `tag` writes a line per readable record, duplicates included,
+    // so each id counts once (the demo has exact duplicates only).
+    let tag = run(vigil().arg("tag").arg(&demo));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut tags = BTreeMap::new();
+    for line in String::from_utf8_lossy(&tag.stdout).lines() {
+        let t: serde_json::Value = serde_json::from_str(line).unwrap();
+        if !seen.insert(t["id"].to_string()) {
+            continue;
+        }
+        for (kind, field) in [("threat", "threats"), ("risk_factor", "risk_factors")] {
+            for code in t[field].as_array().unwrap() {
+                let series = format!("vigil_tags_total{{code={code},kind=\"{kind}\"}}");
+                *tags.entry(series).or_insert(0.0) += 1.0;
+            }
+        }
+    }
+    assert_eq!(seen.len(), 2961);
+    assert_family(&metrics, "vigil_tags_total", &tags);
+
+    // The embedded cluster's six partitions, restored once; one commit per batch timed.
+    assert_eq!(value("vigil_assigned_partitions"), 6.0);
+    assert_eq!(value("vigil_state_restore_duration_seconds_count"), 1.0);
+    let commits = value("vigil_transaction_commits_total");
+    assert!(commits >= 1.0, "{commits}");
+    assert_eq!(value("vigil_batch_duration_seconds_count"), commits);
+    assert_eq!(
+        value(&format!(
+            "vigil_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
     );
 }
 
@@ -521,11 +784,10 @@ fn backtest_and_tag_read_tab_separated_exports_and_count_import_rejects_by_reaso
     for line in stderr.lines().filter(|l| l.starts_with("line ")) {
         assert_eq!(line.matches("line ").count(), 1, "{line}");
     }
-    assert!(stderr.contains("4 records"), "{stderr}");
-    assert!(stderr.contains("2 accepted"), "{stderr}");
-    assert!(
-        stderr.contains("2 rejected [ambiguous_date=1 bad_date=1]"),
-        "{stderr}"
+    assert_eq!(
+        summary_line(&stderr),
+        "4 records in Xs: 2 accepted (0 late), 0 duplicates, 2 rejected [ambiguous_date=1 bad_date=1], \
+         0 alert records; active alerts watch/warning/critical = [0, 0, 0]"
     );
 
     // The setting, through the environment like every key, resolves the ambiguous date.
@@ -534,8 +796,11 @@ fn backtest_and_tag_read_tab_separated_exports_and_count_import_rejects_by_reaso
         .arg(&path)
         .env("VIGIL__IMPORT__DATE_ORDER", "dmy"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("3 accepted"), "{stderr}");
-    assert!(stderr.contains("1 rejected [bad_date=1]"), "{stderr}");
+    assert_eq!(
+        summary_line(&stderr),
+        "4 records in Xs: 3 accepted (0 late), 0 duplicates, 1 rejected [bad_date=1], \
+         0 alert records; active alerts watch/warning/critical = [0, 0, 0]"
+    );
 
     let out = run(vigil().arg("tag").arg(&path));
     let tagged: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
