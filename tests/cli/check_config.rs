@@ -1,0 +1,118 @@
+//! `vigil check-config`: the shipped files pass; a broken one is named by file, line and field.
+
+use std::path::{Path, PathBuf};
+
+use super::{run, vigil};
+
+/// Runs `check-config` on `cfg`, expects it to fail, and returns what it wrote to stderr.
+fn check_config_fails(cfg: &Path) -> String {
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "check-config accepted a broken {}",
+        cfg.display()
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn copy_config(dir: &Path) -> PathBuf {
+    let cfg = dir.join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    for f in [
+        "vigil.toml",
+        "taxonomy.toml",
+        "rules.toml",
+        "subscribers.toml",
+    ] {
+        std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
+    }
+    cfg
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
+#[test]
+fn check_config_accepts_the_shipped_files() {
+    let out = run(vigil().arg("check-config"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("ok: 14 risk factors"), "{stdout}");
+}
+
+#[test]
+fn check_config_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let rules = std::fs::read_to_string(cfg.join("rules.toml")).unwrap();
+    let broken = rules.replacen("window = \"72h\"", "window = \"banana\"", 1);
+    std::fs::write(cfg.join("rules.toml"), &broken).unwrap();
+    let tax = std::fs::read_to_string(cfg.join("taxonomy.toml")).unwrap();
+    let broken_tax = tax.replacen(
+        "indicators = [\"5.5\", \"5.8\", \"8.2\"]",
+        "indicators = [\"5.5\", \"99.1\"]",
+        1,
+    );
+    std::fs::write(cfg.join("taxonomy.toml"), &broken_tax).unwrap();
+
+    let stderr = check_config_fails(&cfg);
+    let rules_line = line_of(&broken, "window = \"banana\"");
+    let expected = format!("rules.toml:{rules_line}: rule[3].window: expected a duration");
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+    let tax_line = line_of(&broken_tax, "\"99.1\"");
+    let expected =
+        format!("taxonomy.toml:{tax_line}: threat[0].indicators[1]: unknown indicator 99.1");
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_config_names_an_event_frame_group_without_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let tax = std::fs::read_to_string(cfg.join("taxonomy.toml")).unwrap();
+    let broken = tax.replacen(
+        "groups = [\"captivity\", \"taking\"]",
+        "groups = [\"captivity\", \"takng\"]",
+        1,
+    );
+    assert_ne!(
+        broken, tax,
+        "the shipped first frame changed; update this test"
+    );
+    std::fs::write(cfg.join("taxonomy.toml"), &broken).unwrap();
+    let stderr = check_config_fails(&cfg);
+    let line = line_of(&broken, "\"takng\"");
+    let expected = format!(
+        "taxonomy.toml:{line}: frame[0].groups[1]: no terms for `takng` in [frame_terms.en]"
+    );
+    assert!(
+        stderr.contains(&expected),
+        "wanted {expected:?} in:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_config_reports_toml_syntax_errors_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let text = std::fs::read_to_string(cfg.join("vigil.toml")).unwrap();
+    let broken = text.replacen("pane_secs = 3600", "pane_secs = = 3600", 1);
+    std::fs::write(cfg.join("vigil.toml"), &broken).unwrap();
+    let stderr = check_config_fails(&cfg);
+    let line = line_of(&broken, "pane_secs = = 3600");
+    assert!(stderr.contains(&format!("vigil.toml:{line}:")), "{stderr}");
+}

@@ -1,0 +1,59 @@
+//! The `vigil` binary end to end, one file per concern: `check_config`, `backtest` (and `tag`),
+//! `import` (ACLED exports read, refused or explained), `run` (the in-process pipeline,
+//! its logs and metrics) and `bench`. Counts are asserted as values: a summary line whole, a
+//! metric series with its value, each derived from the input (a file built with a known number
+//! of duplicates, or the deterministic demo read by another command), never only that a word or
+//! a series is present.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod backtest;
+mod bench;
+mod check_config;
+mod import;
+mod run;
+#[path = "../support/mod.rs"]
+mod support;
+
+fn vigil() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    // Tests run in parallel: every `vigil run` serves /metrics on a port of its own.
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("VIGIL__HTTP__LISTEN", "127.0.0.1:0");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    support::output_ok(cmd, "vigil")
+}
+
+fn demo_file(dir: &Path) -> PathBuf {
+    let out = run(vigil().args(["gen", "--demo"]));
+    let path = dir.join("demo.jsonl");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+/// The summary line `backtest` writes to stderr, with its elapsed time replaced by `X`, so that
+/// a test compares every count in it at once.
+fn summary_line(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" records in "))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stderr}"));
+    let (records, rest) = line.split_once(" records in ").expect("summary shape");
+    let (_, counts) = rest.split_once("s: ").expect("summary shape");
+    format!("{records} records in Xs: {counts}")
+}
+
+/// The text between `before` and the next `after` in `line`.
+fn between<'a>(line: &'a str, before: &str, after: &str) -> &'a str {
+    let rest = line
+        .split_once(before)
+        .unwrap_or_else(|| panic!("{before:?} in {line}"))
+        .1;
+    rest.split_once(after)
+        .unwrap_or_else(|| panic!("{after:?} in {line}"))
+        .0
+}

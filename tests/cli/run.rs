@@ -1,0 +1,268 @@
+//! `vigil run` on the embedded cluster: the backtest's alerts, JSON logs without report content,
+//! and `/healthz`, `/readyz` and `/metrics` with every count compared with what `backtest` and
+//! `tag` count on the same demo.
+
+use std::collections::BTreeMap;
+
+use super::support::http_get;
+use super::{between, demo_file, run, summary_line, vigil};
+
+/// The samples of a Prometheus text exposition: series as written (name and labels) → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("series and value");
+            let value = value.parse().unwrap_or_else(|e| panic!("{l}: {e}"));
+            (series.to_string(), value)
+        })
+        .collect()
+}
+
+/// Asserts that the series of `family` (a metric name) with a non-zero value are exactly
+/// `expected`, values included.
+fn assert_family(metrics: &BTreeMap<String, f64>, family: &str, expected: &BTreeMap<String, f64>) {
+    let prefix = format!("{family}{{");
+    let nonzero: BTreeMap<String, f64> = metrics
+        .iter()
+        .filter(|(k, v)| k.starts_with(&prefix) && **v != 0.0)
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    assert_eq!(&nonzero, expected, "{family}");
+}
+
+#[test]
+fn run_on_the_embedded_cluster_matches_backtest() {
+    // The newcomer's command, on the embedded cluster: the demo's alerts equal the backtest's.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let backtest = run(vigil().arg("backtest").arg(&demo));
+    let out = run(vigil().args(["run", "--speed", "0", "--json", "--max-records", "3000"]));
+    let key = |l: &str| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        format!("{} {} {}", v["alert_id"], v["status"], v["severity"])
+    };
+    let mut streamed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(key)
+        .collect();
+    let mut expected: Vec<String> = String::from_utf8_lossy(&backtest.stdout)
+        .lines()
+        .map(key)
+        .collect();
+    assert!(!expected.is_empty());
+    streamed.sort();
+    expected.sort();
+    assert_eq!(streamed, expected);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("run finished records=3000"), "{stderr}");
+    assert!(stderr.contains("dlq=9"), "{stderr}");
+}
+
+#[test]
+fn json_logs_are_json_and_carry_no_report_text_or_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let out = run(vigil()
+        .args(["run", "--speed", "0", "--max-records", "3000"])
+        .env("VIGIL__LOG__FORMAT", "json")
+        .env("VIGIL__LOG__LEVEL", "debug"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(events.len() > 3, "{stderr}");
+    for e in &events {
+        assert!(e["level"].is_string() && e["fields"].is_object(), "{e}");
+    }
+    let finished = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "run finished")
+        .expect("a run-finished event");
+    assert_eq!(finished["fields"]["records"], 3000);
+    assert_eq!(finished["fields"]["dlq"], 9);
+    // Debug level logs every batch; still no report's text, title, source or actor name.
+    let mut secrets = std::collections::BTreeSet::new();
+    for line in std::fs::read_to_string(&demo).unwrap().lines() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        for s in [&r["text"], &r["title"], &r["source"]["name"]] {
+            if let Some(s) = s.as_str().filter(|s| s.len() >= 12) {
+                secrets.insert(s.chars().take(24).collect::<String>());
+            }
+        }
+        for a in r["actors"].as_array().into_iter().flatten() {
+            if let Some(name) = a["name"].as_str().filter(|s| s.len() >= 6) {
+                secrets.insert(name.to_string());
+            }
+        }
+    }
+    assert!(secrets.len() > 100, "{}", secrets.len());
+    for s in &secrets {
+        assert!(
+            !stderr.contains(s.as_str()),
+            "log carries report content {s:?}"
+        );
+    }
+}
+
+#[test]
+fn run_serves_health_readiness_and_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = vigil()
+        .args(["run", "--speed", "0"])
+        .env("VIGIL__HTTP__LISTEN", &addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut metrics = String::new();
+    // Poll until the whole demo is counted (2,961 accepted reports).
+    while std::time::Instant::now() < deadline {
+        if let Some((200, body)) = http_get(&addr, "/metrics")
+            && body.contains("vigil_reports_ingested_total 2961")
+        {
+            metrics = body;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let ready = http_get(&addr, "/readyz");
+    let health = http_get(&addr, "/healthz");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "vigil run did not stop cleanly on SIGTERM"
+    );
+    assert!(!metrics.is_empty(), "demo never fully counted on /metrics");
+    assert_eq!(ready.map(|r| r.0), Some(200));
+    assert_eq!(health.map(|r| r.0), Some(200));
+    assert_demo_metrics(&metrics);
+    // No report text or names in metrics; region labels only from `metrics.regions` (the
+    // shipped config lists the demo's regions) or `other`.
+    assert!(!metrics.contains("Armed men"));
+    let configured = [
+        "NG-BO", "NG-YO", "NG-AD", "ML-MO", "ML-TB", "BF-SAH", "NE-TI", "TD-LC", "other",
+    ];
+    let regions: std::collections::BTreeSet<&str> = metrics
+        .split("region=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(regions.contains("NG-BO"), "{regions:?}");
+    assert!(
+        regions.iter().all(|r| configured.contains(r)),
+        "{regions:?}"
+    );
+}
+
+/// Every count `vigil run` exposes after the whole demo, each compared with its value as the
+/// other commands derive it from the same demo: alerts, open episodes, rejects and lateness
+/// from `backtest`, tags from `tag`. Series exist from start-up at 0, so only values prove
+/// that the run counted.
+fn assert_demo_metrics(text: &str) {
+    let metrics = samples(text);
+    let value = |series: &str| {
+        *metrics
+            .get(series)
+            .unwrap_or_else(|| panic!("{series} missing from /metrics:\n{text}"))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo_file(dir.path());
+    let backtest = run(vigil().arg("backtest").arg(&demo));
+    let summary = summary_line(&String::from_utf8_lossy(&backtest.stderr));
+
+    // Record counts.
+    assert_eq!(value("vigil_records_consumed_total"), 3000.0);
+    assert_eq!(value("vigil_reports_ingested_total"), 2961.0);
+    assert_eq!(value("vigil_reports_duplicate_total"), 30.0);
+    let late: f64 = between(&summary, "(", " late)").parse().unwrap();
+    assert_eq!(value("vigil_reports_late_total"), late);
+    // Every record is timed to its commit; every accepted report's event-time lag is observed.
+    assert_eq!(value("vigil_record_latency_seconds_count"), 3000.0);
+    assert_eq!(value("vigil_event_time_lag_seconds_count"), 2961.0);
+
+    // Rejects by reason, in the metric and in the DLQ, as backtest counts them.
+    let reasons: BTreeMap<String, f64> = between(&summary, "rejected [", "]")
+        .split(' ')
+        .map(|pair| {
+            let (reason, n) = pair.split_once('=').expect("reason=n");
+            (format!("{{reason=\"{reason}\"}}"), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(reasons.values().sum::<f64>(), 9.0, "{summary}");
+    for family in ["vigil_reports_rejected_total", "vigil_dlq_records_total"] {
+        let expected = reasons
+            .iter()
+            .map(|(k, n)| (format!("{family}{k}"), *n))
+            .collect();
+        assert_family(&metrics, family, &expected);
+    }
+
+    // Alert records by rule, severity and status, and episodes still open.
+    let mut alerts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&backtest.stdout).lines() {
+        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+        let series = format!(
+            "vigil_alerts_total{{rule={},severity={},status={}}}",
+            a["rule"], a["severity"], a["status"]
+        );
+        *alerts.entry(series).or_insert(0.0) += 1.0;
+    }
+    assert_eq!(alerts.values().sum::<f64>(), 97.0);
+    assert_family(&metrics, "vigil_alerts_total", &alerts);
+    let active = between(&summary, "= [", "]");
+    let active: Vec<f64> = active.split(", ").map(|n| n.parse().unwrap()).collect();
+    for (severity, n) in ["watch", "warning", "critical"].iter().zip(active) {
+        assert_eq!(
+            value(&format!("vigil_alerts_active{{severity=\"{severity}\"}}")),
+            n,
+            "{severity}"
+        );
+    }
+
+    // Tags of accepted reports: `tag` writes a line per readable record, duplicates included,
+    // so each id counts once (the demo has exact duplicates only).
+    let tag = run(vigil().arg("tag").arg(&demo));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut tags = BTreeMap::new();
+    for line in String::from_utf8_lossy(&tag.stdout).lines() {
+        let t: serde_json::Value = serde_json::from_str(line).unwrap();
+        if !seen.insert(t["id"].to_string()) {
+            continue;
+        }
+        for (kind, field) in [("threat", "threats"), ("risk_factor", "risk_factors")] {
+            for code in t[field].as_array().unwrap() {
+                let series = format!("vigil_tags_total{{code={code},kind=\"{kind}\"}}");
+                *tags.entry(series).or_insert(0.0) += 1.0;
+            }
+        }
+    }
+    assert_eq!(seen.len(), 2961);
+    assert_family(&metrics, "vigil_tags_total", &tags);
+
+    // The embedded cluster's six partitions, restored once; one commit per batch timed.
+    assert_eq!(value("vigil_assigned_partitions"), 6.0);
+    assert_eq!(value("vigil_state_restore_duration_seconds_count"), 1.0);
+    let commits = value("vigil_transaction_commits_total");
+    assert!(commits >= 1.0, "{commits}");
+    assert_eq!(value("vigil_batch_duration_seconds_count"), commits);
+    assert_eq!(
+        value(&format!(
+            "vigil_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
+}
