@@ -215,7 +215,7 @@ impl Default for FileSettings {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct SubscribersFile {
+pub(crate) struct SubscribersFile {
     #[serde(rename = "subscriber", default)]
     pub subscribers: Vec<Subscriber>,
 }
@@ -501,7 +501,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The line of a field path such as `rule[3].window` or `risk_factor[0].indicators[2].id`.
-pub fn locate(text: &str, path: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, path: &str) -> Option<usize> {
     let doc = toml_edit::Document::parse(text).ok()?;
     let mut item: &toml_edit::Item = doc.as_item();
     let mut best = None;

@@ -107,7 +107,7 @@ impl Engine {
 
     /// Renders every accepted report's full tag detail into its outcome (for `vigil.tagged`),
     /// from the decode the core already made.
-    pub fn with_tag_detail(mut self) -> Engine {
+    pub(crate) fn with_tag_detail(mut self) -> Engine {
         self.tag_detail = true;
         self
     }
@@ -150,7 +150,7 @@ impl Engine {
     /// [`Engine::process`] over a batch: every outcome in order (released reports before the
     /// record that released them), and, with a changelog, the state of every region the batch
     /// changed.
-    pub fn process_batch(&mut self, inputs: &[Input<'_>]) -> BatchOutcome {
+    pub(crate) fn process_batch(&mut self, inputs: &[Input<'_>]) -> BatchOutcome {
         let before = self.counts.clone();
         let mut out = BatchOutcome::default();
         let mut changed: BTreeMap<Arc<str>, usize> = BTreeMap::new();

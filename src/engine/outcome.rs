@@ -42,7 +42,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The region whose state this outcome changed, if any.
-    pub fn changed_region(&self) -> Option<&Arc<str>> {
+    pub(crate) fn changed_region(&self) -> Option<&Arc<str>> {
         match self {
             Outcome::Accepted { region, .. } | Outcome::Held { region } => Some(region),
             Outcome::Duplicate { .. } | Outcome::Rejected(_) => None,

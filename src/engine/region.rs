@@ -70,7 +70,7 @@ impl Engine {
     }
 
     /// Installs a region restored from the changelog (rebalance, restart).
-    pub fn restore_region(&mut self, restored: RestoredRegion) {
+    pub(crate) fn restore_region(&mut self, restored: RestoredRegion) {
         let mut meta = restored.meta;
         meta.trackers
             .resize(self.rules.len(), EpisodeTracker::default());

@@ -28,17 +28,17 @@ use quick_xml::events::BytesText;
 use crate::alert::{Alert, Status};
 use crate::rules::Severity;
 
-pub const CAP_NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
+pub(crate) const CAP_NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 
 /// The geocode `valueName` of a region that is an ISO 3166-2 subdivision code.
-pub const ISO_3166_2: &str = "ISO 3166-2";
+pub(crate) const ISO_3166_2: &str = "ISO 3166-2";
 
 /// The geocode `valueName` of any other region: Vigil's own region code, as reports give it.
-pub const REGION_VALUE_NAME: &str = "vigil:region";
+pub(crate) const REGION_VALUE_NAME: &str = "vigil:region";
 
 /// True when `region` has the shape of an ISO 3166-2 subdivision code: `^[A-Z]{2}-[A-Z0-9]{1,3}$`.
 /// The shape, not the register: `ZZ-ABC` passes, `ng-bo` and `NG-BO/Maiduguri` do not.
-pub fn is_iso_3166_2(region: &str) -> bool {
+pub(crate) fn is_iso_3166_2(region: &str) -> bool {
     let b = region.as_bytes();
     b.len() >= 4
         && b.len() <= 6
@@ -50,7 +50,7 @@ pub fn is_iso_3166_2(region: &str) -> bool {
 }
 
 /// The geocode `valueName` for a region: [`ISO_3166_2`] or [`REGION_VALUE_NAME`].
-pub fn geocode_value_name(region: &str) -> &'static str {
+pub(crate) fn geocode_value_name(region: &str) -> &'static str {
     if is_iso_3166_2(region) {
         ISO_3166_2
     } else {

@@ -148,12 +148,12 @@ impl CasualtyKind {
     }
 
     /// The kind's position in [`CasualtyKind::ALL`] and in every per-kind array.
-    pub const fn index(self) -> usize {
+    pub(crate) const fn index(self) -> usize {
         self as usize
     }
 
     /// The kind whose [`name`](CasualtyKind::name) is `name`, if any.
-    pub fn from_name(name: &str) -> Option<CasualtyKind> {
+    pub(crate) fn from_name(name: &str) -> Option<CasualtyKind> {
         Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }

@@ -25,7 +25,7 @@ pub type Record = (String, Option<Vec<u8>>);
 /// A record the changelog cannot decode.
 #[derive(Debug, thiserror::Error)]
 #[error("undecodable {what} record of region {region}: {source}")]
-pub struct DecodeError {
+pub(crate) struct DecodeError {
     pub what: &'static str,
     pub region: String,
     #[source]
@@ -43,7 +43,7 @@ pub fn pane_key(region: &str, signal: Signal, start: i64) -> String {
 }
 
 /// The key of one counted id.
-pub fn seen_key(region: &str, id: &str) -> String {
+pub(crate) fn seen_key(region: &str, id: &str) -> String {
     format!("{region}{SEP}s{SEP}{id}")
 }
 
@@ -167,7 +167,7 @@ pub fn encode(changes: &RegionChanges) -> Result<Vec<Record>, serde_json::Error>
 /// Regions rebuilt from changelog records: feed it the records of a log in order (or only the
 /// latest of each key, as compaction leaves them), then [`Rebuild::finish`].
 #[derive(Debug, Default)]
-pub struct Rebuild {
+pub(crate) struct Rebuild {
     /// The latest value of each key; a tombstone removes the key.
     latest: BTreeMap<String, Vec<u8>>,
     /// Records of no known key shape, skipped.
@@ -176,7 +176,7 @@ pub struct Rebuild {
 
 impl Rebuild {
     /// One record, in log order.
-    pub fn apply(&mut self, key: String, value: Option<Vec<u8>>) {
+    pub(crate) fn apply(&mut self, key: String, value: Option<Vec<u8>>) {
         if parse_key(&key).is_none() {
             self.unknown_keys += 1;
             return;

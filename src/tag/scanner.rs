@@ -22,14 +22,14 @@ const MIN_LANE_BYTES: usize = 64;
 
 /// One occurrence of a pattern: byte range `[start, end)` in the scanned text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Occurrence {
+pub(crate) struct Occurrence {
     pub start: usize,
     pub end: usize,
     pub pattern: usize,
 }
 
 /// The compiled patterns.
-pub struct Scanner {
+pub(crate) struct Scanner {
     dfa: dfa::DFA,
     start: StateID,
     longest: usize,
@@ -37,7 +37,7 @@ pub struct Scanner {
 
 /// Per-lane buffers, reused across texts.
 #[derive(Debug, Default)]
-pub struct ScanScratch {
+pub(crate) struct ScanScratch {
     lanes: [Vec<Occurrence>; LANES],
 }
 
@@ -64,7 +64,7 @@ impl Scanner {
 
     /// Appends every occurrence in `text` to `out`, ordered by end, then as the DFA lists the
     /// patterns that end at the same byte.
-    pub fn scan(&self, text: &[u8], scratch: &mut ScanScratch, out: &mut Vec<Occurrence>) {
+    pub(crate) fn scan(&self, text: &[u8], scratch: &mut ScanScratch, out: &mut Vec<Occurrence>) {
         // Every lane walks `walk` bytes; lanes after the first spend `overlap` of them on the
         // bytes before their stretch.
         let overlap = self.longest.saturating_sub(1);

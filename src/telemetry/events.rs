@@ -18,7 +18,7 @@ pub trait InternalEvent {
 
 /// A batch's transaction committed: its outcome counts, and the state gauges are refreshed.
 /// (Counting only after the commit matters: an aborted batch is processed again.)
-pub struct BatchCommitted<'a> {
+pub(crate) struct BatchCommitted<'a> {
     pub outcome: &'a BatchOutcome,
     /// The batch's input records, for their Kafka timestamps.
     pub records: &'a [OwnedMessage],
@@ -59,7 +59,7 @@ impl InternalEvent for BatchCommitted<'_> {
 }
 
 /// A batch failed and is aborted: the instance forgets its state and rejoins.
-pub struct BatchAborted<'a> {
+pub(crate) struct BatchAborted<'a> {
     pub error: &'a dyn Display,
 }
 
@@ -72,7 +72,7 @@ impl InternalEvent for BatchAborted<'_> {
 }
 
 /// Records waited but none arrived for `pipeline.stall_timeout_secs`: the instance rejoins.
-pub struct ConsumerStalled {
+pub(crate) struct ConsumerStalled {
     pub seconds: u64,
 }
 
@@ -90,7 +90,7 @@ impl InternalEvent for ConsumerStalled {
 }
 
 /// Newly assigned partitions' state was restored from the changelog.
-pub struct StateRestored<'a> {
+pub(crate) struct StateRestored<'a> {
     pub partitions: &'a [i32],
     pub regions: usize,
     pub records: u64,
@@ -114,7 +114,7 @@ impl InternalEvent for StateRestored<'_> {
 }
 
 /// Partitions left this instance.
-pub struct PartitionsRevoked<'a> {
+pub(crate) struct PartitionsRevoked<'a> {
     pub partitions: &'a [i32],
     /// Partitions still assigned.
     pub assigned: usize,

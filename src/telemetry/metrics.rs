@@ -25,7 +25,7 @@ use crate::rules::Severity;
 use crate::tag::taxonomy;
 
 /// Label value for regions that `metrics.regions` does not list.
-pub const OTHER_REGION: &str = "other";
+pub(crate) const OTHER_REGION: &str = "other";
 
 /// Risk factors of the Framework (RF1–RF14), as an array length.
 pub(crate) const RISK_FACTORS: usize = taxonomy::RISK_FACTORS as usize;
@@ -474,11 +474,11 @@ impl Metrics {
         }
     }
 
-    pub fn batch_aborted(&self) {
+    pub(crate) fn batch_aborted(&self) {
         self.aborts.inc();
     }
 
-    pub fn consumer_stalled(&self) {
+    pub(crate) fn consumer_stalled(&self) {
         self.stalls.inc();
     }
 
@@ -491,19 +491,19 @@ impl Metrics {
         self.assigned_partitions.set(partitions as i64);
     }
 
-    pub fn set_ready(&self, ready: bool) {
+    pub(crate) fn set_ready(&self, ready: bool) {
         self.ready.set(i64::from(ready));
     }
 
     /// Consumer lag of one assigned input partition, in records.
-    pub fn partition_lag(&self, partition: i32, lag: i64) {
+    pub(crate) fn partition_lag(&self, partition: i32, lag: i64) {
         self.consumer_lag
             .with_label_values(&[&partition.to_string()])
             .set(lag.max(0));
     }
 
     /// A partition left this instance: its lag is another instance's to report.
-    pub fn partition_revoked(&self, partition: i32) {
+    pub(crate) fn partition_revoked(&self, partition: i32) {
         let _ = self
             .consumer_lag
             .remove_label_values(&[&partition.to_string()]);

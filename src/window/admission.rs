@@ -38,7 +38,7 @@ pub(super) struct NearEntry {
 
 impl RegionWindows {
     /// Whether a report with this id was counted in this region.
-    pub fn has_seen(&self, id: &str) -> bool {
+    pub(crate) fn has_seen(&self, id: &str) -> bool {
         self.seen.contains_key(id)
     }
 

@@ -68,7 +68,7 @@ impl RegionWindows {
     }
 
     /// Rebuilds windows from restored changelog records.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         watermark: i64,
         panes: impl IntoIterator<Item = (Signal, i64, Pane)>,
         seen: impl IntoIterator<Item = (String, CountedId)>,
@@ -114,7 +114,7 @@ impl RegionWindows {
     }
 
     /// Starts (or stops) recording changes for [`RegionWindows::take_changes`].
-    pub fn set_change_tracking(&mut self, on: bool) {
+    pub(crate) fn set_change_tracking(&mut self, on: bool) {
         self.track_changes = on;
     }
 }

@@ -39,7 +39,7 @@ use panes::PaneSeries;
 
 /// The sum of the panes in one window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct WindowAggregate {
+pub(crate) struct WindowAggregate {
     pub reports: u64,
     /// Distinct sources; only counted when asked for (see [`RegionWindows::aggregate`]).
     pub sources: u64,

@@ -37,7 +37,7 @@ use crate::report::ValidReport;
 use crate::tag::normalize::is_default_ignorable;
 
 /// Bins of the one-permutation MinHash.
-pub const BINS: usize = 16;
+pub(crate) const BINS: usize = 16;
 
 /// What a report is compared by: its source and particulars (one key), and its wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ impl Fingerprint {
     }
 
     /// [`Fingerprint::similarity`] against another report's sketch.
-    pub fn similarity_to(&self, sketch: &[u16; BINS]) -> f64 {
+    pub(crate) fn similarity_to(&self, sketch: &[u16; BINS]) -> f64 {
         let (mut both, mut equal) = (0u32, 0u32);
         for (a, b) in self.sketch.iter().zip(sketch) {
             if *a == u16::MAX && *b == u16::MAX {

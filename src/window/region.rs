@@ -36,7 +36,13 @@ impl RegionWindows {
     /// Sums of the panes of `signal` with start in `[from, to)`. Distinct sources cost a sort
     /// and the per-report maxima a walk over the window's panes, so each is computed only when
     /// asked for; the sums are read off the running totals.
-    pub fn aggregate(&self, signal: Signal, from: i64, to: i64, want: Want) -> WindowAggregate {
+    pub(crate) fn aggregate(
+        &self,
+        signal: Signal,
+        from: i64,
+        to: i64,
+        want: Want,
+    ) -> WindowAggregate {
         let mut agg = WindowAggregate::default();
         let Some(series) = self.panes.get(&signal) else {
             return agg;
@@ -81,7 +87,7 @@ impl RegionWindows {
 
     /// The start of the first pane of any of `signals` that starts at or after `t`: where the
     /// next window with data for a rule over `signals` can begin. Two look-ups per signal.
-    pub fn next_pane_start(&self, signals: &[Signal], t: i64) -> Option<i64> {
+    pub(crate) fn next_pane_start(&self, signals: &[Signal], t: i64) -> Option<i64> {
         signals
             .iter()
             .filter_map(|s| self.panes.get(s))
@@ -97,7 +103,7 @@ impl RegionWindows {
     }
 
     /// Drops panes and ids that no window within `retention_secs` of the watermark can need.
-    pub fn evict(&mut self, retention_secs: i64, settings: &WindowSettings) {
+    pub(crate) fn evict(&mut self, retention_secs: i64, settings: &WindowSettings) {
         if self.watermark == i64::MIN {
             return;
         }
@@ -127,7 +133,7 @@ impl RegionWindows {
     }
 
     /// Non-empty panes across all signals (for the state-memory figure and metrics).
-    pub fn pane_count(&self) -> usize {
+    pub(crate) fn pane_count(&self) -> usize {
         self.panes.values().map(PaneSeries::len).sum()
     }
 

@@ -34,7 +34,7 @@ use crate::window::WindowSettings;
 
 /// One held report: its original bytes and what admission needs of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldReport {
+pub(crate) struct HeldReport {
     pub id: String,
     /// `source.id`: a report corroborates only another source's held report.
     #[serde(default)]
@@ -50,7 +50,7 @@ pub struct HeldReport {
 /// The held reports of one region, in arrival order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Hold {
+pub(crate) struct Hold {
     held: Vec<HeldReport>,
 }
 
@@ -118,7 +118,7 @@ impl Hold {
 /// Whether a report at `event_time` jumps its region's clock: it lies more than the jump limit
 /// ahead of `watermark`, and its own `reported_at` does not anchor it. A region's first report
 /// (`watermark` is `i64::MIN`) starts its clock: there is nothing to judge it against.
-pub fn is_jump(
+pub(crate) fn is_jump(
     event_time: i64,
     reported_at: Option<i64>,
     watermark: i64,

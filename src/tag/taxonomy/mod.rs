@@ -18,29 +18,29 @@ mod validate;
 /// (9-10), two to crimes against humanity (11-12) and two to war crimes (13-14). Their codes are
 /// `RF1` ... `RF14`, and a taxonomy must list each exactly once. In a risk-factor mask (`u16`, as
 /// in [`crate::tag::TagSet::risk_factors`]) bit `n - 1` stands for `RFn`.
-pub const RISK_FACTORS: u8 = 14;
+pub(crate) const RISK_FACTORS: u8 = 14;
 
 /// The most threats a taxonomy may list: a report's threats are one `u64` set, bit `i` standing
 /// for `threat[i]` in file order ([`crate::tag::TagSet::threats`]).
-pub const MAX_THREATS: usize = 64;
+pub(crate) const MAX_THREATS: usize = 64;
 
 /// The RF numbers (1 ..= [`RISK_FACTORS`], ascending) whose bits are set in a risk-factor mask
 /// (bit `n - 1` = `RFn`). Bits above RF14 are never set by the tagger and are ignored here.
-pub fn risk_factors_in(mask: u16) -> impl Iterator<Item = u8> {
+pub(crate) fn risk_factors_in(mask: u16) -> impl Iterator<Item = u8> {
     let known = (1u16 << RISK_FACTORS) - 1;
     set_bits(u64::from(mask & known)).map(|bit| bit as u8 + 1)
 }
 
 /// The bit of `RFn` in a risk-factor mask; `n` is 1 ..= [`RISK_FACTORS`] (the taxonomy's
 /// validation guarantees it for every indicator's risk factor).
-pub fn risk_factor_bit(n: u8) -> u16 {
+pub(crate) fn risk_factor_bit(n: u8) -> u16 {
     debug_assert!((1..=RISK_FACTORS).contains(&n), "no risk factor RF{n}");
     1 << (n - 1)
 }
 
 /// The threat indices (into [`Taxonomy::threats`], ascending) whose bits are set in a threat
 /// mask (bit `i` = `threat[i]`).
-pub fn threats_in(mask: u64) -> impl Iterator<Item = usize> {
+pub(crate) fn threats_in(mask: u64) -> impl Iterator<Item = usize> {
     set_bits(mask).map(|bit| bit as usize)
 }
 
