@@ -1,12 +1,13 @@
 //! Vigil: an early-warning event pipeline for atrocity prevention.
 //!
-//! A report's path through the crate, in order: [`report`] (decode, with `fast_decode` for the
-//! common shape, and validate) → [`tagger`]
-//! (using [`taxonomy`], [`normalize`] and [`scanner`]) → [`window`] (event-time panes per region and signal) →
-//! [`rules`] (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their lifecycle) →
-//! [`cap`] (CAP 1.2) and [`alertmanager`] (webhook payload) renderings. [`engine`] wires those into the one deterministic core that both
-//! `vigil run` and `vigil backtest` drive. [`import`] and [`generator`] produce reports; [`config`]
-//! loads and checks the configuration files.
+//! A report's path through the crate, folder by folder: [`input`] (files, generator) →
+//! [`report`] (decode, validate) → [`tag`] (risk factors of the UN Framework of Analysis and
+//! threats) → [`window`] (admission and event-time panes per region and signal) → [`rules`]
+//! (thresholds, spikes, co-occurrence) → [`alert`] (episodes and their records). [`engine`] wires
+//! these into the one deterministic core that `vigil run` and `vigil backtest` drive; its
+//! outcomes go to sinks: [`kafka`] (the streaming pipeline and its topics, with [`state`] the
+//! changelog codec) and [`output`] (CAP 1.2, Alertmanager, files). [`telemetry`] reports,
+//! [`config`] loads and checks the configuration files.
 
 pub mod alert;
 pub mod config;
