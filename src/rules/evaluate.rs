@@ -30,12 +30,7 @@ impl Metric {
             Metric::Reports => a.reports,
             Metric::Sources => a.sources,
             Metric::Score => return a.score,
-            Metric::Killed => c(CasualtyKind::Killed),
-            Metric::Injured => c(CasualtyKind::Injured),
-            Metric::Abducted => c(CasualtyKind::Abducted),
-            Metric::Missing => c(CasualtyKind::Missing),
-            Metric::Displaced => c(CasualtyKind::Displaced),
-            Metric::SexualViolence => c(CasualtyKind::SexualViolence),
+            Metric::Casualty(kind) => c(kind),
             // People harmed: every kind but displacement, which is counted apart.
             Metric::Casualties => CasualtyKind::ALL
                 .into_iter()

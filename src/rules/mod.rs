@@ -19,6 +19,8 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::CasualtyKind;
+
 use crate::window::Signal;
 
 pub(crate) use compile::RulesFile;
@@ -56,24 +58,72 @@ pub(crate) enum RuleKind {
 }
 
 /// What a threshold rule measures in its window (`metric`, default `reports`). Spike rules
-/// always count reports; co-occurrence rules count signals present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
+/// always count reports; co-occurrence rules count signals present. Spelled in `rules.toml` as
+/// `reports`, `sources`, `score`, a casualty kind's name (`killed`, …, `sexual_violence`, the
+/// report's own field names), `casualties`, `max_report_killed` or `max_report_abducted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Metric {
     #[default]
     Reports,
     Sources,
     Score,
-    Killed,
-    Injured,
-    Abducted,
-    Missing,
-    Displaced,
-    SexualViolence,
-    /// killed + injured + abducted + missing + sexual_violence.
+    /// The sum of one casualty kind.
+    Casualty(CasualtyKind),
+    /// People harmed: the sum of every casualty kind but `displaced`.
     Casualties,
     MaxReportKilled,
     MaxReportAbducted,
+}
+
+impl Metric {
+    /// The metrics that are not one casualty kind, by name.
+    const OTHERS: [(&'static str, Metric); 6] = [
+        ("reports", Metric::Reports),
+        ("sources", Metric::Sources),
+        ("score", Metric::Score),
+        ("casualties", Metric::Casualties),
+        ("max_report_killed", Metric::MaxReportKilled),
+        ("max_report_abducted", Metric::MaxReportAbducted),
+    ];
+
+    /// The name `rules.toml` uses.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Metric::Casualty(kind) => kind.name(),
+            other => Self::OTHERS
+                .iter()
+                .find(|(_, m)| *m == other)
+                .map_or("reports", |(name, _)| name),
+        }
+    }
+
+    /// The metric of a name, if any.
+    pub(crate) fn from_name(name: &str) -> Option<Metric> {
+        let other = Self::OTHERS.iter().find(|(n, _)| *n == name);
+        other
+            .map(|(_, m)| *m)
+            .or_else(|| CasualtyKind::from_name(name).map(Metric::Casualty))
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Metric, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Metric::from_name(&name).ok_or_else(|| {
+            let mut names: Vec<&str> = Metric::OTHERS.iter().map(|(n, _)| *n).collect();
+            names.extend(CasualtyKind::ALL.iter().map(|k| k.name()));
+            serde::de::Error::custom(format!(
+                "unknown metric `{name}`, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
 }
 
 /// A compiled rule: spans in seconds, signals resolved against the taxonomy, defaults filled in.

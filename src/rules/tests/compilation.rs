@@ -309,3 +309,36 @@ fn labels_risk_factors_and_indicators_follow_the_signals() {
     assert_eq!(combo.signal_label, "combo:siege+abduction+RF2");
     assert_eq!(combo.risk_factors, vec!["RF2", "RF7", "RF9", "RF13"]);
 }
+
+#[test]
+fn metrics_are_spelled_as_rules_toml_spells_them_and_casualties_by_their_report_field() {
+    use crate::report::CasualtyKind;
+    let parse = |name: &str| -> Result<Metric, String> {
+        toml::from_str::<std::collections::BTreeMap<String, Metric>>(&format!("m = \"{name}\""))
+            .map(|m| m["m"])
+            .map_err(|e| e.to_string())
+    };
+    for (name, metric) in [
+        ("reports", Metric::Reports),
+        ("sources", Metric::Sources),
+        ("score", Metric::Score),
+        ("killed", Metric::Casualty(CasualtyKind::Killed)),
+        (
+            "sexual_violence",
+            Metric::Casualty(CasualtyKind::SexualViolence),
+        ),
+        ("casualties", Metric::Casualties),
+        ("max_report_abducted", Metric::MaxReportAbducted),
+    ] {
+        assert_eq!(parse(name), Ok(metric), "{name}");
+        assert_eq!(metric.name(), name);
+    }
+    for kind in CasualtyKind::ALL {
+        assert_eq!(parse(kind.name()), Ok(Metric::Casualty(kind)));
+    }
+    let refused = parse("deaths").unwrap_err();
+    assert!(
+        refused.contains("unknown metric `deaths`") && refused.contains("displaced"),
+        "{refused}"
+    );
+}
