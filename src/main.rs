@@ -194,7 +194,7 @@ fn main() -> Result<()> {
                     speed,
                     json,
                     max_records,
-                    cli::backtest::Renderings {
+                    cli::Renderings {
                         cap_dir,
                         alertmanager_dir,
                     },
@@ -211,7 +211,7 @@ fn main() -> Result<()> {
                     &loaded,
                     &file,
                     output.as_deref(),
-                    cli::backtest::Renderings {
+                    cli::Renderings {
                         cap_dir,
                         alertmanager_dir,
                     },

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -11,9 +11,9 @@ use anyhow::{Context, Result, bail};
 use vigil::config::Loaded;
 use vigil::engine::{Engine, Outcome};
 use vigil::input::import::ImportError;
-use vigil::output::sinks::{AlertLines, AlertSink, FileSink, Rendering};
+use vigil::output::writers::{AlertLines, AlertSink, FileSink};
 
-use super::{Reasons, open_records, peak_rss_kib, progress};
+use super::{Reasons, Renderings, open_records, peak_rss_kib, progress};
 
 /// Prints a run's summary: the engine's counts of every outcome, with the records the import
 /// refused (`import_rejected`, by reason) added to the rejects.
@@ -54,31 +54,6 @@ fn print_summary(records: u64, import_rejected: &Reasons, engine: &Engine, elaps
     }
 }
 
-/// Where `backtest` (and `run`) also write each alert record, one file per record.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Renderings {
-    pub(crate) cap_dir: Option<PathBuf>,
-    pub(crate) alertmanager_dir: Option<PathBuf>,
-}
-
-impl Renderings {
-    /// The file sinks asked for.
-    pub(crate) fn sinks(&self) -> Result<Vec<Box<dyn AlertSink>>> {
-        let mut out: Vec<Box<dyn AlertSink>> = Vec::new();
-        for (dir, rendering) in [
-            (&self.alertmanager_dir, Rendering::Alertmanager),
-            (&self.cap_dir, Rendering::Cap),
-        ] {
-            if let Some(dir) = dir {
-                let sink = FileSink::new(dir.to_path_buf(), rendering)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                out.push(Box::new(sink));
-            }
-        }
-        Ok(out)
-    }
-}
-
 pub(crate) fn run(
     loaded: &Loaded,
     file: &Path,
@@ -89,14 +64,14 @@ pub(crate) fn run(
     let mut engine = loaded.engine()?;
     let (format, records, len) = open_records(loaded, &file.to_string_lossy())?;
     tracing::debug!(?format, "backtest input");
-    let out: Box<dyn Write> = match output {
+    let out: Box<dyn Write + Send> = match output {
         Some(p) => Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        None => Box::new(BufWriter::new(io::stdout())),
     };
     let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(AlertLines::json(out))];
-    sinks.extend(renderings.sinks()?);
+    sinks.extend(renderings.sinks(FileSink::new)?);
     let bar = progress(len);
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp();

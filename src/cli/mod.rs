@@ -13,12 +13,14 @@ pub(crate) mod tag;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use vigil::config::Loaded;
 use vigil::input::import::{self, Format, Records};
+use vigil::output::writers::{AlertSink, FileSink, Rendering};
 
 pub(crate) fn init_logging(loaded: &Loaded) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
@@ -88,4 +90,33 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Where `backtest` (and `run`) also write each alert record, one file per record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Renderings {
+    pub(crate) cap_dir: Option<PathBuf>,
+    pub(crate) alertmanager_dir: Option<PathBuf>,
+}
+
+impl Renderings {
+    /// The file sinks asked for, each made by `make` (`FileSink::new`, or `FileSink::fresh`
+    /// where a directory must be empty).
+    pub(crate) fn sinks(
+        &self,
+        make: fn(PathBuf, Rendering) -> io::Result<FileSink>,
+    ) -> Result<Vec<Box<dyn AlertSink>>> {
+        let mut out: Vec<Box<dyn AlertSink>> = Vec::new();
+        for (dir, rendering) in [
+            (&self.alertmanager_dir, Rendering::Alertmanager),
+            (&self.cap_dir, Rendering::Cap),
+        ] {
+            if let Some(dir) = dir {
+                let sink = make(dir.clone(), rendering)
+                    .with_context(|| format!("cannot write alert files to {}", dir.display()))?;
+                out.push(Box::new(sink));
+            }
+        }
+        Ok(out)
+    }
 }

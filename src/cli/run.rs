@@ -14,12 +14,11 @@ use vigil::config::{KafkaSettings, Loaded};
 use vigil::input::generator::{GenOptions, generate};
 use vigil::kafka::pipeline::{self, PipelineOptions, RunStats};
 use vigil::kafka::replay::{Pace, replay};
-use vigil::output::sinks::{AlertLines, AlertSink};
+use vigil::output::writers::{AlertLines, AlertSink, FileSink};
 use vigil::telemetry::Telemetry;
 use vigil::telemetry::metrics::Metrics;
 
-use super::backtest::Renderings;
-use super::peak_rss_kib;
+use super::{Renderings, peak_rss_kib};
 
 pub(crate) fn run(
     loaded: Loaded,
@@ -100,10 +99,7 @@ fn embedded_demo(
         )
         .await
         {
-            Ok(n) => tracing::info!(
-                reports = n,
-                "demo scenario fully produced; the pipeline keeps running until Ctrl-C"
-            ),
+            Ok(n) => tracing::info!(reports = n, "demo scenario fully produced"),
             Err(e) => tracing::error!(error = %e, "demo feed failed"),
         }
     });
@@ -117,6 +113,15 @@ async fn run_pipeline(
     max_records: Option<u64>,
     renderings: Renderings,
 ) -> Result<()> {
+    // Every committed alert to standard output, and to the files asked for: made first, so that
+    // a directory that cannot take them is refused before anything starts.
+    let stdout = io::stdout();
+    let mut sinks: Vec<Box<dyn AlertSink>> = vec![if json {
+        Box::new(AlertLines::json(stdout))
+    } else {
+        Box::new(AlertLines::readable(stdout))
+    }];
+    sinks.extend(renderings.sinks(FileSink::fresh)?);
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signals(stop.clone());
     let k = loaded.settings.kafka.clone();
@@ -137,20 +142,7 @@ async fn run_pipeline(
         max_records,
     };
     let telemetry = Telemetry {
-        metrics: Arc::new(Metrics::new(
-            &loaded
-                .taxonomy
-                .threats
-                .iter()
-                .map(|t| t.code.clone())
-                .collect::<Vec<_>>(),
-            &loaded
-                .rules
-                .iter()
-                .map(|r| r.name.clone())
-                .collect::<Vec<_>>(),
-            &loaded.settings.metrics.regions,
-        )?),
+        metrics: Arc::new(metrics_for(&loaded)?),
         ready: Arc::new(AtomicBool::new(false)),
     };
     let addr = vigil::telemetry::http::serve(
@@ -169,35 +161,51 @@ async fn run_pipeline(
     let started = Instant::now();
     let worker_loaded = loaded.clone();
     let stats = tokio::task::spawn_blocking(move || -> Result<RunStats> {
-        // Every committed alert to standard output, and to the files asked for.
-        let stdout = io::stdout();
-        let mut sinks: Vec<Box<dyn AlertSink>> = vec![if json {
-            Box::new(AlertLines::json(stdout))
-        } else {
-            Box::new(AlertLines::readable(stdout))
-        }];
-        sinks.extend(renderings.sinks()?);
-        let mut failed = None;
+        // A write that fails stops the run (as it stops a backtest): the alert is committed to
+        // the alerts topic, but the files would silently lack it.
+        let mut failed: Option<io::Error> = None;
+        let halt = stop.clone();
         let stats = pipeline::run(&worker_loaded, &opts, stop, &telemetry, |outcome| {
-            for alert in outcome.alerts() {
-                for sink in &mut sinks {
-                    if let Err(e) = sink.alert(alert) {
-                        failed.get_or_insert(e);
-                    }
-                }
-            }
-            for sink in &mut sinks {
-                if let Err(e) = sink.flush() {
-                    failed.get_or_insert(e);
-                }
+            let written = outcome
+                .alerts()
+                .try_for_each(|alert| sinks.iter_mut().try_for_each(|s| s.alert(alert)))
+                .and_then(|()| sinks.iter_mut().try_for_each(|s| s.flush()));
+            if let Err(e) = written
+                && failed.is_none()
+            {
+                tracing::error!(error = %e, "writing committed alerts failed; stopping");
+                halt.store(true, Ordering::Relaxed);
+                failed = Some(e);
             }
         })?;
-        if let Some(e) = failed {
-            tracing::warn!(error = %e, "writing committed alerts failed");
+        match failed {
+            Some(e) => Err(anyhow::Error::from(e).context("writing committed alerts")),
+            None => Ok(stats),
         }
-        Ok(stats)
     })
     .await??;
+    log_finished(&stats, started);
+    Ok(())
+}
+
+/// The registry for the configured threats, rules and labelled regions.
+fn metrics_for(loaded: &Loaded) -> Result<Metrics> {
+    let threats: Vec<String> = loaded
+        .taxonomy
+        .threats
+        .iter()
+        .map(|t| t.code.clone())
+        .collect();
+    let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
+    Ok(Metrics::new(
+        &threats,
+        &rules,
+        &loaded.settings.metrics.regions,
+    )?)
+}
+
+/// The run's summary, as a log event.
+fn log_finished(stats: &RunStats, started: Instant) {
     // A log event, not a bare line: with log.format = "json" every stderr line is JSON.
     let c = &stats.counts;
     tracing::info!(
@@ -214,5 +222,4 @@ async fn run_pipeline(
         peak_rss_kib = peak_rss_kib(),
         "run finished"
     );
-    Ok(())
 }

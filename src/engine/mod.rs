@@ -28,7 +28,7 @@ use crate::alert::{Alert, EpisodeTracker};
 use crate::report::{Limits, RejectError, RejectReason, ValidReport, decode};
 use crate::rules::Rule;
 use crate::tag::{Scratch, Tagger};
-use crate::window::suspect::{HeldReport, is_jump};
+use crate::window::suspect::{HeldReport, is_jump, time_jump};
 use crate::window::{RegionWindows, Signal, WindowSettings};
 
 /// Panes of event time between evictions of a region's old panes and ids.
@@ -107,7 +107,7 @@ impl Engine {
 
     /// Renders every accepted report's full tag detail into its outcome (for `vigil.tagged`),
     /// from the decode the core already made.
-    pub(crate) fn with_tag_detail(mut self) -> Engine {
+    pub fn with_tag_detail(mut self) -> Engine {
         self.tag_detail = true;
         self
     }
@@ -225,8 +225,7 @@ impl Engine {
                 of: None,
             };
         }
-        let watermark = region.windows.watermark;
-        let too_late = watermark != i64::MIN && t < watermark - self.window.allowed_lateness_secs;
+        let too_late = region.windows.is_too_late(t, &self.window);
         // A late or already counted report is refused by admission and corroborates nothing.
         // The id look-up is made only where a hold is involved: admission makes it anyway.
         let refused = |region: &RegionState| too_late || region.windows.has_seen(id);
@@ -263,24 +262,15 @@ impl Engine {
             report: String::from_utf8_lossy(bytes).into_owned(),
         };
         let window = &self.window;
-        let jump = |what: &str| {
-            RejectError::new(
-                RejectReason::TimeJump,
-                "event_time",
-                format!(
-                    "more than window.max_watermark_jump_secs = {} ahead of the region's watermark and {what} (window.max_held_reports = {}, window.max_held_bytes = {})",
-                    window.max_watermark_jump_secs, window.max_held_reports, window.max_held_bytes
-                ),
-            )
-        };
         let Ok(evicted) = region.meta.held.hold(held, window) else {
-            return Outcome::Rejected(jump("too large to hold"));
+            return Outcome::Rejected(time_jump(window, "too large to hold"));
         };
         for old in evicted {
             self.released.push(Released {
                 report: old.report,
                 received_at: old.received_at,
-                outcome: Outcome::Rejected(jump(
+                outcome: Outcome::Rejected(time_jump(
+                    window,
                     "never corroborated while newer suspects filled the region's hold",
                 )),
             });

@@ -2,7 +2,7 @@
 //! batch's transaction. Alerts to `vigil.alerts` (keyed by alert id), tag detail to
 //! `vigil.tagged` (keyed by region, when `kafka.publish_tagged`), rejected records to the DLQ
 //! with their reason in headers, and the changed regions' state to the compacted changelog.
-//! Delivery (issue 12) plugs in here as one more sink or as a consumer of the alerts topic.
+//! (Delivery to subscribers reads the committed alerts topic in a group of its own.)
 
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::BaseRecord;

@@ -13,7 +13,7 @@
 //! it as an ISO code.
 //!
 //! Every value meets the CAP 1.2 schema (`standards/cap-1.2.xsd`, checked with xmllint in
-//! `tests/renderings.rs` on the demo, generated streams and property-generated reports):
+//! `tests/renderings/` on the demo, generated streams and property-generated reports):
 //! enumerated elements take fixed values, `sent` matches the schema's pattern because the
 //! engine refuses event times whose windows would end after year 9999, and the identifier and
 //! sender hold no spaces, commas, `<` or `&` (CAP 1.2 §3.2.1).

@@ -1,8 +1,9 @@
 //! Alert records for the world outside Kafka. `cap.rs` renders CAP 1.2 for alert hubs and
 //! `alertmanager.rs` the Alertmanager webhook payload for receivers built for Prometheus;
-//! `sinks.rs` holds the sinks that write committed alerts (JSON lines, CAP and Alertmanager
-//! files), shared by `vigil backtest` and `vigil run`. Delivery to subscribers plugs in here.
+//! `writers.rs` writes committed alert records as JSON lines and as CAP or Alertmanager files,
+//! for `vigil backtest` and `vigil run`. The receivers of delivery to subscribers (webhook,
+//! Alertmanager, e-mail, CAP feed) will live here beside the renderings they send.
 
 pub mod alertmanager;
 pub mod cap;
-pub mod sinks;
+pub mod writers;

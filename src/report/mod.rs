@@ -4,7 +4,7 @@
 //! - `model.rs`: [`Report`] and its parts, borrowed from the input buffer (`Cow<'a, str>`, so
 //!   the hot path copies no narrative text), [`ValidReport`], and [`CasualtyKind`], the one
 //!   definition of the casualty kinds and their order;
-//! - `de.rs`: how the model's fields are read (objects as objects only, strings borrowed);
+//! - `field_readers.rs`: how the model's fields are read (objects as objects only, strings borrowed);
 //! - `limits.rs`: [`Limits`], the `[limits]` every report is held to;
 //! - `decode/`: [`decode`], bytes to a validated report: a one-pass fast path for the common
 //!   shape first (`decode/fast.rs`, which depends on the model only), serde for the rest;
@@ -14,8 +14,8 @@
 //!   must not reach logs or the DLQ reason);
 //! - [`timestamp`]: the time forms a report may use.
 
-mod de;
 mod decode;
+mod field_readers;
 mod limits;
 mod model;
 mod reject;

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::report::de::{borrowed, object};
+use crate::report::field_readers::{borrowed, object};
 use crate::report::timestamp::TimeValue;
 
 /// Who a source is (DESIGN "Incident report"), as the `source.kind` names it.
@@ -228,7 +228,7 @@ pub struct Actor<'a> {
 }
 
 /// One incident report, borrowed from its input buffer. Unknown fields are ignored; a JSON array
-/// where the schema has an object is a wrong type (see `de::object`).
+/// where the schema has an object is a wrong type (see `field_readers::object`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Report<'a> {
     #[serde(borrow)]

@@ -37,6 +37,12 @@ pub(super) struct NearEntry {
 }
 
 impl RegionWindows {
+    /// Whether a report of `event_time` lies further behind the watermark than
+    /// `window.allowed_lateness_secs` (the lateness rule, here only).
+    pub(crate) fn is_too_late(&self, event_time: i64, settings: &WindowSettings) -> bool {
+        self.watermark != i64::MIN && event_time < self.watermark - settings.allowed_lateness_secs
+    }
+
     /// Whether a report with this id was counted in this region.
     pub(crate) fn has_seen(&self, id: &str) -> bool {
         self.seen.contains_key(id)
@@ -73,9 +79,7 @@ impl RegionWindows {
         settings: &WindowSettings,
         fingerprint: impl FnOnce() -> Option<Fingerprint>,
     ) -> Admission {
-        if self.watermark != i64::MIN
-            && event_time < self.watermark - settings.allowed_lateness_secs
-        {
+        if self.is_too_late(event_time, settings) {
             return Admission::TooLate;
         }
         if self.seen.contains_key(id) {

@@ -9,10 +9,10 @@
 //! stall another, so idle partitions never hold the watermark back.
 
 mod admission;
+mod aggregates;
 mod changes;
 pub mod near_duplicate;
 mod panes;
-mod region;
 mod settings;
 mod signal;
 mod sources;

@@ -30,6 +30,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::{RejectError, RejectReason};
+
 use crate::window::WindowSettings;
 
 /// One held report: its original bytes and what admission needs of them.
@@ -127,6 +129,19 @@ pub(crate) fn is_jump(
     let jump = settings.max_watermark_jump_secs;
     let anchored = reported_at.is_some_and(|r| event_time >= r.saturating_sub(jump));
     watermark != i64::MIN && event_time > watermark.saturating_add(jump) && !anchored
+}
+
+/// The refusal of a suspect that leaves the hold uncorroborated (`time_jump`), saying `why`
+/// with the settings that decide it.
+pub(crate) fn time_jump(settings: &WindowSettings, why: &str) -> RejectError {
+    RejectError::new(
+        RejectReason::TimeJump,
+        "event_time",
+        format!(
+            "more than window.max_watermark_jump_secs = {} ahead of the region's watermark and {why} (window.max_held_reports = {}, window.max_held_bytes = {})",
+            settings.max_watermark_jump_secs, settings.max_held_reports, settings.max_held_bytes
+        ),
+    )
 }
 
 #[cfg(test)]

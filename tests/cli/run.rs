@@ -36,8 +36,20 @@ fn run_on_the_embedded_cluster_matches_backtest() {
     // The newcomer's command, on the embedded cluster: the demo's alerts equal the backtest's.
     let dir = tempfile::tempdir().unwrap();
     let demo = demo_file(dir.path());
-    let backtest = run(vigil().arg("backtest").arg(&demo));
-    let out = run(vigil().args(["run", "--speed", "0", "--json", "--max-records", "3000"]));
+    let files = |name: &str| dir.path().join(name);
+    let backtest = run(vigil()
+        .arg("backtest")
+        .arg(&demo)
+        .arg("--cap-dir")
+        .arg(files("cap-backtest"))
+        .arg("--alertmanager-dir")
+        .arg(files("am-backtest")));
+    let out = run(vigil()
+        .args(["run", "--speed", "0", "--json", "--max-records", "3000"])
+        .arg("--cap-dir")
+        .arg(files("cap-run"))
+        .arg("--alertmanager-dir")
+        .arg(files("am-run")));
     let key = |l: &str| {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         format!("{} {} {}", v["alert_id"], v["status"], v["severity"])
@@ -57,6 +69,41 @@ fn run_on_the_embedded_cluster_matches_backtest() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("run finished records=3000"), "{stderr}");
     assert!(stderr.contains("dlq=9"), "{stderr}");
+    // The run hands its committed alerts to the same CAP and Alertmanager writers as backtest:
+    // one file per alert record, with the same documents (names number records in arrival
+    // order, which differs by batch).
+    let contents = |name: &str| {
+        let mut docs: Vec<Vec<u8>> = std::fs::read_dir(files(name))
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        docs.sort();
+        docs
+    };
+    for (run_dir, backtest_dir) in [("cap-run", "cap-backtest"), ("am-run", "am-backtest")] {
+        let docs = contents(run_dir);
+        assert_eq!(docs.len(), expected.len(), "{run_dir}");
+        assert_eq!(docs, contents(backtest_dir), "{run_dir}");
+    }
+}
+
+#[test]
+fn run_refuses_a_directory_holding_files_before_it_starts() {
+    // File numbers restart with every run: a used directory would be overwritten in part.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.xml"), "<alert/>").unwrap();
+    let out = vigil()
+        .args(["run", "--speed", "0", "--max-records", "3000", "--cap-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not empty"), "{stderr}");
+    assert!(
+        !stderr.contains("embedded cluster"),
+        "started anyway: {stderr}"
+    );
 }
 
 #[test]

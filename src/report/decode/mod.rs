@@ -7,7 +7,7 @@
 
 mod fast;
 
-use crate::report::de::object;
+use crate::report::field_readers::object;
 use crate::report::limits::Limits;
 use crate::report::model::{Report, ValidReport};
 use crate::report::reject::{RejectError, RejectReason};

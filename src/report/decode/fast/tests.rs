@@ -10,7 +10,8 @@ use crate::input::generator::{GenOptions, generate};
 /// What serde makes of `text`, as a JSON value (`Report` has no `PartialEq`).
 fn by_serde(text: &str) -> Option<serde_json::Value> {
     let report =
-        serde_json::from_str::<crate::report::de::object::Object<Report<'_>>>(text).ok()?;
+        serde_json::from_str::<crate::report::field_readers::object::Object<Report<'_>>>(text)
+            .ok()?;
     Some(serde_json::to_value(report.0).expect("a report serialises"))
 }
 

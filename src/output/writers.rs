@@ -1,17 +1,18 @@
-//! Sinks of committed alert records: JSON lines to a writer, and one file per record as CAP 1.2
+//! Writers of committed alert records: JSON lines to a writer, and one file per record as CAP 1.2
 //! XML or as an Alertmanager webhook payload. `vigil backtest` writes every alert it makes to
 //! them; `vigil run` every alert once its batch has committed.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::alert::Alert;
 
 use super::alertmanager;
 use super::cap::{self, CapSender};
 
-/// A destination of alert records.
-pub trait AlertSink {
+/// A destination of alert records (sent across threads: `vigil run` writes from its pipeline
+/// thread).
+pub trait AlertSink: Send {
     /// Writes one alert record.
     ///
     /// Errors: the I/O error of the writer or file.
@@ -29,7 +30,7 @@ pub struct AlertLines<W: Write> {
     readable: bool,
 }
 
-impl<W: Write> AlertLines<W> {
+impl<W: Write + Send> AlertLines<W> {
     /// One JSON object per line.
     pub fn json(out: W) -> Self {
         AlertLines {
@@ -47,7 +48,7 @@ impl<W: Write> AlertLines<W> {
     }
 }
 
-impl<W: Write> AlertSink for AlertLines<W> {
+impl<W: Write + Send> AlertSink for AlertLines<W> {
     fn alert(&mut self, alert: &Alert) -> io::Result<()> {
         if self.readable {
             writeln!(self.out, "{}", alert.line())
@@ -72,7 +73,8 @@ pub enum Rendering {
 }
 
 /// One file per alert record in a directory, named by alert id and the record's number in the
-/// run (1, 2, …; one episode writes several records).
+/// run (1, 2, …; one episode writes several records). Numbers restart with every run, so a run
+/// that must not overwrite another's files takes a directory of its own ([`FileSink::fresh`]).
 pub struct FileSink {
     dir: PathBuf,
     rendering: Rendering,
@@ -85,7 +87,7 @@ impl FileSink {
     ///
     /// Errors: the directory cannot be created.
     pub fn new(dir: PathBuf, rendering: Rendering) -> io::Result<FileSink> {
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| at(&dir, e))?;
         Ok(FileSink {
             dir,
             rendering,
@@ -93,6 +95,29 @@ impl FileSink {
             written: 0,
         })
     }
+
+    /// [`FileSink::new`] on a directory that is missing or empty.
+    ///
+    /// Errors: the directory cannot be created or read, or holds files already.
+    pub fn fresh(dir: PathBuf, rendering: Rendering) -> io::Result<FileSink> {
+        let sink = FileSink::new(dir, rendering)?;
+        let mut entries = std::fs::read_dir(&sink.dir).map_err(|e| at(&sink.dir, e))?;
+        if entries.next().is_some() {
+            return Err(at(
+                &sink.dir,
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "is not empty: file numbers restart with every run, so each run needs a directory of its own",
+                ),
+            ));
+        }
+        Ok(sink)
+    }
+}
+
+/// An I/O error that names its path.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 impl AlertSink for FileSink {
@@ -108,6 +133,7 @@ impl AlertSink for FileSink {
                 serde_json::to_vec(&alertmanager::payload(alert, "vigil"))?,
             ),
         };
-        std::fs::write(self.dir.join(name), body)
+        let path = self.dir.join(name);
+        std::fs::write(&path, body).map_err(|e| at(&path, e))
     }
 }
