@@ -72,6 +72,7 @@ fn drain(broker: &Broker, dir: &std::path::Path) {
             .unwrap_or_default()
     );
 }
+// One function on purpose: a benchmark reads best as one run from set-up to figures.
 
 fn latency(broker: &Broker) {
     let names = Names::new("latency");

@@ -232,6 +232,7 @@ fn compose_wires_kafka_vigil_prometheus_and_grafana_together() {
     );
 }
 
+// One walk over the manifests on purpose: each check reads what the previous ones parsed.
 #[test]
 fn kubernetes_manifests_agree_with_the_code_and_each_other() {
     let kustomization = yaml("deploy/k8s/kustomization.yaml");

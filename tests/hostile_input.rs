@@ -129,6 +129,7 @@ fn number_before(line: &str, word: &str) -> u64 {
         .unwrap_or_else(|| panic!("no count before {word:?} in {line}"))
 }
 
+// One scenario, read top-down: the corpus, the run, then every promise the contract makes of it.
 #[test]
 fn hostile_corpus_through_backtest() {
     let (good, records) = build();
@@ -322,6 +323,7 @@ fn read_with_offsets(bootstrap: &str, topic: &str) -> HashMap<(i32, i64), Keyed>
     out
 }
 
+// One scenario, read top-down: broker, topics, the run, then every promise checked on what it wrote.
 #[test]
 fn hostile_corpus_through_the_stream_on_a_real_broker() {
     let (good, mut records) = build();

@@ -137,6 +137,7 @@ impl Drop for Killed {
     }
 }
 
+// One scenario, read top-down: Vigil and Prometheus started, one scrape, then every expression.
 #[test]
 fn prometheus_scrapes_vigil_and_every_dashboard_and_rule_expression_evaluates() {
     ensure_prometheus();

@@ -130,6 +130,7 @@ fn report(id: &str, time: &str, region: &str, source: &str, text: &str) -> Strin
     .to_string()
 }
 
+// One scenario, read top-down: the input, then every count and the evidence it must give.
 #[test]
 fn backtest_counts_exactly_the_duplicates_its_input_holds() {
     // Six distinct reports, three exact re-sends (one of a2, two of a4) and one near-duplicate:
