@@ -190,12 +190,7 @@ async fn run_pipeline(
 
 /// The registry for the configured threats, rules and labelled regions.
 fn metrics_for(loaded: &Loaded) -> Result<Metrics> {
-    let threats: Vec<String> = loaded
-        .taxonomy
-        .threats
-        .iter()
-        .map(|t| t.code.clone())
-        .collect();
+    let threats = loaded.taxonomy.threat_codes();
     let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
     Ok(Metrics::new(
         &threats,

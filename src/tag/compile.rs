@@ -209,7 +209,7 @@ impl Tagger {
             cues_span_stops: cues.spans_stops,
             cues: cues.automaton,
             structured: compile_structured(taxonomy, &indicators),
-            threat_codes: taxonomy.threats.iter().map(|t| t.code.clone()).collect(),
+            threat_codes: taxonomy.threat_codes(),
             threat_weights: taxonomy.threats.iter().map(|t| t.weight).collect(),
             threat_indicators: threat_indicators(taxonomy, &indicators),
             indicators,

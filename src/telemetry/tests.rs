@@ -45,12 +45,7 @@ fn names_follow_prometheus_conventions_and_render() {
 #[test]
 fn a_batch_counts_only_once_committed_and_unlisted_regions_are_other() {
     let loaded = crate::config::load(std::path::Path::new("config")).unwrap();
-    let threats: Vec<String> = loaded
-        .taxonomy
-        .threats
-        .iter()
-        .map(|t| t.code.clone())
-        .collect();
+    let threats = loaded.taxonomy.threat_codes();
     let m = Metrics::new(
         &threats,
         &["abduction_cluster".to_string()],

@@ -208,6 +208,11 @@ pub struct IndicatorRef {
 }
 
 impl Taxonomy {
+    /// The threat codes, in taxonomy order (a threat's index in a report's threat set).
+    pub fn threat_codes(&self) -> Vec<String> {
+        self.threats.iter().map(|t| t.code.clone()).collect()
+    }
+
     /// Every indicator, in file order, with its risk-factor code.
     pub fn indicator_index(&self) -> Vec<IndicatorRef> {
         self.risk_factors
