@@ -11,6 +11,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod delivery;
 pub mod engine;
 pub mod input;
 pub mod kafka;

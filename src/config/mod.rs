@@ -15,10 +15,14 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::input::import::{DateOrder, ImportOptions};
 use crate::report::Limits;
-use crate::rules::{Rule, RulesFile, Severity};
+use crate::rules::{Rule, RulesFile};
 use crate::tag::taxonomy::Taxonomy;
 use crate::tag::{Tagger, TaggerSettings};
 use crate::window::WindowSettings;
+
+use crate::delivery::retry::DeliverySettings;
+use crate::delivery::subscriber;
+pub use crate::delivery::subscriber::Subscriber;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -33,6 +37,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub files: FileSettings,
     pub import: ImportSettings,
+    pub delivery: DeliverySettings,
 }
 
 impl Settings {
@@ -220,23 +225,6 @@ pub(crate) struct SubscribersFile {
     pub subscribers: Vec<Subscriber>,
 }
 
-/// Someone who receives alerts. Secrets are named by environment variable, never written here.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Subscriber {
-    pub name: String,
-    /// `webhook`, `alertmanager` or `cap_feed`.
-    pub kind: String,
-    #[serde(default)]
-    pub url: Option<String>,
-    pub min_severity: Severity,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// Name of the environment variable that holds the signing key.
-    #[serde(default)]
-    pub secret_env: Option<String>,
-}
-
 /// One configuration problem, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -396,30 +384,18 @@ fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<Config
     }
 }
 
-/// `subscribers.toml` (optional): every subscriber, with its kind and URL checked.
+/// `subscribers.toml` (optional): every subscriber, checked (`delivery::subscriber::validate`).
 fn load_subscribers(subs_path: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Subscriber> {
     if subs_path.exists() {
         read_toml(subs_path, issues)
             .map(|(text, s): (String, SubscribersFile)| {
-                for (i, sub) in s.subscribers.iter().enumerate() {
-                    if !["webhook", "alertmanager", "cap_feed"].contains(&sub.kind.as_str()) {
-                        let path = format!("subscriber[{i}].kind");
-                        issues.push(issue_at(
-                            subs_path,
-                            locate(&text, &path),
-                            &path,
-                            "expected webhook, alertmanager or cap_feed",
-                        ));
-                    }
-                    if sub.kind != "cap_feed" && sub.url.is_none() {
-                        let path = format!("subscriber[{i}].url");
-                        issues.push(issue_at(
-                            subs_path,
-                            locate(&text, &format!("subscriber[{i}]")),
-                            &path,
-                            "required for this kind",
-                        ));
-                    }
+                for f in subscriber::validate(&s.subscribers) {
+                    issues.push(issue_at(
+                        subs_path,
+                        locate(&text, &f.path),
+                        &f.path,
+                        &f.message,
+                    ));
                 }
                 s.subscribers
             })

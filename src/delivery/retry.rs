@@ -1,0 +1,211 @@
+//! The retry policy of a delivery attempt: which answers end it, which are retried and when,
+//! and until when. A delivery is done on a 2xx. 408, 429, 5xx and no answer at all (refused
+//! connection, timeout) are retried with exponential backoff and full jitter, waiting at least
+//! what `Retry-After` asks; any other status is refused at once, as are redirects (a webhook
+//! that moved must be reconfigured, not followed). A delivery still failing `max_age_secs`
+//! after its first attempt goes to `vigil.delivery-dlq` with the last reason.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// `[delivery]` in `config/vigil.toml`: how deliveries are attempted and retried.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// The first retry waits up to this long (milliseconds); each further one doubles it.
+    pub initial_backoff_ms: u64,
+    /// No computed wait exceeds this (seconds); a longer `Retry-After` is still honoured.
+    pub max_backoff_secs: u64,
+    /// A delivery failing this long after its first attempt goes to the delivery DLQ (seconds).
+    pub max_age_secs: u64,
+    /// One attempt's limit, connection to last byte of the answer (milliseconds).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            initial_backoff_ms: 1_000,
+            max_backoff_secs: 300,
+            max_age_secs: 86_400,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// What one attempt's answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx: done.
+    Delivered,
+    /// Try again, not before `after` when the receiver said so (`Retry-After`).
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// The receiver refused the request itself: retrying cannot help.
+    Refused { reason: String },
+}
+
+/// The verdict on an answer with `status` (None: no answer: connection refused, reset, timed
+/// out) and its `Retry-After` header, at `now`.
+pub fn judge(status: Option<u16>, retry_after: Option<&str>, now: DateTime<Utc>) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Retry {
+            after: None,
+            reason: "no answer".into(),
+        };
+    };
+    match status {
+        200..=299 => Verdict::Delivered,
+        408 | 429 | 500..=599 => Verdict::Retry {
+            after: retry_after.and_then(|v| parse_retry_after(v, now)),
+            reason: format!("status {status}"),
+        },
+        300..=399 => Verdict::Refused {
+            reason: format!("status {status}: redirects are not followed"),
+        },
+        _ => Verdict::Refused {
+            reason: format!("status {status}"),
+        },
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date; a date in the past is no
+/// wait. Anything else is ignored.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is RFC 2822 with the zone GMT.
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How long to wait before retry number `attempt` (1 for the first retry): a uniformly random
+/// time up to `initial_backoff_ms · 2^(attempt-1)`, capped at `max_backoff_secs` ("full
+/// jitter", so that receivers that failed together are not retried together), and never less
+/// than the receiver's `Retry-After`.
+pub fn backoff(
+    attempt: u32,
+    retry_after: Option<Duration>,
+    settings: &DeliverySettings,
+    rng: &mut impl Rng,
+) -> Duration {
+    let cap = Duration::from_secs(settings.max_backoff_secs);
+    let exponent = attempt.saturating_sub(1).min(32);
+    let ceiling = Duration::from_millis(settings.initial_backoff_ms)
+        .saturating_mul(1u32 << exponent.min(31))
+        .min(cap);
+    let jittered = ceiling.mul_f64(rng.random::<f64>());
+    jittered.max(retry_after.unwrap_or(Duration::ZERO))
+}
+
+/// Whether a delivery first attempted at `first_attempt` has run out of time at `now`.
+pub fn expired(
+    first_attempt: DateTime<Utc>,
+    now: DateTime<Utc>,
+    settings: &DeliverySettings,
+) -> bool {
+    let age = (now - first_attempt).num_seconds();
+    age >= 0 && age as u64 >= settings.max_age_secs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn answers_are_judged_as_the_contract_says() {
+        assert_eq!(judge(Some(200), None, now()), Verdict::Delivered);
+        assert_eq!(judge(Some(204), None, now()), Verdict::Delivered);
+        for status in [408, 429, 500, 502, 503] {
+            assert!(
+                matches!(judge(Some(status), None, now()), Verdict::Retry { .. }),
+                "{status}"
+            );
+        }
+        for status in [301, 400, 401, 403, 404, 410, 413, 422] {
+            assert!(
+                matches!(judge(Some(status), None, now()), Verdict::Refused { .. }),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            judge(None, None, now()),
+            Verdict::Retry { after: None, .. }
+        ));
+        assert_eq!(
+            judge(Some(429), Some("7"), now()),
+            Verdict::Retry {
+                after: Some(Duration::from_secs(7)),
+                reason: "status 429".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(
+            parse_retry_after("120", now()),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 30 Nov 2026 12:01:30 GMT", now()),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now()), None);
+        assert_eq!(parse_retry_after("-5", now()), None);
+    }
+
+    #[test]
+    fn backoff_doubles_under_its_cap_with_full_jitter_and_honours_retry_after() {
+        let s = DeliverySettings::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for attempt in 1..=12u32 {
+            let ceiling = Duration::from_millis(1_000 * (1u64 << (attempt - 1)))
+                .min(Duration::from_secs(300));
+            let waits: Vec<Duration> = (0..200)
+                .map(|_| backoff(attempt, None, &s, &mut rng))
+                .collect();
+            assert!(waits.iter().all(|w| *w <= ceiling), "attempt {attempt}");
+            // Full jitter: spread over the whole range, not bunched at the ceiling.
+            assert!(waits.iter().any(|w| *w < ceiling / 4), "attempt {attempt}");
+            assert!(
+                waits.iter().any(|w| *w > ceiling * 3 / 4),
+                "attempt {attempt}"
+            );
+        }
+        let long = Duration::from_secs(3_600);
+        assert_eq!(backoff(1, Some(long), &s, &mut rng), long);
+        assert!(backoff(u32::MAX, None, &s, &mut rng) <= Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_delivery_expires_at_max_age() {
+        let s = DeliverySettings {
+            max_age_secs: 60,
+            ..DeliverySettings::default()
+        };
+        let first = now();
+        assert!(!expired(first, first + chrono::Duration::seconds(59), &s));
+        assert!(expired(first, first + chrono::Duration::seconds(60), &s));
+    }
+}

@@ -1,0 +1,219 @@
+//! Subscribers as `config/subscribers.toml` declares them (`[[subscriber]]`): a name, a kind,
+//! where to deliver, and the filters that choose which alert records they receive. Checked when
+//! the configuration loads, so that a typo is a located error and never a silent non-delivery.
+
+use serde::{Deserialize, Serialize};
+
+use crate::alert::Status;
+use crate::rules::Severity;
+
+/// How a subscriber receives alerts (DESIGN, "Delivery").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriberKind {
+    /// POST of the alert record (JSON) to `url`, signed when `secret_env` names a key.
+    Webhook,
+    /// POST of the Alertmanager webhook payload (version 4) to `url`.
+    Alertmanager,
+    /// One plain-text message per group by SMTP.
+    Email,
+    /// An Atom feed of CAP 1.2 messages served by Vigil at `/cap/<name>.atom`.
+    CapFeed,
+}
+
+impl SubscriberKind {
+    /// Whether the kind POSTs to a subscriber's `url` (which it then needs).
+    pub fn posts(self) -> bool {
+        matches!(self, SubscriberKind::Webhook | SubscriberKind::Alertmanager)
+    }
+}
+
+fn least_severity() -> Severity {
+    Severity::Watch
+}
+
+/// One `[[subscriber]]`. Secrets are named by environment variable, never written here.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriber {
+    /// Unique; letters, digits, `-` and `_` (it names the CAP feed's path and the subscriber's
+    /// metric label).
+    pub name: String,
+    pub kind: SubscriberKind,
+    /// Where `webhook` and `alertmanager` subscribers are POSTed to (`http` or `https`).
+    #[serde(default)]
+    pub url: Option<String>,
+    // The filters: which alert records the subscriber receives. An empty list admits everything;
+    // a record must pass every filter (`route.rs`).
+    /// Region codes, or globs where `*` stands for any run of characters (`NG-*`).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// The least severity delivered (`watch`, `warning`, `critical`; default `watch`).
+    #[serde(default = "least_severity")]
+    pub min_severity: Severity,
+    /// Signals as alerts name them (`threat:abduction`, `risk:RF7`, `combo:siege+abduction`).
+    #[serde(default)]
+    pub signals: Vec<String>,
+    /// Rule names of `rules.toml`.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Record statuses (`firing`, `escalated`, `resolved`).
+    #[serde(default)]
+    pub statuses: Vec<Status>,
+    /// Languages of the text a kind renders (`email`, `cap_feed`), in order of preference.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// The environment variable holding the webhook signing key (`Vigil-Signature`).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+/// A problem with one subscriber: the field's path inside `[[subscriber]]` and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberFinding {
+    pub path: String,
+    pub message: String,
+}
+
+/// Checks what serde cannot: unique and well-formed names, a URL where the kind posts, globs
+/// with something besides `*`. Returns every finding, with paths like `subscriber[2].url`.
+pub fn validate(subscribers: &[Subscriber]) -> Vec<SubscriberFinding> {
+    let mut out = Vec::new();
+    let mut finding = |i: usize, field: &str, message: String| {
+        let path = if field.is_empty() {
+            format!("subscriber[{i}]")
+        } else {
+            format!("subscriber[{i}].{field}")
+        };
+        out.push(SubscriberFinding { path, message });
+    };
+    for (i, s) in subscribers.iter().enumerate() {
+        let well_formed = !s.name.is_empty()
+            && s.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            finding(
+                i,
+                "name",
+                "must be letters, digits, '-' or '_' (it names a feed path and a metric label)"
+                    .into(),
+            );
+        }
+        if subscribers[..i].iter().any(|o| o.name == s.name) {
+            finding(
+                i,
+                "name",
+                format!("{:?} is used by an earlier subscriber", s.name),
+            );
+        }
+        match (&s.url, s.kind.posts()) {
+            (None, true) => finding(i, "url", "required for this kind".into()),
+            (Some(url), true) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                finding(i, "url", "must be an http:// or https:// URL".into())
+            }
+            (Some(_), false) => finding(i, "url", "this kind does not post to a URL".into()),
+            _ => {}
+        }
+        for (j, r) in s.regions.iter().enumerate() {
+            if r.is_empty() || r.chars().all(|c| c == '*') && r.len() > 1 {
+                finding(
+                    i,
+                    &format!("regions[{j}]"),
+                    "must name a code or a glob with more than `*`s (use `*` alone for all)".into(),
+                );
+            }
+        }
+        if let Some(env) = &s.secret_env
+            && (env.is_empty() || !env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            finding(
+                i,
+                "secret_env",
+                "must name an environment variable (letters, digits, '_')".into(),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Vec<Subscriber> {
+        #[derive(Deserialize)]
+        struct File {
+            subscriber: Vec<Subscriber>,
+        }
+        toml::from_str::<File>(toml_text)
+            .expect("subscribers parse")
+            .subscriber
+    }
+
+    #[test]
+    fn the_shipped_subscribers_are_valid() {
+        let text = std::fs::read_to_string("config/subscribers.toml").expect("shipped file");
+        assert_eq!(validate(&parse(&text)), []);
+    }
+
+    #[test]
+    fn every_problem_is_found_at_its_path() {
+        let subs = parse(
+            r#"
+[[subscriber]]
+name = "desk"
+kind = "webhook"
+
+[[subscriber]]
+name = "desk"
+kind = "cap_feed"
+url = "http://127.0.0.1/"
+
+[[subscriber]]
+name = "has space"
+kind = "alertmanager"
+url = "ftp://example.org/"
+regions = ["NG-*", ""]
+secret_env = "KEY-1"
+"#,
+        );
+        let found: Vec<(String, String)> = validate(&subs)
+            .into_iter()
+            .map(|f| (f.path, f.message))
+            .collect();
+        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "subscriber[0].url",
+                "subscriber[1].name",
+                "subscriber[1].url",
+                "subscriber[2].name",
+                "subscriber[2].url",
+                "subscriber[2].regions[1]",
+                "subscriber[2].secret_env",
+            ],
+            "{found:?}"
+        );
+        assert!(found[1].1.contains("used by an earlier subscriber"));
+    }
+
+    #[test]
+    fn an_unknown_kind_or_filter_is_refused_by_name() {
+        let kind = toml::from_str::<Subscriber>("name = \"x\"\nkind = \"pager\"");
+        assert!(
+            kind.unwrap_err()
+                .to_string()
+                .contains("unknown variant `pager`")
+        );
+        let filter =
+            toml::from_str::<Subscriber>("name = \"x\"\nkind = \"cap_feed\"\nregion = [\"NG-BO\"]");
+        assert!(
+            filter
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `region`")
+        );
+    }
+}
