@@ -116,3 +116,26 @@ fn check_config_reports_toml_syntax_errors_with_their_line() {
     let line = line_of(&broken, "pane_secs = = 3600");
     assert!(stderr.contains(&format!("vigil.toml:{line}:")), "{stderr}");
 }
+
+#[test]
+fn check_config_names_the_line_of_a_subscriber_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let subs = std::fs::read_to_string(cfg.join("subscribers.toml")).unwrap();
+    // The second subscriber takes the first one's name.
+    let broken = subs.replacen("name = \"public-cap-feed\"", "name = \"regional-desk\"", 1);
+    assert_ne!(broken, subs);
+    std::fs::write(cfg.join("subscribers.toml"), &broken).unwrap();
+    let stderr = check_config_fails(&cfg);
+    let second = broken
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("name = \"regional-desk\""))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .expect("the second subscriber's name");
+    let expected = format!(
+        "subscribers.toml:{second}: subscriber[1].name: \"regional-desk\" is used by an earlier subscriber"
+    );
+    assert!(stderr.contains(&expected), "{expected}\nnot in\n{stderr}");
+}
