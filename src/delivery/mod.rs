@@ -4,12 +4,15 @@
 //! Built so far: who receives what ([`subscriber`]: kinds and filters, checked at load;
 //! [`route`]: which subscribers an alert record goes to), the webhook contract
 //! ([`signature`]: `Vigil-Delivery-Id` and `Vigil-Signature`; [`webhook`]: one POST and its
-//! verdict) and the retry policy ([`retry`]: which answers are retried, when, and until when).
+//! verdict), the retry policy ([`retry`]: which answers are retried, when, and until when) and
+//! the stage's scheduler ([`schedule`]: per-subscriber queues and slots, and the input offsets
+//! that are safe to commit).
 //! The delivery stage that consumes `vigil.alerts` with its retry topics, grouping, inhibition,
 //! silences and the e-mail and CAP-feed receivers come next (README, "Delivery").
 
 pub mod retry;
 pub mod route;
+pub mod schedule;
 pub mod signature;
 pub mod subscriber;
 pub mod webhook;
