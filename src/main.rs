@@ -89,6 +89,9 @@ enum Command {
     },
     /// Validate every configuration file; errors name file, line and field.
     CheckConfig,
+    /// The delivery stage alone: alert records from the alerts topic to their subscribers, with
+    /// retries and a delivery DLQ in Kafka.
+    Deliver,
     /// Write deterministic synthetic reports as JSON lines.
     Gen {
         #[arg(long, default_value_t = 7)]
@@ -199,6 +202,7 @@ fn main() -> Result<()> {
                         alertmanager_dir,
                     },
                 ),
+                Command::Deliver => cli::deliver::run(&loaded),
                 Command::Replay { file, rate } => cli::replay::run(&loaded, &file, rate),
                 Command::Tag { file } => cli::tag::run(&loaded, &file),
                 Command::Backtest {

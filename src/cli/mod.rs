@@ -5,6 +5,7 @@
 pub(crate) mod backtest;
 pub(crate) mod bench;
 pub(crate) mod check_config;
+pub(crate) mod deliver;
 pub(crate) mod generate;
 pub(crate) mod replay;
 pub(crate) mod run;
@@ -14,6 +15,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -119,4 +122,24 @@ impl Renderings {
         }
         Ok(out)
     }
+}
+
+/// Sets `stop` on SIGINT or SIGTERM, for a graceful shutdown.
+pub(crate) fn stop_on_signals(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        tracing::info!("signal received: finishing the open batch and leaving the group");
+        stop.store(true, Ordering::Relaxed);
+    });
 }

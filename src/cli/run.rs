@@ -18,7 +18,7 @@ use vigil::output::writers::{AlertLines, AlertSink, FileSink};
 use vigil::telemetry::Telemetry;
 use vigil::telemetry::metrics::Metrics;
 
-use super::{Renderings, peak_rss_kib};
+use super::{Renderings, peak_rss_kib, stop_on_signals};
 
 pub(crate) fn run(
     loaded: Loaded,
@@ -37,26 +37,6 @@ pub(crate) fn run(
         max_records,
         renderings,
     ))
-}
-
-/// Sets `stop` on SIGINT or SIGTERM, for a graceful shutdown.
-fn stop_on_signals(stop: Arc<AtomicBool>) {
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
-        }
-        tracing::info!("signal received: finishing the open batch and leaving the group");
-        stop.store(true, Ordering::Relaxed);
-    });
 }
 
 /// Starts librdkafka's in-process mock cluster with the pipeline's topics, and a task that feeds

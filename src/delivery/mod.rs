@@ -7,12 +7,14 @@
 //! verdict), the retry policy ([`retry`]: which answers are retried, when, and until when) and
 //! the stage's scheduler ([`schedule`]: per-subscriber queues and slots, and the input offsets
 //! that are safe to commit).
-//! The delivery stage that consumes `vigil.alerts` with its retry topics, grouping, inhibition,
-//! silences and the e-mail and CAP-feed receivers come next (README, "Delivery").
+//! [`stage`] is the delivery stage (`vigil deliver`) that runs them over `vigil.alerts` with a
+//! retry topic and a DLQ. Grouping, inhibition, silences and the e-mail and CAP-feed receivers
+//! come next (README, "Delivery").
 
 pub mod retry;
 pub mod route;
 pub mod schedule;
 pub mod signature;
+pub mod stage;
 pub mod subscriber;
 pub mod webhook;

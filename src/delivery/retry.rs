@@ -23,6 +23,18 @@ pub struct DeliverySettings {
     pub max_age_secs: u64,
     /// One attempt's limit, connection to last byte of the answer (milliseconds).
     pub request_timeout_ms: u64,
+    /// The delivery stage's consumer group (on the alerts and retry topics).
+    pub group_id: String,
+    /// Deliveries waiting for their next attempt, keyed by subscriber.
+    pub retry_topic: String,
+    /// Deliveries refused, or still failing after `max_age_secs`, with the reason in headers.
+    pub dlq_topic: String,
+    /// Attempts in flight per subscriber.
+    pub max_in_flight: usize,
+    /// Deliveries waiting in memory per subscriber; more go to the retry topic.
+    pub max_queued: usize,
+    /// How often finished deliveries' input offsets are committed (milliseconds).
+    pub commit_interval_ms: u64,
 }
 
 impl Default for DeliverySettings {
@@ -32,6 +44,12 @@ impl Default for DeliverySettings {
             max_backoff_secs: 300,
             max_age_secs: 86_400,
             request_timeout_ms: 10_000,
+            group_id: "vigil-deliver".into(),
+            retry_topic: "vigil.delivery-retry".into(),
+            dlq_topic: "vigil.delivery-dlq".into(),
+            max_in_flight: 4,
+            max_queued: 1_000,
+            commit_interval_ms: 200,
         }
     }
 }

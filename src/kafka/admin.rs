@@ -8,6 +8,7 @@ use rdkafka::error::RDKafkaErrorCode;
 
 use super::{KafkaSetupError, client_config};
 use crate::config::KafkaSettings;
+use crate::delivery::retry::DeliverySettings;
 
 /// Creates the pipeline's topics when missing: input, alerts and DLQ with the configured
 /// partitions; the state changelog with the input's partition count and `cleanup.policy=compact`.
@@ -30,8 +31,39 @@ pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<()
     if settings.publish_tagged {
         topics.push(topic(&settings.tagged_topic));
     }
+    create(&admin, &topics).await
+}
+
+/// Creates the delivery stage's topics when missing: the retry topic and the delivery DLQ, with
+/// the configured partitions.
+///
+/// Errors: the admin client's, or a topic that cannot be created.
+pub async fn ensure_delivery_topics(
+    settings: &KafkaSettings,
+    delivery: &DeliverySettings,
+    brokers: &str,
+) -> Result<(), KafkaSetupError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
+    let topics: Vec<NewTopic<'_>> = [&delivery.retry_topic, &delivery.dlq_topic]
+        .into_iter()
+        .map(|name| {
+            NewTopic::new(
+                name,
+                settings.partitions,
+                TopicReplication::Fixed(settings.replication),
+            )
+        })
+        .collect();
+    create(&admin, &topics).await
+}
+
+/// Creates `topics`; one that exists already is fine.
+async fn create(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[NewTopic<'_>],
+) -> Result<(), KafkaSetupError> {
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&topics, &opts).await? {
+    for result in admin.create_topics(topics, &opts).await? {
         match result {
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}

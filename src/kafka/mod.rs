@@ -17,8 +17,9 @@ mod transaction;
 
 use rdkafka::error::KafkaError;
 
-pub use admin::ensure_topics;
+pub use admin::{ensure_delivery_topics, ensure_topics};
 pub use client::{client_config, describe};
+pub(crate) use transaction::send;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {

@@ -7,9 +7,10 @@ answers depends on the path:
   /slow-down     429 with Retry-After: 3
   /gone          410
   /hang          answers nothing for 30 s
+  /slow-flaky    waits 100 ms, then answers 500 to every third request and 200 to the others
 Every request is recorded; GET /seen returns the records as JSON: path, the Vigil-Delivery-Id
 header, whether Vigil-Signature verifies with Python's own hmac under the key in
-$RECEIVER_KEY (None when the header is absent), and the body.
+$RECEIVER_KEY (None when the header is absent), the status answered, and the body.
 """
 import hashlib
 import hmac
@@ -61,29 +62,42 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             COUNTS[self.path] = COUNTS.get(self.path, 0) + 1
             n = COUNTS[self.path]
+        headers = []
+        if self.path == "/ok":
+            status = 200
+        elif self.path.startswith("/fail/"):
+            status = 500 if n <= int(self.path.split("/")[2]) else 200
+        elif self.path == "/slow-down":
+            status, headers = 429, [("Retry-After", "3")]
+        elif self.path == "/gone":
+            status = 410
+        elif self.path == "/hang":
+            time.sleep(30)
+            status = 200
+        elif self.path == "/slow-flaky":
+            time.sleep(0.1)
+            status = 500 if n % 3 == 0 else 200
+        else:
+            status = 404
+        with LOCK:
             SEEN.append({
                 "path": self.path,
                 "delivery_id": self.headers.get("Vigil-Delivery-Id"),
                 "signature_ok": verifies(self.headers.get("Vigil-Signature"), body),
                 "content_type": self.headers.get("Content-Type"),
+                "status": status,
                 "body": body.decode("utf-8", "replace"),
             })
-        if self.path == "/ok":
-            self.answer(200)
-        elif self.path.startswith("/fail/"):
-            self.answer(500 if n <= int(self.path.split("/")[2]) else 200)
-        elif self.path == "/slow-down":
-            self.answer(429, [("Retry-After", "3")])
-        elif self.path == "/gone":
-            self.answer(410)
-        elif self.path == "/hang":
-            time.sleep(30)
-            self.answer(200)
-        else:
-            self.answer(404)
+        self.answer(status, headers)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A deliverer killed mid-request resets its connection: expected in the kill tests.
+        pass
+
+
+server = Server(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 print(server.server_address[1], flush=True)
 server.serve_forever()
