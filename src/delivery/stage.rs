@@ -30,7 +30,7 @@ use super::subscriber::Subscriber;
 use super::webhook::{attempt, body, client, redact_url};
 use crate::alert::Alert;
 use crate::config::Loaded;
-use crate::kafka::{KafkaSetupError, client_config};
+use crate::kafka::{KafkaSetupError, client_config, group_member_config};
 
 /// Why the delivery stage stopped.
 #[derive(Debug, thiserror::Error)]
@@ -96,22 +96,8 @@ pub async fn run(
         .collect();
     let keys = secrets(&subscribers)?;
     crate::kafka::ensure_delivery_topics(k, d, brokers).await?;
-    let mut config = client_config(k, brokers);
-    config
-        .set("group.id", &d.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        // Static membership, as the pipeline's: a restarted deliverer takes its partitions back
-        // at once instead of waiting for its old session to expire.
-        .set(
-            "group.instance.id",
-            format!("{}-{}", d.group_id, k.instance_id),
-        );
-    if !k.client.contains_key("session.timeout.ms") {
-        config.set("session.timeout.ms", "10000");
-    }
-    let consumer: StreamConsumer = config.create()?;
+    // Static membership, as the pipeline's: a restarted deliverer takes its partitions back at once.
+    let consumer: StreamConsumer = group_member_config(k, brokers, &d.group_id).create()?;
     consumer.subscribe(&[&k.alerts_topic, &d.retry_topic])?;
     let producer: BaseProducer = client_config(k, brokers).set("linger.ms", "5").create()?;
     let http = client(Duration::from_millis(d.request_timeout_ms))?;

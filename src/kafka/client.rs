@@ -24,6 +24,26 @@ pub fn client_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
     c
 }
 
+/// Properties of a consumer-group member that commits its own offsets and reads only committed
+/// records: `group` with static membership (`group.instance.id` = `<group>-<kafka.instance_id>`,
+/// so a restarted member takes its partitions back at once instead of waiting for its old
+/// session to expire) and a 10 s session unless `[kafka.client]` sets one.
+pub fn group_member_config(settings: &KafkaSettings, brokers: &str, group: &str) -> ClientConfig {
+    let mut c = client_config(settings, brokers);
+    c.set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .set(
+            "group.instance.id",
+            format!("{group}-{}", settings.instance_id),
+        );
+    if !settings.client.contains_key("session.timeout.ms") {
+        c.set("session.timeout.ms", "10000");
+    }
+    c
+}
+
 /// Client properties with secrets masked, for logs.
 pub fn describe(config: &ClientConfig) -> BTreeMap<String, String> {
     config

@@ -14,7 +14,7 @@ use rdkafka::{ClientContext, Statistics, TopicPartitionList};
 
 use super::pipeline::{PipelineError, PipelineOptions, RunStats};
 use super::restore::restore;
-use super::{client_config, describe};
+use super::{client_config, describe, group_member_config};
 use crate::config::Loaded;
 use crate::engine::Engine;
 use crate::telemetry::Telemetry;
@@ -139,21 +139,8 @@ pub(super) fn new_member(
     metrics: &Arc<Metrics>,
 ) -> Result<Member, PipelineError> {
     let k = &loaded.settings.kafka;
-    let mut cfg = client_config(k, &opts.brokers);
-    cfg.set("group.id", &k.group_id)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .set("partition.assignment.strategy", "roundrobin")
-        // Static membership: a restarted instance takes its partitions back at once instead of
-        // waiting for its old session to expire.
-        .set(
-            "group.instance.id",
-            format!("{}-{}", k.group_id, k.instance_id),
-        );
-    if !k.client.contains_key("session.timeout.ms") {
-        cfg.set("session.timeout.ms", "10000");
-    }
+    let mut cfg = group_member_config(k, &opts.brokers, &k.group_id);
+    cfg.set("partition.assignment.strategy", "roundrobin");
     let lag_interval = loaded.settings.metrics.lag_interval_ms;
     if lag_interval > 0 {
         cfg.set("statistics.interval.ms", lag_interval.to_string());
