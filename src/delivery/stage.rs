@@ -104,12 +104,14 @@ pub async fn run(
     for s in &subscribers {
         tracing::info!(subscriber = %s.name, url = %redact_url(s.url.as_deref().unwrap_or("")), "delivering");
     }
+    // One queue per posting subscriber, by its index in `subscribers`.
+    let queues = subscribers.len();
     let mut stage = Stage {
         subscribers,
         keys,
         settings: d.clone(),
         schedule: Schedule::new(
-            loaded.subscribers.len(),
+            queues,
             Limits {
                 max_in_flight: d.max_in_flight.max(1),
                 max_queued: d.max_queued.max(1),
