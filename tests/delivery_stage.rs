@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -19,53 +18,14 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use serde_json::Value;
-use support::{Names, broker, create_topics, http_get, produce, vigil, wait_for};
+use support::receiver::Receiver;
+use support::{Names, broker, create_topics, produce, vigil, wait_for};
 use vigil::delivery::signature::delivery_id;
 
 /// Both tests start processes and a receiver: one at a time on a 2-core machine.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const KEY: &str = "delivery-stage-key";
-
-struct Receiver {
-    child: Child,
-    addr: String,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let mut child = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/support/receiver.py"
-            ))
-            .env("RECEIVER_KEY", KEY)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the receiver");
-        let mut port = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut port)
-            .expect("the receiver prints its port");
-        Receiver {
-            child,
-            addr: format!("127.0.0.1:{}", port.trim()),
-        }
-    }
-
-    fn seen(&self) -> Vec<Value> {
-        http_get(&self.addr, "/seen")
-            .and_then(|(_, body)| serde_json::from_str(&body).ok())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The demo's alert records, as `vigil backtest` writes them (the bytes `vigil.alerts` holds).
 fn demo_records() -> Vec<String> {
@@ -98,7 +58,7 @@ fn config_with(dir: &Path, receiver: &Receiver) -> PathBuf {
     for f in ["vigil.toml", "taxonomy.toml", "rules.toml"] {
         std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
     }
-    let url = |path: &str| format!("http://{}{path}", receiver.addr);
+    let url = |path: &str| receiver.url(path);
     std::fs::write(
         cfg.join("subscribers.toml"),
         format!(
@@ -286,7 +246,7 @@ fn check(s: &Setup, receiver: &Receiver) {
 fn every_alert_reaches_every_subscriber_its_filters_admit() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let receiver = Receiver::start();
+    let receiver = Receiver::start(KEY);
     let s = setup("deliver", dir.path(), &receiver);
     let mut deliver = spawn_deliver(&s);
     check(&s, &receiver);
@@ -298,7 +258,7 @@ fn every_alert_reaches_every_subscriber_its_filters_admit() {
 fn sigkill_at_random_moments_loses_no_delivery() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let receiver = Receiver::start();
+    let receiver = Receiver::start(KEY);
     let s = setup("deliver-kill", dir.path(), &receiver);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     for _ in 0..10 {

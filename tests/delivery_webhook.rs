@@ -4,12 +4,13 @@
 //! Alertmanager body, and the verdict on each kind of answer (2xx, 5xx then 2xx, 429 with
 //! Retry-After, 410, a receiver that hangs, one that is down).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::Value;
+use support::receiver::Receiver;
 use vigil::delivery::retry::Verdict;
 use vigil::delivery::signature::delivery_id;
 use vigil::delivery::subscriber::Subscriber;
@@ -17,53 +18,6 @@ use vigil::delivery::webhook::{attempt, body, client};
 use vigil::input::generator::{GenOptions, generate};
 
 const KEY: &str = "receiver-test-key";
-
-/// The receiver, killed when dropped.
-struct Receiver {
-    child: Child,
-    port: u16,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/receiver.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .env("RECEIVER_KEY", KEY)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the receiver");
-        let mut first = String::new();
-        let stdout = child.stdout.take().expect("piped");
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("the receiver prints its port");
-        let port = first.trim().parse().expect("a port");
-        Receiver { child, port }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// What the receiver recorded, in arrival order.
-    async fn seen(&self) -> Vec<Value> {
-        let text = reqwest::get(self.url("/seen"))
-            .await
-            .expect("the receiver answers")
-            .text()
-            .await
-            .expect("a body");
-        serde_json::from_str(&text).expect("JSON")
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn subscriber(kind: &str, url: &str) -> Subscriber {
     toml::from_str(&format!(
@@ -102,7 +56,7 @@ async fn send(sub: &Subscriber, key: Option<&str>, timeout: Duration) -> Verdict
 
 #[tokio::test]
 async fn a_signed_webhook_is_verified_by_the_receiver_and_keeps_its_id_across_attempts() {
-    let r = Receiver::start();
+    let r = Receiver::start(KEY);
     let ok = subscriber("webhook", &r.url("/ok"));
     assert_eq!(
         send(&ok, Some(KEY), Duration::from_secs(5)).await,
@@ -126,7 +80,7 @@ async fn a_signed_webhook_is_verified_by_the_receiver_and_keeps_its_id_across_at
         Verdict::Delivered
     );
 
-    let seen = r.seen().await;
+    let seen = r.seen();
     assert_eq!(seen.len(), 5);
     let id = delivery_id("desk", &record()).to_string();
     for (i, s) in seen.iter().enumerate() {
@@ -148,21 +102,21 @@ async fn a_signed_webhook_is_verified_by_the_receiver_and_keeps_its_id_across_at
 
 #[tokio::test]
 async fn a_signature_under_another_key_fails_the_receivers_check() {
-    let r = Receiver::start();
+    let r = Receiver::start(KEY);
     let ok = subscriber("webhook", &r.url("/ok"));
     send(&ok, Some("not-the-receivers-key"), Duration::from_secs(5)).await;
-    assert_eq!(r.seen().await[0]["signature_ok"], false);
+    assert_eq!(r.seen()[0]["signature_ok"], false);
 }
 
 #[tokio::test]
 async fn an_alertmanager_subscriber_gets_the_version_4_payload() {
-    let r = Receiver::start();
+    let r = Receiver::start(KEY);
     let am = subscriber("alertmanager", &r.url("/ok"));
     assert_eq!(
         send(&am, None, Duration::from_secs(5)).await,
         Verdict::Delivered
     );
-    let seen = r.seen().await;
+    let seen = r.seen();
     let payload: Value = serde_json::from_str(seen[0]["body"].as_str().unwrap()).unwrap();
     assert_eq!(payload["version"], "4");
     assert_eq!(payload["receiver"], "desk");
@@ -171,7 +125,7 @@ async fn an_alertmanager_subscriber_gets_the_version_4_payload() {
 
 #[tokio::test]
 async fn each_kind_of_answer_gets_its_verdict() {
-    let r = Receiver::start();
+    let r = Receiver::start(KEY);
     let slow_down = subscriber("webhook", &r.url("/slow-down"));
     assert_eq!(
         send(&slow_down, None, Duration::from_secs(5)).await,

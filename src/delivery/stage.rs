@@ -165,7 +165,7 @@ pub async fn run(
             }
             Some(done) = attempts.join_next(), if !attempts.is_empty() => {
                 if let Ok((ticket, subscriber, pending, verdict)) = done {
-                    stage.settle(subscriber, pending, verdict)?;
+                    stage.settle(subscriber, pending, verdict);
                     stage.schedule.finish(ticket);
                 }
             }
@@ -277,12 +277,7 @@ impl Stage {
     }
 
     /// What an attempt's verdict leaves to do.
-    fn settle(
-        &mut self,
-        subscriber: usize,
-        p: Pending,
-        verdict: Verdict,
-    ) -> Result<(), DeliverError> {
+    fn settle(&mut self, subscriber: usize, p: Pending, verdict: Verdict) {
         let name = self.subscribers[subscriber].name.clone();
         let first = p.first_attempt_ms.unwrap_or_else(now_ms);
         match verdict {
@@ -305,7 +300,6 @@ impl Stage {
                 }
             }
         }
-        Ok(())
     }
 
     fn schedule_retry(

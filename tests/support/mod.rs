@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
