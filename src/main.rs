@@ -89,9 +89,14 @@ enum Command {
     },
     /// Validate every configuration file; errors name file, line and field.
     CheckConfig,
-    /// The delivery stage alone: alert records from the alerts topic to their subscribers, with
-    /// retries and a delivery DLQ in Kafka.
+    /// Delivery alone: alert records from the alerts topic to their subscribers (retries and a
+    /// delivery DLQ in Kafka), and the CAP feeds served on `http.listen`.
     Deliver,
+    /// Mute matching alerts for a period (with author and reason), list or end silences.
+    Silence {
+        #[command(subcommand)]
+        action: SilenceAction,
+    },
     /// Write deterministic synthetic reports as JSON lines.
     Gen {
         #[arg(long, default_value_t = 7)]
@@ -136,6 +141,51 @@ enum Command {
         /// Keep the generated file here (default: a temporary file).
         #[arg(long)]
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SilenceAction {
+    /// Add a silence; prints its id. At least one of --region, --signal, --rule.
+    Add {
+        /// Region code or glob (`NG-*`); repeatable.
+        #[arg(long)]
+        region: Vec<String>,
+        /// Signal (`threat:abduction`); repeatable.
+        #[arg(long)]
+        signal: Vec<String>,
+        /// Rule name; repeatable.
+        #[arg(long)]
+        rule: Vec<String>,
+        /// When it starts (RFC 3339; default now).
+        #[arg(long)]
+        starts: Option<chrono::DateTime<chrono::Utc>>,
+        /// How long it lasts (`2h`, `30m`, `3d`).
+        #[arg(long)]
+        duration: Option<humantime::Duration>,
+        /// When it ends (RFC 3339), instead of --duration.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Who adds it.
+        #[arg(long)]
+        author: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// List silences in force or to come (--all: also ended ones).
+    List {
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a silence now.
+    Expire {
+        id: String,
+        #[arg(long)]
+        author: String,
     },
 }
 
@@ -202,7 +252,35 @@ fn main() -> Result<()> {
                         alertmanager_dir,
                     },
                 ),
-                Command::Deliver => cli::deliver::run(&loaded),
+                Command::Deliver => cli::deliver::run(loaded),
+                Command::Silence { action } => match action {
+                    SilenceAction::Add {
+                        region,
+                        signal,
+                        rule,
+                        starts,
+                        duration,
+                        until,
+                        author,
+                        reason,
+                    } => cli::silence::add(
+                        &loaded,
+                        cli::silence::NewSilence {
+                            regions: region,
+                            signals: signal,
+                            rules: rule,
+                            starts,
+                            duration: duration.map(Into::into),
+                            until,
+                            author,
+                            reason,
+                        },
+                    ),
+                    SilenceAction::List { all, json } => cli::silence::list(&loaded, all, json),
+                    SilenceAction::Expire { id, author } => {
+                        cli::silence::expire(&loaded, &id, &author)
+                    }
+                },
                 Command::Replay { file, rate } => cli::replay::run(&loaded, &file, rate),
                 Command::Tag { file } => cli::tag::run(&loaded, &file),
                 Command::Backtest {

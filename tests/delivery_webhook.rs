@@ -47,7 +47,7 @@ async fn send(sub: &Subscriber, key: Option<&str>, timeout: Duration) -> Verdict
         &client,
         sub,
         key.map(str::as_bytes),
-        &record,
+        &delivery_id(&sub.name, &record).to_string(),
         body,
         Utc::now(),
     )

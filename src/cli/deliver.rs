@@ -1,31 +1,69 @@
-//! `vigil deliver`: the delivery stage alone, on `kafka.brokers`, until Ctrl-C or SIGTERM.
+//! `vigil deliver`: delivery alone (the stage, the silences, the CAP feeds served with
+//! `/metrics` on `http.listen`), on `kafka.brokers`, until Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use vigil::config::Loaded;
+use vigil::delivery::service;
+use vigil::telemetry::delivery::DeliveryMetrics;
+use vigil::telemetry::metrics::Metrics;
 
 use super::stop_on_signals;
 
-pub(crate) fn run(loaded: &Loaded) -> Result<()> {
+pub(crate) fn run(loaded: Loaded) -> Result<()> {
     let brokers = loaded.settings.kafka.brokers.clone();
     if brokers.is_empty() {
         bail!("deliver needs a broker: set kafka.brokers in vigil.toml or VIGIL__KAFKA__BROKERS");
     }
+    let loaded = Arc::new(loaded);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let stats = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         stop_on_signals(stop.clone());
-        vigil::delivery::stage::run(loaded, &brokers, stop).await
+        let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
+        let metrics = Arc::new(Metrics::new(
+            &loaded.taxonomy.threat_codes(),
+            &rules,
+            &loaded.settings.metrics.regions,
+        )?);
+        let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
+        let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
+        vigil::kafka::ensure_delivery_topics(
+            &loaded.settings.kafka,
+            &loaded.settings.delivery,
+            &brokers,
+        )
+        .await?;
+        let started = service::start(loaded.clone(), brokers, stop, Some(dm)).await?;
+        // Ready once the silences and feeds are read: delivery has started.
+        let ready = Arc::new(AtomicBool::new(true));
+        let addr = vigil::telemetry::http::serve(
+            &loaded.settings.http.listen,
+            metrics,
+            ready,
+            started.routes,
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on http.listen = {}",
+                loaded.settings.http.listen
+            )
+        })?;
+        tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
+        anyhow::Ok(started.stage.await??)
     })?;
     tracing::info!(
         delivered = stats.delivered,
         retried = stats.retried,
         dead_lettered = stats.dead,
+        silenced = stats.silenced,
+        inhibited = stats.inhibited,
         "delivery stopped"
     );
     Ok(())

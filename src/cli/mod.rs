@@ -9,6 +9,7 @@ pub(crate) mod deliver;
 pub(crate) mod generate;
 pub(crate) mod replay;
 pub(crate) mod run;
+pub(crate) mod silence;
 pub(crate) mod tag;
 
 use std::collections::BTreeMap;

@@ -11,11 +11,14 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
 use vigil::config::{KafkaSettings, Loaded};
+use vigil::delivery::retry::DeliverySettings;
+use vigil::delivery::service;
 use vigil::input::generator::{GenOptions, generate};
 use vigil::kafka::pipeline::{self, PipelineOptions, RunStats};
 use vigil::kafka::replay::{Pace, replay};
 use vigil::output::writers::{AlertLines, AlertSink, FileSink};
 use vigil::telemetry::Telemetry;
+use vigil::telemetry::delivery::DeliveryMetrics;
 use vigil::telemetry::metrics::Metrics;
 
 use super::{Renderings, peak_rss_kib, stop_on_signals};
@@ -44,6 +47,7 @@ pub(crate) fn run(
 /// long as the returned handle.
 fn embedded_demo(
     k: &KafkaSettings,
+    d: &DeliverySettings,
     speed: f64,
 ) -> Result<(MockCluster<'static, DefaultProducerContext>, String)> {
     let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
@@ -53,9 +57,12 @@ fn embedded_demo(
         &k.alerts_topic,
         &k.dlq_topic,
         &k.state_topic,
+        &d.retry_topic,
+        &d.dlq_topic,
     ] {
         mock.create_topic(topic, k.partitions, 1)?;
     }
+    mock.create_topic(&d.silences_topic, 1, 1)?;
     let demo = GenOptions::demo();
     tracing::info!(
         brokers = %bootstrap,
@@ -108,27 +115,43 @@ async fn run_pipeline(
     // The embedded cluster lives as long as this function.
     let mut _mock = None;
     let (brokers, transactions) = if k.brokers.is_empty() {
-        let (mock, bootstrap) = embedded_demo(&k, speed)?;
+        let (mock, bootstrap) = embedded_demo(&k, &loaded.settings.delivery, speed)?;
         _mock = Some(mock);
         // The mock cluster's transactions are not faithful (see README): run at-least-once.
         (bootstrap, false)
     } else {
         vigil::kafka::ensure_topics(&k, &k.brokers).await?;
+        vigil::kafka::ensure_delivery_topics(&k, &loaded.settings.delivery, &k.brokers).await?;
         (k.brokers.clone(), k.transactions)
     };
+    let metrics = Arc::new(metrics_for(&loaded)?);
+    // Delivery (on by default): its own consumer group on the alerts topic, so a slow receiver
+    // never slows the pipeline; the CAP feeds are served beside /metrics.
+    let mut routes = axum::Router::new();
+    let mut delivery = None;
+    if loaded.settings.delivery.enabled {
+        let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
+        let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
+        let started = service::start(loaded.clone(), brokers.clone(), stop.clone(), Some(dm))
+            .await
+            .context("starting delivery")?;
+        routes = started.routes;
+        delivery = Some(started.stage);
+    }
     let opts = PipelineOptions {
         brokers,
         transactions,
         max_records,
     };
     let telemetry = Telemetry {
-        metrics: Arc::new(metrics_for(&loaded)?),
+        metrics,
         ready: Arc::new(AtomicBool::new(false)),
     };
     let addr = vigil::telemetry::http::serve(
         &loaded.settings.http.listen,
         telemetry.metrics.clone(),
         telemetry.ready.clone(),
+        routes,
     )
     .await
     .with_context(|| {
@@ -137,9 +160,10 @@ async fn run_pipeline(
             loaded.settings.http.listen
         )
     })?;
-    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
     let started = Instant::now();
     let worker_loaded = loaded.clone();
+    let pipeline_stop = stop.clone();
     let stats = tokio::task::spawn_blocking(move || -> Result<RunStats> {
         // A write that fails stops the run (as it stops a backtest): the alert is committed to
         // the alerts topic, but the files would silently lack it.
@@ -165,6 +189,19 @@ async fn run_pipeline(
     })
     .await??;
     log_finished(&stats, started);
+    // The pipeline stopped (a signal, or --max-records): delivery stops with it.
+    pipeline_stop.store(true, Ordering::Relaxed);
+    if let Some(stage) = delivery {
+        let d = stage.await?.context("delivery")?;
+        tracing::info!(
+            delivered = d.delivered,
+            retried = d.retried,
+            dead_lettered = d.dead,
+            silenced = d.silenced,
+            inhibited = d.inhibited,
+            "delivery stopped"
+        );
+    }
     Ok(())
 }
 

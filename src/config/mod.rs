@@ -23,6 +23,7 @@ use crate::window::WindowSettings;
 use crate::delivery::retry::DeliverySettings;
 use crate::delivery::subscriber;
 pub use crate::delivery::subscriber::Subscriber;
+pub use crate::output::cap::CapSettings;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -38,6 +39,7 @@ pub struct Settings {
     pub files: FileSettings,
     pub import: ImportSettings,
     pub delivery: DeliverySettings,
+    pub cap: CapSettings,
 }
 
 impl Settings {
@@ -373,6 +375,13 @@ fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<Config
             "limits.earliest_event_time",
             "must not lie before 0001-01-01T00:00:00Z",
         ));
+    }
+    for problem in settings.cap.check() {
+        let (field, message) = problem.split_once(": ").unwrap_or(("cap", &problem));
+        issues.push(issue_at(main_path, None, field, message));
+    }
+    if let Err(message) = settings.delivery.smtp.check() {
+        issues.push(issue_at(main_path, None, "delivery.smtp", &message));
     }
     if !["text", "json"].contains(&settings.log.format.as_str()) {
         issues.push(issue_at(

@@ -1,20 +1,30 @@
 //! Delivery of alert records to their subscribers (`config/subscribers.toml`), as Prometheus
-//! Alertmanager and the CAP alert hubs taught the field.
+//! Alertmanager and the CAP alert hubs taught the field. A record's way, file by file:
 //!
-//! Built so far: who receives what ([`subscriber`]: kinds and filters, checked at load;
-//! [`route`]: which subscribers an alert record goes to), the webhook contract
-//! ([`signature`]: `Vigil-Delivery-Id` and `Vigil-Signature`; [`webhook`]: one POST and its
-//! verdict), the retry policy ([`retry`]: which answers are retried, when, and until when) and
-//! the stage's scheduler ([`schedule`]: per-subscriber queues and slots, and the input offsets
-//! that are safe to commit).
-//! [`stage`] is the delivery stage (`vigil deliver`) that runs them over `vigil.alerts` with a
-//! retry topic and a DLQ. Grouping, inhibition, silences and the e-mail and CAP-feed receivers
-//! come next (README, "Delivery").
+//! - who receives what: [`subscriber`] (kinds, filters, grouping; checked at load) and
+//!   [`route`] (which subscribers a record goes to);
+//! - gathered and held back: [`group`] (group_by, group_wait, group_interval,
+//!   repeat_interval), [`silence`] (an analyst's mute, from the silences topic) and [`inhibit`]
+//!   (an open critical holds back watch-level notices);
+//! - sent: [`webhook`] with [`signature`] (`Vigil-Delivery-Id`, `Vigil-Signature`) for the
+//!   `webhook` and `alertmanager` kinds, [`email`] for `email`; served: [`cap_feed`];
+//! - scheduled and retried: [`schedule`] (per-subscriber queues and slots, the offsets safe to
+//!   commit) and [`retry`] (which answers are retried, when, until when);
+//! - run: [`stage`] (the consumer of `vigil.alerts` and the retry topic, with the DLQ) and
+//!   [`service`] (what `vigil run` and `vigil deliver` start: silences, feeds and the stage).
 
+pub mod cap_feed;
+pub mod email;
+pub mod group;
+pub mod inhibit;
 pub mod retry;
 pub mod route;
 pub mod schedule;
+pub mod service;
 pub mod signature;
+pub mod silence;
 pub mod stage;
 pub mod subscriber;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod webhook;

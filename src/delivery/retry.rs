@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliverySettings {
+    /// Whether `vigil run` starts delivery beside the pipeline (`vigil deliver` always does).
+    pub enabled: bool,
     /// The first retry waits up to this long (milliseconds); each further one doubles it.
     pub initial_backoff_ms: u64,
     /// No computed wait exceeds this (seconds); a longer `Retry-After` is still honoured.
@@ -35,11 +37,81 @@ pub struct DeliverySettings {
     pub max_queued: usize,
     /// How often finished deliveries' input offsets are committed (milliseconds).
     pub commit_interval_ms: u64,
+    /// The compacted topic of silences (`vigil silence`), key = silence id.
+    pub silences_topic: String,
+    /// Whether an open critical episode holds back the watch-level notices of its region and
+    /// signal (`inhibit.rs`).
+    pub inhibit_watch_under_critical: bool,
+    /// Messages each CAP feed lists (the newest); older ones are still served by identifier
+    /// until this many newer ones push them out of memory.
+    pub feed_max_entries: usize,
+    /// The scheme, host and port CAP feed links start with (`https://alerts.example.org`);
+    /// unset, the request's `Host` over `http`.
+    pub feed_base_url: Option<String>,
+    /// The SMTP server of `email` subscribers.
+    pub smtp: SmtpSettings,
+}
+
+/// `[delivery.smtp]`: the server `email` subscribers are sent through. Credentials come from
+/// the environment variables named here, never from this file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host name (empty: no e-mail; an `email` subscriber is then an error at start).
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (required: a server that does not offer it is refused), `tls` (implicit TLS,
+    /// port 465) or `none` (local relays only).
+    pub tls: SmtpTls,
+    /// The `From:` address.
+    pub from: String,
+    /// Environment variables holding the login and password (both or neither).
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+    /// A PEM file of an extra certificate authority to trust (a private relay's).
+    pub ca_file: Option<String>,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            from: "vigil@early-warning.invalid".into(),
+            username_env: None,
+            password_env: None,
+            ca_file: None,
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// A `from` that is an address, and credentials named both or neither.
+    pub fn check(&self) -> Result<(), String> {
+        if self.from.parse::<lettre::Address>().is_err() {
+            return Err(format!("from = {:?} is not an e-mail address", self.from));
+        }
+        if self.username_env.is_some() != self.password_env.is_some() {
+            return Err("username_env and password_env go together".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
+            enabled: true,
             initial_backoff_ms: 1_000,
             max_backoff_secs: 300,
             max_age_secs: 86_400,
@@ -50,6 +122,11 @@ impl Default for DeliverySettings {
             max_in_flight: 4,
             max_queued: 1_000,
             commit_interval_ms: 200,
+            silences_topic: "vigil.silences".into(),
+            inhibit_watch_under_critical: true,
+            feed_max_entries: 500,
+            feed_base_url: None,
+            smtp: SmtpSettings::default(),
         }
     }
 }

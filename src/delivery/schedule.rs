@@ -28,16 +28,17 @@ pub struct Limits {
 pub type Source = (i32, i64);
 
 /// A delivery handed out by [`Schedule::next_ready`], to give back to [`Schedule::finish`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket {
     subscriber: usize,
-    source: Source,
+    sources: Vec<Source>,
 }
 
-/// A waiting delivery.
+/// A waiting delivery, with the input records it carries (several for a group's notification,
+/// none for a repeat).
 #[derive(Debug)]
 struct Waiting<T> {
-    source: Source,
+    sources: Vec<Source>,
     /// Not attempted before this time (milliseconds of the stage's clock).
     not_before: u64,
     item: T,
@@ -87,14 +88,14 @@ impl<T> Schedule<T> {
         *next = (*next).max(offset + 1);
     }
 
-    /// Queues a delivery of the record at `source` to `subscriber`, not to be attempted before
-    /// `not_before`. Returns it back when the subscriber's queue is full: the caller writes it to
-    /// the retry topic in the same transaction as the next offsets it commits, so that the
-    /// record is never committed without its delivery being kept somewhere.
+    /// Queues a delivery to `subscriber` of what the records at `sources` carry, not to be
+    /// attempted before `not_before`. Returns it back when the subscriber's queue is full: the
+    /// caller writes it to the retry topic before the next offsets it commits, so that a record
+    /// is never committed without its delivery being kept somewhere.
     pub fn offer(
         &mut self,
         subscriber: usize,
-        source: Source,
+        sources: Vec<Source>,
         not_before: u64,
         item: T,
     ) -> Option<T> {
@@ -102,16 +103,20 @@ impl<T> Schedule<T> {
         if queue.waiting.len() >= self.limits.max_queued {
             return Some(item);
         }
-        queue.waiting.push_back(Waiting {
-            source,
+        for &source in &sources {
+            self.hold(source);
+        }
+        self.queues[subscriber].waiting.push_back(Waiting {
+            sources,
             not_before,
             item,
         });
-        self.hold(source);
         None
     }
 
-    fn hold(&mut self, (partition, offset): Source) {
+    /// Keeps the record at `source` from being committed until [`Schedule::release`]d: for a
+    /// record waiting in a group (`group.rs`) before any delivery carries it.
+    pub fn hold(&mut self, (partition, offset): Source) {
         *self
             .unfinished
             .entry(partition)
@@ -140,7 +145,7 @@ impl<T> Schedule<T> {
             self.turn = (subscriber + 1) % n;
             let ticket = Ticket {
                 subscriber,
-                source: w.source,
+                sources: w.sources,
             };
             return Some((ticket, w.item));
         }
@@ -152,10 +157,13 @@ impl<T> Schedule<T> {
     pub fn finish(&mut self, ticket: Ticket) {
         let queue = &mut self.queues[ticket.subscriber];
         queue.in_flight = queue.in_flight.saturating_sub(1);
-        self.release(ticket.source);
+        for source in ticket.sources {
+            self.release(source);
+        }
     }
 
-    fn release(&mut self, (partition, offset): Source) {
+    /// Undoes one [`Schedule::hold`].
+    pub fn release(&mut self, (partition, offset): Source) {
         if let Some(offsets) = self.unfinished.get_mut(&partition)
             && let Some(count) = offsets.get_mut(&offset)
         {
@@ -195,6 +203,26 @@ impl<T> Schedule<T> {
     pub fn waiting(&self) -> usize {
         self.queues.iter().map(|q| q.waiting.len()).sum()
     }
+
+    /// Deliveries waiting for one subscriber (a gauge).
+    pub fn waiting_for(&self, subscriber: usize) -> usize {
+        self.queues[subscriber].waiting.len()
+    }
+
+    /// Partitions this member no longer owns (a rebalance took them): their offsets are no
+    /// longer committed from here, and deliveries waiting only on their records are dropped, as
+    /// the partitions' new owner reads those records again from the last commit.
+    pub fn forget(&mut self, partitions: &[i32]) {
+        for p in partitions {
+            self.unfinished.remove(p);
+            self.next_offset.remove(p);
+        }
+        for q in &mut self.queues {
+            q.waiting.retain(|w| {
+                w.sources.is_empty() || !w.sources.iter().all(|(p, _)| partitions.contains(p))
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -211,8 +239,8 @@ mod tests {
         let mut s: Schedule<&str> = Schedule::new(2, LIMITS);
         for offset in 0..3 {
             s.consumed((0, offset));
-            assert_eq!(s.offer(0, (0, offset), 0, "slow"), None);
-            assert_eq!(s.offer(1, (0, offset), 0, "fast"), None);
+            assert_eq!(s.offer(0, vec![(0, offset)], 0, "slow"), None);
+            assert_eq!(s.offer(1, vec![(0, offset)], 0, "fast"), None);
         }
         // Subscriber 0's two attempts hang (never finished); subscriber 1 keeps going.
         let mut fast = 0;
@@ -241,7 +269,7 @@ mod tests {
         );
         for sub in 0..3 {
             for k in 0..2 {
-                s.offer(sub, (0, k), 0, sub);
+                s.offer(sub, vec![(0, k)], 0, sub);
             }
         }
         let order: Vec<usize> = std::iter::from_fn(|| s.next_ready(0).map(|(_, i)| i)).collect();
@@ -259,7 +287,7 @@ mod tests {
         );
         for offset in 10..15 {
             s.consumed((3, offset));
-            s.offer(0, (3, offset), 0, offset);
+            s.offer(0, vec![(3, offset)], 0, offset);
         }
         s.consumed((3, 15)); // a record nobody receives
         let mut tickets: BTreeMap<i64, Ticket> = BTreeMap::new();
@@ -268,27 +296,54 @@ mod tests {
         }
         assert_eq!(s.committable()[&3], 10);
         // Finishing out of order: the commit moves only past a finished prefix.
-        s.finish(tickets[&12]);
-        s.finish(tickets[&11]);
+        s.finish(tickets[&12].clone());
+        s.finish(tickets[&11].clone());
         assert_eq!(s.committable()[&3], 10);
-        s.finish(tickets[&10]);
+        s.finish(tickets[&10].clone());
         assert_eq!(s.committable()[&3], 13);
-        s.finish(tickets[&13]);
-        s.finish(tickets[&14]);
+        s.finish(tickets[&13].clone());
+        s.finish(tickets[&14].clone());
         assert_eq!(s.committable()[&3], 16);
     }
 
     #[test]
     fn a_delivery_waits_until_due_and_a_full_queue_gives_it_back() {
         let mut s: Schedule<u32> = Schedule::new(1, LIMITS);
-        assert_eq!(s.offer(0, (0, 0), 5_000, 1), None);
+        assert_eq!(s.offer(0, vec![(0, 0)], 5_000, 1), None);
         assert!(s.next_ready(4_999).is_none());
         assert_eq!(s.next_due(), Some(5_000));
         assert!(s.next_ready(5_000).is_some());
-        assert_eq!(s.offer(0, (0, 1), 0, 2), None);
-        assert_eq!(s.offer(0, (0, 2), 0, 3), None);
-        assert_eq!(s.offer(0, (0, 3), 0, 4), None);
-        assert_eq!(s.offer(0, (0, 4), 0, 5), Some(5), "the queue holds three");
+        assert_eq!(s.offer(0, vec![(0, 1)], 0, 2), None);
+        assert_eq!(s.offer(0, vec![(0, 2)], 0, 3), None);
+        assert_eq!(s.offer(0, vec![(0, 3)], 0, 4), None);
+        assert_eq!(
+            s.offer(0, vec![(0, 4)], 0, 5),
+            Some(5),
+            "the queue holds three"
+        );
         assert_eq!(s.waiting(), 3);
+    }
+
+    #[test]
+    fn a_notification_holds_every_record_it_carries_and_revoked_partitions_are_forgotten() {
+        let mut s: Schedule<&str> = Schedule::new(1, LIMITS);
+        for offset in 0..3 {
+            s.consumed((0, offset));
+        }
+        s.consumed((1, 7));
+        // Record 0 waits in a group; then one notification carries records 0 and 2.
+        s.hold((0, 0));
+        assert_eq!(s.committable()[&0], 0);
+        assert_eq!(s.offer(0, vec![(0, 0), (0, 2)], 0, "group"), None);
+        s.release((0, 0));
+        s.offer(0, vec![(1, 7)], 0, "other partition");
+        let (ticket, _) = s.next_ready(0).unwrap();
+        assert_eq!(s.committable()[&0], 0);
+        s.finish(ticket);
+        assert_eq!(s.committable()[&0], 3);
+        // Partition 1 is revoked: nothing of it is committed or attempted from here.
+        s.forget(&[1]);
+        assert_eq!(s.committable(), BTreeMap::from([(0, 3)]));
+        assert!(s.next_ready(0).is_none());
     }
 }

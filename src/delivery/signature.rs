@@ -29,6 +29,27 @@ pub fn delivery_id(subscriber: &str, record: &[u8]) -> Uuid {
     Uuid::new_v5(&DELIVERY_NAMESPACE, &name)
 }
 
+/// The delivery id of one notification: for a single record sent once, [`delivery_id`] (the
+/// webhook contract); for a group, of all the records it carries; for a repeat, also of when the
+/// repeat was due, so that a receiver deduplicating on ids still sees the reminder.
+pub fn notification_id(subscriber: &str, records: &[&[u8]], repeat_of: Option<u64>) -> Uuid {
+    match (records, repeat_of) {
+        ([one], None) => delivery_id(subscriber, one),
+        _ => {
+            let mut all = Vec::new();
+            for r in records {
+                all.extend_from_slice(r);
+                // Alert records are JSON, which holds no raw U+001E.
+                all.push(0x1e);
+            }
+            if let Some(t) = repeat_of {
+                all.extend_from_slice(format!("repeat:{t}").as_bytes());
+            }
+            delivery_id(subscriber, &all)
+        }
+    }
+}
+
 /// The `Vigil-Signature` value for `body` sent at `t` (Unix seconds) with `key`.
 pub fn sign(key: &[u8], t: i64, body: &[u8]) -> String {
     format!("t={t},v1={}", hex::encode(mac(key, t, body)))

@@ -2,8 +2,11 @@
 //! where to deliver, and the filters that choose which alert records they receive. Checked when
 //! the configuration loads, so that a typo is a located error and never a silent non-delivery.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
+use super::group::{GroupLabel, Timing};
 use crate::alert::Status;
 use crate::rules::Severity;
 
@@ -26,6 +29,26 @@ impl SubscriberKind {
     pub fn posts(self) -> bool {
         matches!(self, SubscriberKind::Webhook | SubscriberKind::Alertmanager)
     }
+
+    /// Whether the kind notifies per group (`group.rs`): `alertmanager` and `email`, the kinds
+    /// that reach people. A `webhook` gets every record on its own (machines deduplicate on the
+    /// delivery id); a `cap_feed` lists every message.
+    pub fn groups(self) -> bool {
+        matches!(self, SubscriberKind::Alertmanager | SubscriberKind::Email)
+    }
+}
+
+fn default_group_by() -> Vec<GroupLabel> {
+    vec![GroupLabel::Rule, GroupLabel::Region]
+}
+fn default_group_wait() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_group_interval() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_repeat_interval() -> Duration {
+    Duration::from_secs(4 * 3600)
 }
 
 fn least_severity() -> Severity {
@@ -66,6 +89,35 @@ pub struct Subscriber {
     /// The environment variable holding the webhook signing key (`Vigil-Signature`).
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// `email`: the recipients' addresses.
+    #[serde(default)]
+    pub to: Vec<String>,
+    // Grouping (`alertmanager` and `email`; `group.rs`), with Alertmanager's names and meaning.
+    /// The labels whose values make a group (`region`, `signal`, `rule`, `severity`; default
+    /// `["rule", "region"]`).
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<GroupLabel>,
+    /// How long a new group waits for more records before its first notification (`"30s"`).
+    #[serde(default = "default_group_wait", with = "humantime_serde")]
+    pub group_wait: Duration,
+    /// The least time between two notifications of a group that changed (`"5m"`).
+    #[serde(default = "default_group_interval", with = "humantime_serde")]
+    pub group_interval: Duration,
+    /// After how long a group with open episodes and no change is notified again (`"4h"`).
+    #[serde(default = "default_repeat_interval", with = "humantime_serde")]
+    pub repeat_interval: Duration,
+}
+
+impl Subscriber {
+    /// The grouping timings, in milliseconds.
+    pub fn timing(&self) -> Timing {
+        let ms = |d: Duration| d.as_millis().min(u64::MAX as u128) as u64;
+        Timing {
+            wait: ms(self.group_wait),
+            interval: ms(self.group_interval),
+            repeat: ms(self.repeat_interval),
+        }
+    }
 }
 
 /// A problem with one subscriber: the field's path inside `[[subscriber]]` and what is wrong.
@@ -123,6 +175,42 @@ pub fn validate(subscribers: &[Subscriber]) -> Vec<SubscriberFinding> {
                     "must name a code or a glob with more than `*`s (use `*` alone for all)".into(),
                 );
             }
+        }
+        if s.kind == SubscriberKind::Email {
+            if s.to.is_empty() {
+                finding(
+                    i,
+                    "to",
+                    "an email subscriber needs at least one address".into(),
+                );
+            }
+            for (j, a) in s.to.iter().enumerate() {
+                if a.parse::<lettre::Address>().is_err() {
+                    finding(
+                        i,
+                        &format!("to[{j}]"),
+                        format!("{a:?} is not an e-mail address"),
+                    );
+                }
+            }
+        } else if !s.to.is_empty() {
+            finding(i, "to", "only email subscribers have addresses".into());
+        }
+        if s.kind.groups() {
+            if s.group_by.is_empty() {
+                finding(i, "group_by", "needs at least one label".into());
+            }
+            if s.group_interval.is_zero() || s.repeat_interval < s.group_interval {
+                finding(
+                    i,
+                    "repeat_interval",
+                    "group_interval must be above zero and repeat_interval at least group_interval"
+                        .into(),
+                );
+            }
+        }
+        if s.secret_env.is_some() && s.kind != SubscriberKind::Webhook {
+            finding(i, "secret_env", "only webhook deliveries are signed".into());
         }
         if let Some(env) = &s.secret_env
             && (env.is_empty() || !env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
@@ -193,10 +281,51 @@ secret_env = "KEY-1"
                 "subscriber[2].url",
                 "subscriber[2].regions[1]",
                 "subscriber[2].secret_env",
+                "subscriber[2].secret_env",
             ],
             "{found:?}"
         );
         assert!(found[1].1.contains("used by an earlier subscriber"));
+        assert!(found[6].1.contains("only webhook deliveries are signed"));
+    }
+
+    #[test]
+    fn email_needs_addresses_and_grouping_needs_sane_intervals() {
+        let subs = parse(
+            r#"
+[[subscriber]]
+name = "mail"
+kind = "email"
+to = ["desk@example.org", "not an address"]
+
+[[subscriber]]
+name = "chat"
+kind = "alertmanager"
+url = "http://127.0.0.1/"
+group_by = []
+group_interval = "1h"
+repeat_interval = "5m"
+
+[[subscriber]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1/"
+to = ["a@example.org"]
+"#,
+        );
+        let paths: Vec<String> = validate(&subs).into_iter().map(|f| f.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "subscriber[0].to[1]",
+                "subscriber[1].group_by",
+                "subscriber[1].repeat_interval",
+                "subscriber[2].to",
+            ]
+        );
+        assert_eq!(subs[1].timing().interval, 3_600_000);
+        let none = parse("[[subscriber]]\nname = \"m\"\nkind = \"email\"");
+        assert_eq!(validate(&none)[0].path, "subscriber[0].to");
     }
 
     #[test]

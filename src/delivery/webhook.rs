@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::retry::{Verdict, judge};
-use super::signature::{DELIVERY_ID_HEADER, SIGNATURE_HEADER, delivery_id, sign};
+use super::signature::{DELIVERY_ID_HEADER, SIGNATURE_HEADER, sign};
 use super::subscriber::{Subscriber, SubscriberKind};
 use crate::alert::Alert;
 use crate::output::alertmanager;
@@ -49,13 +49,13 @@ pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// POSTs `body` (made by [`body`] from `record`) to the subscriber's URL with
-/// `Vigil-Delivery-Id` and, when `key` is given, `Vigil-Signature` signed at `now`.
+/// POSTs `body` to the subscriber's URL with `Vigil-Delivery-Id: delivery_id` and, when `key`
+/// is given, `Vigil-Signature` signed at `now`.
 pub async fn attempt(
     client: &reqwest::Client,
     subscriber: &Subscriber,
     key: Option<&[u8]>,
-    record: &[u8],
+    delivery_id: &str,
     body: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Verdict {
@@ -67,10 +67,7 @@ pub async fn attempt(
     let mut request = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(
-            DELIVERY_ID_HEADER,
-            delivery_id(&subscriber.name, record).to_string(),
-        );
+        .header(DELIVERY_ID_HEADER, delivery_id);
     if let Some(key) = key {
         request = request.header(SIGNATURE_HEADER, sign(key, now.timestamp(), &body));
     }

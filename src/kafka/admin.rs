@@ -35,7 +35,7 @@ pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<()
 }
 
 /// Creates the delivery stage's topics when missing: the retry topic and the delivery DLQ, with
-/// the configured partitions.
+/// the configured partitions, and the compacted silences topic.
 ///
 /// Errors: the admin client's, or a topic that cannot be created.
 pub async fn ensure_delivery_topics(
@@ -44,7 +44,7 @@ pub async fn ensure_delivery_topics(
     brokers: &str,
 ) -> Result<(), KafkaSetupError> {
     let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
-    let topics: Vec<NewTopic<'_>> = [&delivery.retry_topic, &delivery.dlq_topic]
+    let mut topics: Vec<NewTopic<'_>> = [&delivery.retry_topic, &delivery.dlq_topic]
         .into_iter()
         .map(|name| {
             NewTopic::new(
@@ -54,6 +54,16 @@ pub async fn ensure_delivery_topics(
             )
         })
         .collect();
+    // Silences are few and read whole by every deliverer: one partition, compacted (the latest
+    // record of each silence is what counts).
+    topics.push(
+        NewTopic::new(
+            &delivery.silences_topic,
+            1,
+            TopicReplication::Fixed(settings.replication),
+        )
+        .set("cleanup.policy", "compact"),
+    );
     create(&admin, &topics).await
 }
 

@@ -3,11 +3,13 @@
 //! `member.rs` the consumer-group member with its rebalances and lag statistics; `sinks.rs`
 //! writes a batch's outcome to the alerts, tagged, DLQ and changelog topics; `transaction.rs`
 //! sends records and commits them with the offsets; `restore.rs` reads the changelog back;
+//! `follow.rs` reads a whole topic outside any group (silences, the CAP feed);
 //! `client.rs`, `admin.rs` set up clients and topics; `replay.rs` produces a file to the input
 //! topic. The embedded mock cluster of `vigil run`'s default lives in `cli/run.rs`.
 
 mod admin;
 mod client;
+pub mod follow;
 mod member;
 pub mod pipeline;
 pub mod replay;
@@ -27,6 +29,8 @@ pub enum KafkaSetupError {
     Kafka(#[from] KafkaError),
     #[error("creating topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    #[error("reading topic {topic}: {reason}")]
+    Follow { topic: String, reason: String },
     #[error("restoring state partition {partition}: {reason}")]
     Restore { partition: i32, reason: String },
 }

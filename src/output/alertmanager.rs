@@ -1,12 +1,14 @@
 //! An alert record as an Alertmanager webhook payload (version 4): the JSON Alertmanager POSTs to
 //! its receivers, so that tools built for it (chat bridges, paging, ticketing) can take Vigil's
-//! alerts as they are. One payload per alert record, carrying ids and counts only, as every alert.
+//! alerts as they are: one payload per group notification (`grouped`), or per alert record
+//! (`payload`, as `--alertmanager-dir` writes them), carrying ids and counts only.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::alert::{Alert, Status};
+use crate::delivery::group::GroupLabel;
 
 /// `endsAt` of an alert that has not ended, as Alertmanager writes it.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
@@ -19,10 +21,12 @@ pub struct WebhookPayload {
     pub truncated_alerts: u32,
     pub status: &'static str,
     pub receiver: String,
-    /// What Alertmanager would group by: one group per rule and region.
+    /// The labels the group is made by (the subscriber's `group_by`; rule and region for a
+    /// record rendered alone).
     pub group_labels: BTreeMap<&'static str, String>,
-    pub common_labels: Labels,
-    pub common_annotations: Annotations,
+    /// Labels (and annotations) every alert of the group shares.
+    pub common_labels: BTreeMap<&'static str, String>,
+    pub common_annotations: BTreeMap<&'static str, String>,
     #[serde(rename = "externalURL")]
     pub external_url: String,
     pub alerts: Vec<WebhookAlert>,
@@ -32,8 +36,8 @@ pub struct WebhookPayload {
 #[serde(rename_all = "camelCase")]
 pub struct WebhookAlert {
     pub status: &'static str,
-    pub labels: Labels,
-    pub annotations: Annotations,
+    pub labels: BTreeMap<&'static str, String>,
+    pub annotations: BTreeMap<&'static str, String>,
     pub starts_at: String,
     pub ends_at: String,
     #[serde(rename = "generatorURL")]
@@ -41,88 +45,126 @@ pub struct WebhookAlert {
     pub fingerprint: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Labels {
-    pub alertname: String,
-    pub severity: &'static str,
-    pub region: String,
-    pub signal: String,
-    /// Vigil's own status (`firing`, `escalated`, `resolved`); Alertmanager knows two.
-    pub vigil_status: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Annotations {
-    pub summary: String,
-    pub alert_id: String,
-    pub window: String,
-    pub evidence_report_ids: String,
-    pub risk_factors: String,
-}
-
-/// The payload for one alert record, addressed to `receiver`.
+/// The payload for one alert record, addressed to `receiver`: a group of one, grouped by rule
+/// and region.
 pub fn payload(alert: &Alert, receiver: &str) -> WebhookPayload {
+    grouped(&[alert], receiver, &[GroupLabel::Rule, GroupLabel::Region])
+}
+
+/// The payload of one group's notification: `alerts` (the latest record of each episode),
+/// grouped by `group_by`, addressed to `receiver`. Firing while any of them is not resolved,
+/// as Alertmanager's group status.
+pub fn grouped(alerts: &[&Alert], receiver: &str, group_by: &[GroupLabel]) -> WebhookPayload {
+    let rendered: Vec<WebhookAlert> = alerts.iter().map(|a| webhook_alert(a)).collect();
+    let status = if rendered.iter().any(|a| a.status == "firing") {
+        "firing"
+    } else {
+        "resolved"
+    };
+    let group_labels: BTreeMap<&'static str, String> = match rendered.first() {
+        Some(first) => group_by
+            .iter()
+            .filter_map(|l| {
+                let name = label_name(*l);
+                first.labels.get(name).map(|v| (name, v.clone()))
+            })
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let group_key = format!(
+        "{{}}:{{{}}}",
+        group_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quoted(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    WebhookPayload {
+        version: "4",
+        group_key,
+        truncated_alerts: 0,
+        status,
+        receiver: receiver.to_string(),
+        group_labels,
+        common_labels: common(rendered.iter().map(|a| &a.labels)),
+        common_annotations: common(rendered.iter().map(|a| &a.annotations)),
+        external_url: String::new(),
+        alerts: rendered,
+    }
+}
+
+/// The label name Alertmanager receivers know a grouping label by.
+fn label_name(label: GroupLabel) -> &'static str {
+    match label {
+        GroupLabel::Rule => "alertname",
+        GroupLabel::Region => "region",
+        GroupLabel::Signal => "signal",
+        GroupLabel::Severity => "severity",
+    }
+}
+
+/// The entries every map has with the same value.
+fn common<'a>(
+    mut maps: impl Iterator<Item = &'a BTreeMap<&'static str, String>>,
+) -> BTreeMap<&'static str, String> {
+    let Some(first) = maps.next() else {
+        return BTreeMap::new();
+    };
+    let mut out = first.clone();
+    for m in maps {
+        out.retain(|k, v| m.get(k) == Some(v));
+    }
+    out
+}
+
+fn webhook_alert(alert: &Alert) -> WebhookAlert {
     let status = match alert.status {
         Status::Firing | Status::Escalated => "firing",
         Status::Resolved => "resolved",
     };
-    let labels = Labels {
-        alertname: alert.rule.clone(),
-        severity: alert.severity.as_str(),
-        region: alert.region.clone(),
-        signal: alert.signal.clone(),
-        vigil_status: alert.status.as_str(),
-    };
-    let annotations = Annotations {
-        summary: alert.summary.clone(),
-        alert_id: alert.alert_id.clone(),
-        window: format!("{}/{}", alert.window.start, alert.window.end),
+    let labels = BTreeMap::from([
+        ("alertname", alert.rule.clone()),
+        ("severity", alert.severity.as_str().to_string()),
+        ("region", alert.region.clone()),
+        ("signal", alert.signal.clone()),
+        // Vigil's own status (`firing`, `escalated`, `resolved`); Alertmanager knows two.
+        ("vigil_status", alert.status.as_str().to_string()),
+    ]);
+    let annotations = BTreeMap::from([
+        ("summary", alert.summary.clone()),
+        ("alert_id", alert.alert_id.clone()),
+        (
+            "window",
+            format!("{}/{}", alert.window.start, alert.window.end),
+        ),
         // A JSON array: ids may hold commas and spaces, so no separator splits them safely.
-        evidence_report_ids: serde_json::to_string(&alert.evidence.report_ids).unwrap_or_default(),
-        risk_factors: alert.risk_factors.join(","),
-    };
+        (
+            "evidence_report_ids",
+            serde_json::to_string(&alert.evidence.report_ids).unwrap_or_default(),
+        ),
+        ("risk_factors", alert.risk_factors.join(",")),
+    ]);
     let ends_at = match alert.status {
         Status::Resolved => alert.updated_at.clone(),
         _ => NOT_ENDED.to_string(),
     };
-    // One episode, one Alertmanager alert: the fingerprint is the episode id without dashes.
     let fingerprint: String = alert
         .alert_id
         .chars()
         .filter(|c| *c != '-')
         .take(16)
         .collect();
-    WebhookPayload {
-        version: "4",
-        group_key: format!(
-            "{{}}:{{alertname={},region={}}}",
-            quoted(&alert.rule),
-            quoted(&alert.region)
-        ),
-        truncated_alerts: 0,
+    WebhookAlert {
         status,
-        receiver: receiver.to_string(),
-        group_labels: BTreeMap::from([
-            ("alertname", alert.rule.clone()),
-            ("region", alert.region.clone()),
-        ]),
-        common_labels: labels.clone(),
-        common_annotations: annotations.clone(),
-        external_url: String::new(),
-        alerts: vec![WebhookAlert {
-            status,
-            labels,
-            annotations,
-            starts_at: alert.first_seen.clone(),
-            ends_at,
-            generator_url: String::new(),
-            fingerprint,
-        }],
+        labels,
+        annotations,
+        starts_at: alert.first_seen.clone(),
+        ends_at,
+        generator_url: String::new(),
+        fingerprint,
     }
 }
 
-/// A label value in double quotes, with `\\` and `"` escaped by a backslash, so that a region
-/// such as `R "north"` cannot end the value early and the group key reads back as a label set.
 fn quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -199,6 +241,7 @@ mod tests {
         let mut alert = demo_alerts().remove(0);
         alert.region = r#"R "north" \ x"#.into();
         let p = payload(&alert, "desk");
+        assert_eq!(p.common_labels["region"], alert.region);
         assert_eq!(
             p.group_key,
             format!(
@@ -211,5 +254,29 @@ mod tests {
             payload(&alert, "desk").group_key,
             format!(r#"{{}}:{{alertname="{}",region="NG-BO"}}"#, alert.rule)
         );
+    }
+
+    #[test]
+    fn a_group_shares_only_common_labels_and_fires_while_any_alert_does() {
+        let alerts = demo_alerts();
+        let resolved = alerts
+            .iter()
+            .find(|a| a.status == Status::Resolved)
+            .unwrap();
+        let other = alerts
+            .iter()
+            .find(|a| a.status == Status::Firing && a.region != resolved.region)
+            .unwrap();
+        let p = grouped(&[resolved, other], "desk", &[GroupLabel::Signal]);
+        assert_eq!(p.alerts.len(), 2);
+        assert_eq!(p.status, "firing");
+        assert!(!p.common_labels.contains_key("region"));
+        assert_eq!(
+            p.group_labels.keys().copied().collect::<Vec<_>>(),
+            ["signal"]
+        );
+        assert!(p.group_key.starts_with("{}:{signal="));
+        let p = grouped(&[resolved], "desk", &[GroupLabel::Signal]);
+        assert_eq!(p.status, "resolved");
     }
 }

@@ -19,11 +19,13 @@
 //! sender hold no spaces, commas, `<` or `&` (CAP 1.2 §3.2.1).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io;
 
 use chrono::DateTime;
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
+use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Status};
 use crate::rules::Severity;
@@ -58,20 +60,104 @@ pub(crate) fn geocode_value_name(region: &str) -> &'static str {
     }
 }
 
-/// Who sends the CAP messages (`sender`, `senderName`).
-#[derive(Debug, Clone)]
-pub struct CapSender {
+/// `[cap]` in `config/vigil.toml`: what the CAP messages say of who sends them and to whom
+/// (CAP 1.2 §3.2.1 `sender`, `status`, `scope`, `restriction`, `addresses`; §3.2.2
+/// `senderName`, `expires`; §3.2.4 `areaDesc`). Used by the CAP feed, `backtest --cap-dir` and
+/// `run --cap-dir` alike.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapSettings {
+    /// `sender`: globally unique, no spaces, commas, `<` or `&`.
     pub sender: String,
+    /// `senderName`: the human-readable name of the sending desk.
     pub sender_name: String,
+    /// `status`: `Actual`, `Exercise`, `System`, `Test` or `Draft`.
+    pub status: CapStatus,
+    /// `scope`: `Public`, `Restricted` (with `restriction`) or `Private` (with `addresses`).
+    pub scope: CapScope,
+    /// `restriction` (scope `Restricted`): who may see the message.
+    pub restriction: String,
+    /// `addresses` (scope `Private`): the intended recipients, space-separated.
+    pub addresses: String,
+    /// `expires` = `sent` + this many hours.
+    pub expires_hours: u32,
+    /// `areaDesc` by region code; a region not listed is described by its code.
+    pub areas: BTreeMap<String, String>,
 }
 
-impl Default for CapSender {
+/// CAP 1.2 `status` (§3.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum CapStatus {
+    Actual,
+    Exercise,
+    System,
+    Test,
+    Draft,
+}
+
+/// CAP 1.2 `scope` (§3.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum CapScope {
+    Public,
+    Restricted,
+    Private,
+}
+
+impl Default for CapSettings {
     fn default() -> Self {
-        CapSender {
+        CapSettings {
             sender: "vigil@early-warning.invalid".into(),
             sender_name: "Vigil early-warning desk".into(),
+            status: CapStatus::Actual,
+            scope: CapScope::Restricted,
+            restriction: "Early-warning desk and authorised subscribers".into(),
+            addresses: String::new(),
+            expires_hours: 48,
+            areas: BTreeMap::new(),
         }
     }
+}
+
+impl CapSettings {
+    /// What CAP forbids that serde cannot see: a sender with spaces, commas, `<` or `&`; a
+    /// `Restricted` scope without a restriction or a `Private` one without addresses; no expiry.
+    pub fn check(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.sender.is_empty() || self.sender.contains([' ', ',', '<', '&']) {
+            out.push("cap.sender: must be non-empty, without spaces, commas, '<' or '&'".into());
+        }
+        if self.scope == CapScope::Restricted && self.restriction.trim().is_empty() {
+            out.push("cap.restriction: required when cap.scope = \"Restricted\"".into());
+        }
+        if self.scope == CapScope::Private && self.addresses.trim().is_empty() {
+            out.push("cap.addresses: required when cap.scope = \"Private\"".into());
+        }
+        if self.expires_hours == 0 {
+            out.push("cap.expires_hours: must be at least 1".into());
+        }
+        out
+    }
+}
+
+fn status_name(status: CapStatus) -> &'static str {
+    match status {
+        CapStatus::Actual => "Actual",
+        CapStatus::Exercise => "Exercise",
+        CapStatus::System => "System",
+        CapStatus::Test => "Test",
+        CapStatus::Draft => "Draft",
+    }
+}
+
+/// `expires`: `sent` plus `hours`, in CAP time.
+fn expires(sent: &str, hours: u32) -> String {
+    DateTime::parse_from_rfc3339(sent)
+        .map(|t| {
+            (t + chrono::Duration::hours(i64::from(hours)))
+                .format("%Y-%m-%dT%H:%M:%S-00:00")
+                .to_string()
+        })
+        .unwrap_or_else(|_| cap_time(sent))
 }
 
 /// CAP time: RFC 3339 with `-00:00` for UTC.
@@ -116,7 +202,7 @@ fn parameter<W: io::Write>(w: &mut Writer<W>, name: &str, value: &str) -> io::Re
 }
 
 /// Renders the CAP 1.2 XML document for one alert record.
-pub fn render(alert: &Alert, sender: &CapSender) -> String {
+pub fn render(alert: &Alert, sender: &CapSettings) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail.
     let _ = write_alert(&mut w, alert, sender);
@@ -124,7 +210,7 @@ pub fn render(alert: &Alert, sender: &CapSender) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n")
 }
 
-fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -> io::Result<()> {
+fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSettings) -> io::Result<()> {
     let (msg_type, response) = match a.status {
         Status::Firing => ("Alert", "Monitor"),
         Status::Escalated => ("Update", "Prepare"),
@@ -150,14 +236,19 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -
             )?;
             text(w, "sender", &sender.sender)?;
             text(w, "sent", &cap_time(&a.updated_at))?;
-            text(w, "status", "Actual")?;
+            text(w, "status", status_name(sender.status))?;
             text(w, "msgType", msg_type)?;
-            text(w, "scope", "Restricted")?;
-            text(
-                w,
-                "restriction",
-                "Early-warning desk and authorised subscribers",
-            )?;
+            match sender.scope {
+                CapScope::Public => text(w, "scope", "Public")?,
+                CapScope::Restricted => {
+                    text(w, "scope", "Restricted")?;
+                    text(w, "restriction", &sender.restriction)?;
+                }
+                CapScope::Private => {
+                    text(w, "scope", "Private")?;
+                    text(w, "addresses", &sender.addresses)?;
+                }
+            }
             if a.status != Status::Firing {
                 // The episode's first message: sender,identifier,sent.
                 let first = format!(
@@ -180,6 +271,7 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -
                     text(w, "valueName", "vigil:rule")?;
                     text(w, "value", &a.rule)
                 })?;
+                text(w, "expires", &expires(&a.updated_at, sender.expires_hours))?;
                 text(w, "senderName", &sender.sender_name)?;
                 text(
                     w,
@@ -210,7 +302,8 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSender) -
                     &serde_json::to_string(&a.evidence.report_ids).unwrap_or_default(),
                 )?;
                 w.create_element("area").write_inner_content(|w| {
-                    text(w, "areaDesc", &a.region)?;
+                    let desc = sender.areas.get(&a.region).unwrap_or(&a.region);
+                    text(w, "areaDesc", desc)?;
                     w.create_element("geocode").write_inner_content(|w| {
                         text(w, "valueName", geocode_value_name(&a.region))?;
                         text(w, "value", &a.region)
@@ -304,7 +397,7 @@ mod tests {
     fn evidence_ids_with_spaces_and_commas_read_back_whole() {
         let mut a = alert(Status::Firing, "NG-BO");
         a.evidence.report_ids = vec!["r 1".into(), "r,2".into(), "r3".into()];
-        let xml = render(&a, &CapSender::default());
+        let xml = render(&a, &CapSettings::default());
         let at = xml.find("vigil:evidence_report_ids").unwrap();
         let value = &xml[at..];
         let value = &value[value.find("<value>").unwrap() + 7..value.find("</value>").unwrap()];
@@ -322,7 +415,7 @@ mod tests {
 
     #[test]
     fn required_elements_in_schema_order() {
-        let xml = render(&alert(Status::Firing, "NG-BO"), &CapSender::default());
+        let xml = render(&alert(Status::Firing, "NG-BO"), &CapSettings::default());
         assert_eq!(
             children(&xml, "alert"),
             [
@@ -346,6 +439,7 @@ mod tests {
             "severity",
             "certainty",
             "eventCode",
+            "expires",
             "senderName",
             "headline",
             "description",
@@ -355,11 +449,48 @@ mod tests {
         assert!(xml.contains(&format!("xmlns=\"{CAP_NAMESPACE}\"")));
         assert!(xml.contains("<sent>2026-03-02T00:00:00-00:00</sent>"));
         assert!(!xml.contains("Z</sent>"));
+        // 48 hours after sent, by default.
+        assert!(
+            xml.contains("<expires>2026-03-04T00:00:00-00:00</expires>"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn status_scope_sender_expiry_and_area_come_from_config() {
+        let cap = CapSettings {
+            sender: "ews@ecowas.invalid".into(),
+            status: CapStatus::Exercise,
+            scope: CapScope::Private,
+            addresses: "desk@ecowas.invalid".into(),
+            expires_hours: 6,
+            areas: BTreeMap::from([("NG-BO".to_string(), "Borno State, Nigeria".to_string())]),
+            ..CapSettings::default()
+        };
+        assert!(cap.check().is_empty());
+        let xml = render(&alert(Status::Firing, "NG-BO"), &cap);
+        assert_eq!(texts(&xml, "alert", "status"), ["Exercise"]);
+        assert_eq!(texts(&xml, "alert", "scope"), ["Private"]);
+        assert_eq!(texts(&xml, "alert", "addresses"), ["desk@ecowas.invalid"]);
+        assert!(texts(&xml, "alert", "restriction").is_empty());
+        assert_eq!(texts(&xml, "alert", "sender"), ["ews@ecowas.invalid"]);
+        assert_eq!(texts(&xml, "area", "areaDesc"), ["Borno State, Nigeria"]);
+        assert!(
+            xml.contains("<expires>2026-03-02T06:00:00-00:00</expires>"),
+            "{xml}"
+        );
+        let bad = CapSettings {
+            sender: "a b".into(),
+            scope: CapScope::Private,
+            expires_hours: 0,
+            ..CapSettings::default()
+        };
+        assert_eq!(bad.check().len(), 3, "{:?}", bad.check());
     }
 
     #[test]
     fn updates_reference_the_first_message() {
-        let xml = render(&alert(Status::Resolved, "NG-BO"), &CapSender::default());
+        let xml = render(&alert(Status::Resolved, "NG-BO"), &CapSettings::default());
         assert_eq!(children(&xml, "alert")[7], "references");
         assert!(xml.contains("<msgType>Update</msgType>"));
         assert!(xml.contains("<responseType>AllClear</responseType>"));
@@ -372,7 +503,7 @@ mod tests {
     fn characters_forbidden_in_xml_are_replaced() {
         let mut a = alert(Status::Escalated, "NG-BO::\u{FFFE}\u{1}\u{B}\u{1F}\tx");
         a.evidence.report_ids.push("r-\u{0}\u{FFFF}".into());
-        let xml = render(&a, &CapSender::default());
+        let xml = render(&a, &CapSettings::default());
         assert!(
             !xml.chars()
                 .any(|c| c < ' ' && !"\t\n\r".contains(c) || c == '\u{FFFE}' || c == '\u{FFFF}'),
@@ -450,7 +581,7 @@ mod tests {
     #[test]
     fn iso_regions_are_geocoded_as_iso_3166_2() {
         for region in ["NG-BO", "GB-LND", "FR-75"] {
-            let xml = render(&alert(Status::Firing, region), &CapSender::default());
+            let xml = render(&alert(Status::Firing, region), &CapSettings::default());
             assert_eq!(texts(&xml, "area", "areaDesc"), [region]);
             assert_eq!(texts(&xml, "geocode", "valueName"), [ISO_3166_2]);
             assert_eq!(texts(&xml, "geocode", "value"), [region]);
@@ -468,7 +599,7 @@ mod tests {
             "NG-BORNO",
             "R&D <\"north\">",
         ] {
-            let xml = render(&alert(Status::Escalated, region), &CapSender::default());
+            let xml = render(&alert(Status::Escalated, region), &CapSettings::default());
             assert_eq!(texts(&xml, "area", "areaDesc"), [region], "{xml}");
             assert_eq!(texts(&xml, "geocode", "valueName"), [REGION_VALUE_NAME]);
             assert_eq!(texts(&xml, "geocode", "value"), [region]);
@@ -480,7 +611,7 @@ mod tests {
     /// (`<`, `&`); `references` is a space-separated list of `sender,identifier,sent` triples.
     #[test]
     fn identifier_sender_and_references_have_cap_syntax() {
-        let sender = CapSender::default();
+        let sender = CapSettings::default();
         let restricted = |s: &str| s.contains([' ', ',', '<', '&']) || s.is_empty();
         assert!(!restricted(&sender.sender));
         for status in Status::ALL {
@@ -508,7 +639,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        let xml = render(&alert(Status::Firing, "R&D<1>"), &CapSender::default());
+        let xml = render(&alert(Status::Firing, "R&D<1>"), &CapSettings::default());
         assert!(
             xml.contains("<areaDesc>R&amp;D&lt;1&gt;</areaDesc>"),
             "{xml}"

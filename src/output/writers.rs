@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::alert::Alert;
 
 use super::alertmanager;
-use super::cap::{self, CapSender};
+use super::cap::{self, CapSettings};
 
 /// A destination of alert records (sent across threads: `vigil run` writes from its pipeline
 /// thread).
@@ -78,7 +78,7 @@ pub enum Rendering {
 pub struct FileSink {
     dir: PathBuf,
     rendering: Rendering,
-    sender: CapSender,
+    sender: CapSettings,
     written: u64,
 }
 
@@ -91,7 +91,7 @@ impl FileSink {
         Ok(FileSink {
             dir,
             rendering,
-            sender: CapSender::default(),
+            sender: CapSettings::default(),
             written: 0,
         })
     }

@@ -1,6 +1,6 @@
 //! The HTTP side of `vigil run`: `/metrics` (Prometheus text), `/healthz` (the process is alive)
 //! and `/readyz` (assigned partitions are restored and consuming). Listens on `http.listen`,
-//! 127.0.0.1 by default.
+//! 127.0.0.1 by default. The CAP feeds (`delivery/cap_feed.rs`) are served beside them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,11 +19,13 @@ struct AppState {
     ready: Arc<AtomicBool>,
 }
 
-/// Binds `listen` and serves until the runtime stops. Returns the bound address.
+/// Binds `listen` and serves, with the routes of `extra` (the CAP feeds), until the runtime
+/// stops. Returns the bound address.
 pub async fn serve(
     listen: &str,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    extra: Router,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -31,7 +33,8 @@ pub async fn serve(
         .route("/metrics", get(render))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .with_state(AppState { metrics, ready });
+        .with_state(AppState { metrics, ready })
+        .merge(extra);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "http server stopped");

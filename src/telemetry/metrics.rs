@@ -372,6 +372,11 @@ impl Metrics {
             .unwrap_or(self.regions.len())
     }
 
+    /// The registry, for metrics registered elsewhere (`telemetry/delivery.rs`).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -3,6 +3,7 @@
 //! and `tally.rs` turns a committed batch's outcome into metric increments; `http.rs` serves
 //! `/metrics`, `/healthz` and `/readyz`.
 
+pub mod delivery;
 pub mod events;
 pub mod http;
 pub mod metrics;

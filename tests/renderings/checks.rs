@@ -270,7 +270,7 @@ pub(crate) fn render_and_check(alert: &Alert) -> Result<String, String> {
         return Err(format!("payload does not carry the alert's values: {body}"));
     }
 
-    let xml = render(alert, &CapSender::default());
+    let xml = render(alert, &CapSettings::default());
     check_cap(&xml, &alert.region)?;
     Ok(xml)
 }

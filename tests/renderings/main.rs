@@ -28,7 +28,7 @@ use quick_xml::events::Event;
 use serde_json::Value;
 use vigil::alert::{Alert, Status};
 use vigil::engine::{Engine, Outcome};
-use vigil::output::cap::{CapSender, render};
+use vigil::output::cap::{CapSettings, render};
 use vigil::report::RejectReason;
 
 mod backtest;

@@ -1,0 +1,217 @@
+//! The `email` kind: one plain-text message per group notification, by SMTP (`[delivery.smtp]`:
+//! STARTTLS required by default, credentials from the environment), in the subscriber's first
+//! language Vigil has text for (`en`, `fr`; English otherwise). Ids and counts only, as every
+//! alert: the summary sentence is Vigil's own, never report text.
+//!
+//! The message's `Message-ID` is built from the delivery id, so a message sent again after a
+//! restart is the same message to mail systems that deduplicate on it.
+
+use std::sync::Arc;
+
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::retry::{SmtpSettings, SmtpTls, Verdict};
+use super::subscriber::Subscriber;
+use crate::alert::{Alert, Status};
+
+/// Why the SMTP transport cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailSetupError {
+    #[error("email subscribers need [delivery.smtp] host")]
+    NoHost,
+    #[error("[delivery.smtp] {0} is not set in the environment")]
+    MissingCredential(String),
+    #[error("[delivery.smtp] ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+}
+
+/// The transport for `smtp`, credentials read from the environment.
+///
+/// Errors: no host, a named credential variable not set, an unreadable CA file.
+pub fn transport(
+    smtp: &SmtpSettings,
+) -> Result<Arc<AsyncSmtpTransport<Tokio1Executor>>, EmailSetupError> {
+    if smtp.host.is_empty() {
+        return Err(EmailSetupError::NoHost);
+    }
+    let tls_parameters = || -> Result<TlsParameters, EmailSetupError> {
+        let mut b = TlsParameters::builder(smtp.host.clone());
+        if let Some(path) = &smtp.ca_file {
+            let pem = std::fs::read(path).map_err(|e| EmailSetupError::CaFile {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| EmailSetupError::CaFile {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            b = b.add_root_certificate(cert);
+        }
+        Ok(b.build()?)
+    };
+    let mut builder =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host).port(smtp.port);
+    builder = match smtp.tls {
+        SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters()?)),
+        SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters()?)),
+        SmtpTls::None => builder.tls(Tls::None),
+    };
+    if let (Some(user_env), Some(pass_env)) = (&smtp.username_env, &smtp.password_env) {
+        let var = |name: &String| {
+            std::env::var(name).map_err(|_| EmailSetupError::MissingCredential(name.clone()))
+        };
+        builder = builder.credentials(Credentials::new(var(user_env)?, var(pass_env)?));
+    }
+    Ok(Arc::new(builder.build()))
+}
+
+/// The language of the text: the subscriber's first that Vigil has (`en`, `fr`).
+fn language(subscriber: &Subscriber) -> &'static str {
+    subscriber
+        .languages
+        .iter()
+        .find_map(|l| match l.as_str() {
+            "fr" => Some("fr"),
+            "en" => Some("en"),
+            _ => None,
+        })
+        .unwrap_or("en")
+}
+
+/// Subject and body of one group's notification.
+pub fn render(subscriber: &Subscriber, group: &str, alerts: &[&Alert]) -> (String, String) {
+    let fr = language(subscriber) == "fr";
+    let open = alerts
+        .iter()
+        .filter(|a| a.status != Status::Resolved)
+        .count();
+    let subject = if fr {
+        format!(
+            "[Vigil] {group} : {open} alerte(s) ouverte(s), {} au total",
+            alerts.len()
+        )
+    } else {
+        format!(
+            "[Vigil] {group}: {open} open alert(s), {} in all",
+            alerts.len()
+        )
+    };
+    let mut body = String::new();
+    for a in alerts {
+        let status = match (a.status, fr) {
+            (Status::Firing, true) => "déclenchée",
+            (Status::Escalated, true) => "aggravée",
+            (Status::Resolved, true) => "résolue",
+            (s, false) => s.as_str(),
+        };
+        let (region, window, reports, evidence) = if fr {
+            ("Région", "Fenêtre", "Rapports", "Rapports à l'appui")
+        } else {
+            ("Region", "Window", "Reports", "Evidence reports")
+        };
+        body.push_str(&format!(
+            "{} {} — {} ({status})\n  {region}: {}\n  {window}: {} / {}\n  {reports}: {} ({} sources)\n  {evidence}: {}\n  {}\n  alert_id: {}\n\n",
+            a.severity.as_str().to_uppercase(),
+            a.signal,
+            a.rule,
+            a.region,
+            a.window.start,
+            a.window.end,
+            a.observed.reports,
+            a.observed.distinct_sources,
+            a.evidence.report_ids.join(", "),
+            a.summary,
+            a.alert_id,
+        ));
+    }
+    (subject, body)
+}
+
+/// Sends one message to the subscriber's addresses. A permanent SMTP refusal (5xx) is refused;
+/// anything else (no connection, 4xx, timeout) is retried.
+pub async fn attempt(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    smtp: &SmtpSettings,
+    subscriber: &Subscriber,
+    delivery_id: &str,
+    subject: String,
+    body: String,
+) -> Verdict {
+    let mut builder = Message::builder()
+        .subject(subject)
+        .message_id(Some(format!("<{delivery_id}@vigil>")))
+        .header(ContentType::TEXT_PLAIN);
+    match smtp.from.parse() {
+        Ok(from) => builder = builder.from(from),
+        Err(_) => return refused("the from address"),
+    }
+    for to in &subscriber.to {
+        match to.parse() {
+            Ok(to) => builder = builder.to(to),
+            Err(_) => return refused("a recipient address"),
+        }
+    }
+    let message = match builder.body(body) {
+        Ok(m) => m,
+        Err(e) => return refused(&e.to_string()),
+    };
+    match transport.send(message).await {
+        Ok(_) => Verdict::Delivered,
+        Err(e) if e.is_permanent() => Verdict::Refused {
+            reason: format!(
+                "SMTP refused: {}",
+                e.status().map(|c| c.to_string()).unwrap_or_default()
+            ),
+        },
+        Err(e) => Verdict::Retry {
+            after: None,
+            reason: if e.is_transient() {
+                "SMTP: try again later".into()
+            } else {
+                "SMTP: no answer".into()
+            },
+        },
+    }
+}
+
+fn refused(what: &str) -> Verdict {
+    Verdict::Refused {
+        reason: format!("cannot build the message: {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::test_support::alert;
+    use crate::rules::Severity;
+
+    #[test]
+    fn text_follows_the_subscribers_language_and_carries_ids_not_text() {
+        let mut s: Subscriber = toml::from_str(
+            "name = \"e\"\nkind = \"email\"\nto = [\"desk@example.org\"]\nlanguages = [\"pt\", \"fr\"]",
+        )
+        .unwrap();
+        let a = alert(
+            "id-1",
+            "NG-BO",
+            "threat:abduction",
+            Severity::Critical,
+            Status::Firing,
+        );
+        let (subject, body) = render(&s, "abduction_cluster/NG-BO", &[&a]);
+        assert!(subject.contains("alerte(s) ouverte(s)"), "{subject}");
+        assert!(
+            body.contains("déclenchée") && body.contains("alert_id: id-1"),
+            "{body}"
+        );
+        s.languages = vec!["sw".into()];
+        let (subject, body) = render(&s, "g", &[&a]);
+        assert!(subject.contains("open alert(s)") && body.contains("(firing)"));
+    }
+}

@@ -1,0 +1,168 @@
+//! Delivery as `vigil run` and `vigil deliver` start it: the silences, read whole before
+//! anything is delivered and then followed; the CAP feeds, rebuilt from the alerts topic and then
+//! followed; and the delivery stage (`stage.rs`) for every other kind. Returns the feeds' HTTP
+//! routes for the caller's server, and the stage's task.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use chrono::Utc;
+use rdkafka::message::Message;
+use tokio::task::JoinHandle;
+
+use super::cap_feed::{self, Feeds};
+use super::inhibit::Inhibitor;
+use super::silence::Silences;
+use super::stage::{self, DeliverError, DeliverStats};
+use super::subscriber::SubscriberKind;
+use crate::alert::Alert;
+use crate::config::Loaded;
+use crate::kafka::follow::Follower;
+use crate::telemetry::delivery::DeliveryMetrics;
+
+/// What [`start`] started.
+pub struct Started {
+    /// `/cap/{name}.atom` and `/cap/messages/{identifier}.xml`.
+    pub routes: Router,
+    /// The delivery stage, until `stop`.
+    pub stage: JoinHandle<Result<DeliverStats, DeliverError>>,
+}
+
+/// How often the followers look at `stop` while no record arrives.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Starts delivery on `brokers` until `stop` is set. The caller has made the topics
+/// (`kafka::ensure_delivery_topics`; the embedded cluster of `vigil run` makes its own).
+///
+/// Errors: Kafka set-up (topics, reading the silences or alerts topic).
+pub async fn start(
+    loaded: Arc<Loaded>,
+    brokers: String,
+    stop: Arc<AtomicBool>,
+    metrics: Option<DeliveryMetrics>,
+) -> Result<Started, DeliverError> {
+    let k = &loaded.settings.kafka;
+    let d = &loaded.settings.delivery;
+
+    // Every silence before the first delivery: an alert muted a minute ago must stay muted
+    // across a restart.
+    let silences = Arc::new(RwLock::new(Silences::default()));
+    let follower = Follower::open(k, &brokers, &d.silences_topic)?;
+    follower
+        .catch_up(|r| apply_silence(&silences, r.key, r.value))
+        .await?;
+    {
+        let silences = Arc::clone(&silences);
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(Ok(m)) = tokio::time::timeout(STOP_POLL, follower.next()).await {
+                    apply_silence(&silences, m.key().unwrap_or_default(), m.payload());
+                }
+            }
+        });
+    }
+
+    let feeds = Arc::new(RwLock::new(Feeds::new(
+        &loaded.subscribers,
+        loaded.settings.cap.clone(),
+        d.feed_max_entries,
+        d.feed_base_url.clone(),
+    )));
+    if loaded
+        .subscribers
+        .iter()
+        .any(|s| s.kind == SubscriberKind::CapFeed)
+    {
+        let follower = Follower::open(k, &brokers, &k.alerts_topic)?;
+        let mut view = FeedView {
+            feeds: Arc::clone(&feeds),
+            silences: Arc::clone(&silences),
+            inhibitor: Inhibitor::default(),
+            inhibit: d.inhibit_watch_under_critical,
+        };
+        let listed = follower
+            .catch_up(|r| {
+                if let Some(bytes) = r.value {
+                    view.record(bytes, None);
+                }
+            })
+            .await?;
+        tracing::info!(records = listed, "CAP feeds rebuilt from the alerts topic");
+        let (stop, metrics) = (Arc::clone(&stop), metrics.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(Ok(m)) = tokio::time::timeout(STOP_POLL, follower.next()).await
+                    && let Some(bytes) = m.payload()
+                {
+                    view.record(bytes, metrics.as_ref());
+                }
+            }
+        });
+    }
+
+    let stage = {
+        let (loaded, silences) = (Arc::clone(&loaded), Arc::clone(&silences));
+        tokio::spawn(async move { stage::run(&loaded, &brokers, stop, silences, metrics).await })
+    };
+    Ok(Started {
+        routes: cap_feed::routes(feeds),
+        stage,
+    })
+}
+
+fn apply_silence(silences: &RwLock<Silences>, key: &[u8], value: Option<&[u8]>) {
+    let key = String::from_utf8_lossy(key);
+    let ok = silences
+        .write()
+        .map(|mut s| s.apply(&key, value))
+        .unwrap_or(false);
+    if !ok {
+        tracing::warn!("a silences-topic record is not a silence; ignored");
+    }
+}
+
+/// The CAP feeds as the alerts topic fills them.
+struct FeedView {
+    feeds: Arc<RwLock<Feeds>>,
+    silences: Arc<RwLock<Silences>>,
+    inhibitor: Inhibitor,
+    inhibit: bool,
+}
+
+impl FeedView {
+    /// One alert record: into every feed that admits it, unless silenced or inhibited now
+    /// (counted when `metrics` is given: not while rebuilding at start).
+    fn record(&mut self, bytes: &[u8], metrics: Option<&DeliveryMetrics>) {
+        let Ok(alert) = serde_json::from_slice::<Alert>(bytes) else {
+            return;
+        };
+        self.inhibitor.observe(&alert);
+        let now = Utc::now();
+        let silenced = self
+            .silences
+            .read()
+            .map(|s| s.muting(&alert, now).is_some())
+            .unwrap_or(false);
+        let inhibited = self.inhibit && self.inhibitor.inhibits(&alert);
+        let Ok(mut feeds) = self.feeds.write() else {
+            return;
+        };
+        let names: Vec<String> = feeds
+            .subscribers()
+            .iter()
+            .filter(|s| s.admits(&alert))
+            .map(|s| s.name.clone())
+            .collect();
+        for name in names {
+            match (silenced, inhibited, metrics) {
+                (true, _, Some(m)) => m.silenced(&name, 1),
+                (false, true, Some(m)) => m.inhibited(&name, 1),
+                (false, false, _) => feeds.add(&name, &alert),
+                _ => {}
+            }
+        }
+    }
+}
