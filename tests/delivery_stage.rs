@@ -128,6 +128,12 @@ fn spawn_deliver(s: &Setup) -> Child {
         .env("VIGIL__DELIVERY__GROUP_ID", &s.group)
         .env("VIGIL__DELIVERY__RETRY_TOPIC", &s.retry)
         .env("VIGIL__DELIVERY__DLQ_TOPIC", &s.dlq)
+        .env(
+            "VIGIL__DELIVERY__SILENCES_TOPIC",
+            format!("{}-silences", s.group),
+        )
+        // Every record to every admitting subscriber: inhibition is proven in delivery_routing.rs.
+        .env("VIGIL__DELIVERY__INHIBIT_WATCH_UNDER_CRITICAL", "false")
         .env("VIGIL__DELIVERY__INITIAL_BACKOFF_MS", "50")
         .env("VIGIL__DELIVERY__MAX_BACKOFF_SECS", "1")
         // One attempt at a time per subscriber and frequent commits: a kill finds deliveries

@@ -193,18 +193,39 @@ pub async fn run(
             Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64
         ),
     };
-    // What was delivered before this start: open episodes, for inhibition and repeats.
+    // What was delivered before this start (the alerts topic up to the group's committed
+    // offsets): which episodes are open, for inhibition and repeats. Records past the commit are
+    // consumed as new.
     let warm = Follower::open(k, brokers, &k.alerts_topic)?;
-    let now = now_ms() as u64;
-    let seen = warm
-        .catch_up(|r| {
-            if let Some(bytes) = r.value {
-                stage.remember(bytes, now);
-            }
+    let mut tpl = TopicPartitionList::new();
+    for &p in warm.partitions() {
+        tpl.add_partition(&k.alerts_topic, p);
+    }
+    let ends: BTreeMap<i32, i64> = consumer
+        .committed_offsets(tpl, Duration::from_secs(30))?
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some((e.partition(), o)),
+            _ => None,
         })
-        .await?;
+        .collect();
+    let now = now_ms() as u64;
+    let mut seen = 0;
+    warm.catch_up_to(&ends, |r| {
+        if let Some(bytes) = r.value
+            && ends.get(&r.partition).is_some_and(|&end| r.offset < end)
+        {
+            stage.remember(bytes, now);
+            seen += 1;
+        }
+    })
+    .await?;
     drop(warm);
-    tracing::info!(records = seen, "alerts topic read: open episodes known");
+    tracing::info!(
+        records = seen,
+        "alerts delivered before this start read: open episodes known"
+    );
     consumer.subscribe(&[&k.alerts_topic, &d.retry_topic])?;
     let mut attempts: JoinSet<(Ticket, usize, Delivery, Verdict)> = JoinSet::new();
     let mut commit = tokio::time::interval(Duration::from_millis(d.commit_interval_ms.max(10)));

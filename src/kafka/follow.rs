@@ -25,6 +25,7 @@ pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Follower {
     consumer: StreamConsumer,
     topic: String,
+    partitions: Vec<i32>,
 }
 
 /// One record read: key and value (`None` for a tombstone), and where it was.
@@ -76,35 +77,58 @@ impl Follower {
             });
         }
         let mut tpl = TopicPartitionList::new();
-        for p in partitions {
+        for &p in &partitions {
             tpl.add_partition_offset(topic, p, Offset::Beginning)?;
         }
         consumer.assign(&tpl)?;
         Ok(Follower {
             consumer,
             topic: topic.to_string(),
+            partitions,
         })
+    }
+
+    /// The topic's partitions.
+    pub fn partitions(&self) -> &[i32] {
+        &self.partitions
     }
 
     /// Reads every record up to each partition's end as of now, handing each to `f`.
     ///
     /// Errors: the client's, or [`CATCH_UP_TIMEOUT`] passed before the ends were reached.
-    pub async fn catch_up(&self, mut f: impl FnMut(Read<'_>)) -> Result<u64, KafkaSetupError> {
-        let started = Instant::now();
+    pub async fn catch_up(&self, f: impl FnMut(Read<'_>)) -> Result<u64, KafkaSetupError> {
         let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-        let assignment = self.consumer.assignment()?;
-        for e in assignment.elements() {
-            let (low, high) = self.consumer.fetch_watermarks(
-                &self.topic,
-                e.partition(),
-                Duration::from_secs(30),
-            )?;
+        for &p in &self.partitions {
+            let (low, high) =
+                self.consumer
+                    .fetch_watermarks(&self.topic, p, Duration::from_secs(30))?;
             if high > low {
-                ends.insert(e.partition(), high);
+                ends.insert(p, high);
             }
         }
+        self.catch_up_to(&ends, f).await
+    }
+
+    /// Reads every record before `ends` (offset by partition; partitions not listed are not
+    /// waited for), handing each to `f`. Records past an end may be handed too (a fetch brings
+    /// what it brings); a caller that cares checks [`Read::offset`].
+    ///
+    /// Errors: the client's, or [`CATCH_UP_TIMEOUT`] passed before the ends were reached.
+    pub async fn catch_up_to(
+        &self,
+        ends: &BTreeMap<i32, i64>,
+        mut f: impl FnMut(Read<'_>),
+    ) -> Result<u64, KafkaSetupError> {
+        let started = Instant::now();
+        let ends: BTreeMap<i32, i64> = ends
+            .iter()
+            .filter(|(_, end)| **end > 0)
+            .map(|(p, end)| (*p, *end))
+            .collect();
         let mut read = 0;
         while !self.reached(&ends)? {
+            // (A partition's low watermark may be past `end` after retention: its position then
+            // starts past it, and it counts as reached.)
             if started.elapsed() > CATCH_UP_TIMEOUT {
                 return Err(KafkaSetupError::Follow {
                     topic: self.topic.clone(),

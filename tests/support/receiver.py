@@ -2,7 +2,7 @@
 
 Listens on 127.0.0.1 on a free port and prints the port on its first line of output. What it
 answers depends on the path:
-  /ok            200
+  /ok, /ok/NAME   200 (NAME tells subscribers apart)
   /fail/N        500 for the first N requests to this path, then 200
   /slow-down     429 with Retry-After: 3
   /gone          410
@@ -63,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
             COUNTS[self.path] = COUNTS.get(self.path, 0) + 1
             n = COUNTS[self.path]
         headers = []
-        if self.path == "/ok":
+        if self.path == "/ok" or self.path.startswith("/ok/"):
             status = 200
         elif self.path.startswith("/fail/"):
             status = 500 if n <= int(self.path.split("/")[2]) else 200
