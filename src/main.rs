@@ -141,6 +141,18 @@ enum Command {
         /// Keep the generated file here (default: a temporary file).
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Instead: the delivery stage to ten local webhook receivers (README, "Delivery").
+        #[arg(long)]
+        delivery: bool,
+        /// Delivery bench: alert records produced at once (throughput).
+        #[arg(long, default_value_t = 5_000)]
+        delivery_records: usize,
+        /// Delivery bench: records per second for the latency phase.
+        #[arg(long, default_value_t = 100)]
+        delivery_rate: u64,
+        /// Delivery bench: seconds of the latency phase.
+        #[arg(long, default_value_t = 10)]
+        delivery_seconds: u64,
     },
 }
 
@@ -299,7 +311,21 @@ fn main() -> Result<()> {
                     },
                     show_rejects,
                 ),
-                Command::Bench { count, seed, file } => cli::bench::run(&loaded, count, seed, file),
+                Command::Bench {
+                    delivery: true,
+                    delivery_records,
+                    delivery_rate,
+                    delivery_seconds,
+                    ..
+                } => cli::bench_delivery::run(
+                    &loaded,
+                    delivery_records,
+                    delivery_rate,
+                    delivery_seconds,
+                ),
+                Command::Bench {
+                    count, seed, file, ..
+                } => cli::bench::run(&loaded, count, seed, file),
                 Command::Gen { .. } | Command::CheckConfig => unreachable!("handled above"),
             }
         }

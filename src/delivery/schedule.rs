@@ -204,6 +204,22 @@ impl<T> Schedule<T> {
         self.queues.iter().map(|q| q.waiting.len()).sum()
     }
 
+    /// Whether some subscriber's queue is full: the stage then stops reading the retry topic
+    /// (whose records would only overflow back into it) until [`Schedule::all_half_empty`].
+    pub fn any_full(&self) -> bool {
+        self.queues
+            .iter()
+            .any(|q| q.waiting.len() >= self.limits.max_queued)
+    }
+
+    /// Whether every queue is at most half full (when the stage reads the retry topic again:
+    /// the gap keeps it from pausing and resuming at every delivery).
+    pub fn all_half_empty(&self) -> bool {
+        self.queues
+            .iter()
+            .all(|q| q.waiting.len() <= self.limits.max_queued / 2)
+    }
+
     /// Deliveries waiting for one subscriber (a gauge).
     pub fn waiting_for(&self, subscriber: usize) -> usize {
         self.queues[subscriber].waiting.len()

@@ -192,6 +192,7 @@ pub async fn run(
         rng: rand_chacha::ChaCha8Rng::seed_from_u64(
             Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64
         ),
+        retries_paused: false,
     };
     // What was delivered before this start (the alerts topic up to the group's committed
     // offsets): which episodes are open, for inhibition and repeats. Records past the commit are
@@ -264,6 +265,7 @@ pub async fn run(
             .map(|due| Duration::from_millis(due.saturating_sub(now as u64)))
             .unwrap_or(Duration::from_millis(200))
             .min(Duration::from_millis(200));
+        stage.throttle_retries(&consumer, &d.retry_topic);
         tokio::select! {
             m = consumer.recv() => {
                 let m = m?;
@@ -369,6 +371,8 @@ struct Stage {
     metrics: Option<DeliveryMetrics>,
     stats: DeliverStats,
     rng: rand_chacha::ChaCha8Rng,
+    /// Whether the retry topic is paused (a queue is full).
+    retries_paused: bool,
 }
 
 impl Stage {
@@ -409,6 +413,8 @@ impl Stage {
             .collect();
         tracing::info!(partitions = taken.len(), "partitions revoked");
         self.schedule.forget(&ids);
+        // A new assignment starts unpaused.
+        self.retries_paused = false;
     }
 
     /// A record delivered before this start: its episode's state, for inhibition and repeats.
@@ -697,6 +703,44 @@ impl Stage {
             .headers(headers);
         if let Err(e) = crate::kafka::send(&self.producer, r) {
             tracing::error!(error = %e, "cannot write to the delivery DLQ");
+        }
+    }
+
+    /// Stops reading the retry topic while a subscriber's queue is full, and reads it again
+    /// once every queue is at most half full: a retry record for a full queue would only be written back to
+    /// the topic, and read again at once. The alerts topic is still read, so a full queue of
+    /// one subscriber does not hold back another's new alerts.
+    fn throttle_retries(&mut self, consumer: &StreamConsumer<RevokeRecorder>, retry_topic: &str) {
+        let full = if self.retries_paused {
+            !self.schedule.all_half_empty()
+        } else {
+            self.schedule.any_full()
+        };
+        if full == self.retries_paused {
+            return;
+        }
+        let Ok(assigned) = consumer.assignment() else {
+            return;
+        };
+        let mut tpl = TopicPartitionList::new();
+        for e in assigned
+            .elements()
+            .iter()
+            .filter(|e| e.topic() == retry_topic)
+        {
+            tpl.add_partition(retry_topic, e.partition());
+        }
+        let done = if full {
+            consumer.pause(&tpl)
+        } else {
+            consumer.resume(&tpl)
+        };
+        match done {
+            Ok(()) => {
+                self.retries_paused = full;
+                tracing::debug!(paused = full, "retry topic");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot pause or resume the retry topic"),
         }
     }
 

@@ -184,6 +184,7 @@ fn run_serves_health_readiness_and_metrics() {
     }
     let ready = http_get(&addr, "/readyz");
     let health = http_get(&addr, "/healthz");
+    let feed = demo_feed(&addr);
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -196,6 +197,7 @@ fn run_serves_health_readiness_and_metrics() {
     assert_eq!(ready.map(|r| r.0), Some(200));
     assert_eq!(health.map(|r| r.0), Some(200));
     assert_demo_metrics(&metrics);
+    assert_demo_feed(&feed);
     // No report text or names in metrics; region labels only from `metrics.regions` (the
     // shipped config lists the demo's regions) or `other`.
     assert!(!metrics.contains("Armed men"));
@@ -212,6 +214,57 @@ fn run_serves_health_readiness_and_metrics() {
         regions.iter().all(|r| configured.contains(r)),
         "{regions:?}"
     );
+}
+
+/// The shipped CAP feed of the demo run, as `support/feed_check.py` (feedparser, and xmllint
+/// against the OASIS schema) reads it once it lists every alert record of warning or above.
+fn demo_feed(addr: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let backtest = run(vigil().arg("backtest").arg(demo_file(dir.path())));
+    let expected = String::from_utf8_lossy(&backtest.stdout)
+        .lines()
+        .filter(|l| {
+            l.contains("\"severity\":\"warning\"") || l.contains("\"severity\":\"critical\"")
+        })
+        .count();
+    assert!(expected > 10);
+    let xsd = std::env::var("VIGIL_CAP_XSD")
+        .unwrap_or_else(|_| "../shared/standards/cap-1.2.xsd".to_string());
+    let mut last = serde_json::Value::Null;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let out = std::process::Command::new("python3")
+            .arg("tests/support/feed_check.py")
+            .arg(format!("http://{addr}/cap/public-cap-feed.atom"))
+            .arg(&xsd)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        last = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        if out.status.success()
+            && last["entries"]
+                .as_array()
+                .is_some_and(|e| e.len() == expected)
+        {
+            return last;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("the demo's CAP feed never listed its {expected} messages, all valid: {last}");
+}
+
+/// The demo's feed, served with nothing but `vigil run`: Atom 1.0, every CAP message valid,
+/// with `[cap]`'s sender and expiry.
+fn assert_demo_feed(feed: &serde_json::Value) {
+    assert_eq!(feed["version"], "atom10");
+    for e in feed["entries"].as_array().unwrap() {
+        assert_eq!(e["valid"], true, "{e}");
+        assert_eq!(e["sender"], "vigil@early-warning.invalid");
+        assert!(
+            e["expires"].as_str().is_some_and(|t| t.ends_with("-00:00")),
+            "{e}"
+        );
+    }
 }
 
 /// Every count `vigil run` exposes after the whole demo, each compared with its value as the
