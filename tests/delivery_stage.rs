@@ -121,8 +121,14 @@ fn setup(test: &str, dir: &Path, receiver: &Receiver) -> Setup {
 }
 
 fn spawn_deliver(s: &Setup) -> Child {
+    spawn_instance(s, "0")
+}
+
+/// A deliverer with its own static-membership id (`kafka.instance_id`).
+fn spawn_instance(s: &Setup, instance: &str) -> Child {
     vigil(broker(), &s.names)
         .arg("deliver")
+        .env("VIGIL__KAFKA__INSTANCE_ID", instance)
         .env("VIGIL_CONFIG_DIR", &s.cfg)
         .env("VIGIL_TEST_DELIVERY_KEY", KEY)
         .env("VIGIL__DELIVERY__GROUP_ID", &s.group)
@@ -280,4 +286,23 @@ fn sigkill_at_random_moments_loses_no_delivery() {
     check(&s, &receiver);
     let _ = deliver.kill();
     let _ = deliver.wait();
+}
+
+#[test]
+fn two_deliverers_share_the_work_and_one_killed_loses_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(KEY);
+    let s = setup("deliver-pair", dir.path(), &receiver);
+    let mut a = spawn_instance(&s, "a");
+    let mut b = spawn_instance(&s, "b");
+    // Mid-delivery, one of the two dies: its partitions move to the other at the rebalance
+    // (after its session times out), which delivers what the dead one had not finished.
+    let target = receiver.seen().len() + 40;
+    wait_for(Duration::from_secs(30), || receiver.seen().len() >= target);
+    a.kill().expect("SIGKILL");
+    let _ = a.wait();
+    check(&s, &receiver);
+    let _ = b.kill();
+    let _ = b.wait();
 }
