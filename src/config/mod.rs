@@ -335,7 +335,20 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
         _ => None,
     };
 
-    let subscribers = load_subscribers(&dir.join(&settings.files.subscribers), &mut issues);
+    let subs_path = dir.join(&settings.files.subscribers);
+    let subscribers = load_subscribers(&subs_path, &mut issues);
+    if settings.delivery.smtp.host.is_empty() {
+        for (i, s) in subscribers.iter().enumerate() {
+            if s.kind == crate::delivery::subscriber::SubscriberKind::Email {
+                issues.push(issue_at(
+                    &subs_path,
+                    None,
+                    &format!("subscriber[{i}].kind"),
+                    "email needs [delivery.smtp] host in vigil.toml",
+                ));
+            }
+        }
+    }
 
     match (issues.is_empty(), taxonomy, rules) {
         (true, Some(taxonomy), Some(rules)) => Ok(Loaded {

@@ -122,20 +122,45 @@ fn check_config_names_the_line_of_a_subscriber_problem() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = copy_config(dir.path());
     let subs = std::fs::read_to_string(cfg.join("subscribers.toml")).unwrap();
-    // The second subscriber takes the first one's name.
-    let broken = subs.replacen("name = \"public-cap-feed\"", "name = \"regional-desk\"", 1);
-    assert_ne!(broken, subs);
+    // A second subscriber takes the first one's name.
+    let broken =
+        format!("{subs}\n[[subscriber]]\nname = \"public-cap-feed\"\nkind = \"cap_feed\"\n");
     std::fs::write(cfg.join("subscribers.toml"), &broken).unwrap();
     let stderr = check_config_fails(&cfg);
     let second = broken
         .lines()
         .enumerate()
-        .filter(|(_, l)| l.contains("name = \"regional-desk\""))
+        .filter(|(_, l)| l.starts_with("name = \"public-cap-feed\""))
         .nth(1)
         .map(|(i, _)| i + 1)
         .expect("the second subscriber's name");
     let expected = format!(
-        "subscribers.toml:{second}: subscriber[1].name: \"regional-desk\" is used by an earlier subscriber"
+        "subscribers.toml:{second}: subscriber[1].name: \"public-cap-feed\" is used by an earlier subscriber"
     );
     assert!(stderr.contains(&expected), "{expected}\nnot in\n{stderr}");
+}
+
+#[test]
+fn check_config_refuses_email_without_an_smtp_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let subs = std::fs::read_to_string(cfg.join("subscribers.toml")).unwrap();
+    std::fs::write(
+        cfg.join("subscribers.toml"),
+        format!("{subs}\n[[subscriber]]\nname = \"mail\"\nkind = \"email\"\nto = [\"desk@example.org\"]\n"),
+    )
+    .unwrap();
+    let stderr = check_config_fails(&cfg);
+    assert!(
+        stderr.contains("subscriber[1].kind: email needs [delivery.smtp] host"),
+        "{stderr}"
+    );
+    // With a host, the same file passes.
+    let vigil_toml = std::fs::read_to_string(cfg.join("vigil.toml")).unwrap();
+    std::fs::write(
+        cfg.join("vigil.toml"),
+        vigil_toml.replacen("host = \"\"", "host = \"smtp.example.org\"", 1),
+    )
+    .unwrap();
+    run(vigil().arg("--config-dir").arg(&cfg).arg("check-config"));
 }
