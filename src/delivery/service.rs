@@ -58,8 +58,11 @@ pub async fn start(
         let stop = Arc::clone(&stop);
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                if let Ok(Ok(m)) = tokio::time::timeout(STOP_POLL, follower.next()).await {
-                    apply_silence(&silences, m.key().unwrap_or_default(), m.payload());
+                match tokio::time::timeout(STOP_POLL, follower.next()).await {
+                    Ok(Ok(m)) => apply_silence(&silences, m.key().unwrap_or_default(), m.payload()),
+                    // The broker away: librdkafka reconnects; wait rather than spin.
+                    Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
+                    Err(_) => {}
                 }
             }
         });
@@ -94,10 +97,14 @@ pub async fn start(
         let (stop, metrics) = (Arc::clone(&stop), metrics.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                if let Ok(Ok(m)) = tokio::time::timeout(STOP_POLL, follower.next()).await
-                    && let Some(bytes) = m.payload()
-                {
-                    view.record(bytes, metrics.as_ref());
+                match tokio::time::timeout(STOP_POLL, follower.next()).await {
+                    Ok(Ok(m)) => {
+                        if let Some(bytes) = m.payload() {
+                            view.record(bytes, metrics.as_ref());
+                        }
+                    }
+                    Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
+                    Err(_) => {}
                 }
             }
         });

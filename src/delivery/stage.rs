@@ -102,6 +102,9 @@ pub struct DeliverStats {
     pub inhibited: u64,
 }
 
+/// How long the stage waits after a consumer error before reading again.
+const CONSUMER_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
@@ -268,7 +271,16 @@ pub async fn run(
         stage.throttle_retries(&consumer, &d.retry_topic);
         tokio::select! {
             m = consumer.recv() => {
-                let m = m?;
+                let m = match m {
+                    Ok(m) => m,
+                    // Broker restarts and lost connections surface here; librdkafka reconnects
+                    // by itself, so they are logged, not fatal (as in the pipeline).
+                    Err(e) => {
+                        tracing::warn!(error = %e, "consumer error");
+                        tokio::time::sleep(CONSUMER_ERROR_PAUSE).await;
+                        continue;
+                    }
+                };
                 let source = stage.source(m.topic(), m.partition(), m.offset());
                 stage.schedule.consumed(source);
                 let payload = m.payload().unwrap_or_default();
@@ -285,11 +297,11 @@ pub async fn run(
                     stage.schedule.finish(ticket);
                 }
             }
-            _ = commit.tick() => stage.commit(&consumer)?,
+            _ = commit.tick() => stage.commit(&consumer),
             _ = tokio::time::sleep(wake) => {}
         }
     }
-    stage.commit(&consumer)?;
+    stage.commit(&consumer);
     Ok(stage.stats)
 }
 
@@ -757,28 +769,34 @@ impl Stage {
     }
 
     /// Makes the retry and DLQ records written so far durable, then commits the input offsets
-    /// the schedule allows. A commit refused because a rebalance is under way is left to the
-    /// next one.
-    fn commit(&mut self, consumer: &StreamConsumer<RevokeRecorder>) -> Result<(), DeliverError> {
-        self.producer.flush(Duration::from_secs(30))?;
+    /// the schedule allows. A failure (the broker away, a rebalance under way) is logged and
+    /// left to the next commit: offsets only ever move past finished deliveries, so a late
+    /// commit repeats deliveries after a crash but loses none.
+    fn commit(&mut self, consumer: &StreamConsumer<RevokeRecorder>) {
+        if let Err(e) = self.producer.flush(Duration::from_secs(30)) {
+            // Retry and DLQ records not acknowledged: no offset may pass them yet.
+            tracing::warn!(error = %e, "retry and DLQ records not yet acknowledged; commit deferred");
+            return;
+        }
         let offsets: BTreeMap<i32, i64> = self.schedule.committable();
         if offsets.is_empty() {
-            return Ok(());
+            return;
         }
         let mut tpl = TopicPartitionList::new();
         for (id, offset) in offsets {
             let (topic, partition) = &self.sources[id as usize];
-            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))?;
+            if tpl
+                .add_partition_offset(topic, *partition, Offset::Offset(offset))
+                .is_err()
+            {
+                return;
+            }
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
-            Ok(()) => Ok(()),
+            Ok(()) => {}
             // Nothing new to commit.
-            Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => Ok(()),
-            Err(KafkaError::ConsumerCommit(code)) => {
-                tracing::warn!(error = %code, "offset commit refused; retried at the next");
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+            Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(error = %e, "offset commit failed; retried at the next"),
         }
     }
 }
