@@ -33,6 +33,8 @@ pub(crate) fn run(loaded: Loaded) -> Result<()> {
         )?);
         let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
         let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
+        // The alerts topic too: delivery may start before the pipeline ever ran.
+        vigil::kafka::ensure_topics(&loaded.settings.kafka, &brokers).await?;
         vigil::kafka::ensure_delivery_topics(
             &loaded.settings.kafka,
             &loaded.settings.delivery,

@@ -109,6 +109,10 @@ async fn run_pipeline(
         Box::new(AlertLines::readable(stdout))
     }];
     sinks.extend(renderings.sinks(FileSink::fresh)?);
+    // A signing key or SMTP credential missing stops the run before anything starts.
+    if loaded.settings.delivery.enabled {
+        vigil::delivery::stage::preflight(&loaded).context("starting delivery")?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signals(stop.clone());
     let k = loaded.settings.kafka.clone();
@@ -136,7 +140,17 @@ async fn run_pipeline(
             .await
             .context("starting delivery")?;
         routes = started.routes;
-        delivery = Some(started.stage);
+        // Delivery failing stops the run at once (a supervisor restarts it), rather than the
+        // pipeline running on with no subscriber served.
+        let (stage, halt) = (started.stage, stop.clone());
+        delivery = Some(tokio::spawn(async move {
+            let result = stage.await;
+            if !matches!(result, Ok(Ok(_))) {
+                tracing::error!("delivery stopped with an error; stopping the run");
+                halt.store(true, Ordering::Relaxed);
+            }
+            result
+        }));
     }
     let opts = PipelineOptions {
         brokers,
@@ -192,7 +206,7 @@ async fn run_pipeline(
     // The pipeline stopped (a signal, or --max-records): delivery stops with it.
     pipeline_stop.store(true, Ordering::Relaxed);
     if let Some(stage) = delivery {
-        let d = stage.await?.context("delivery")?;
+        let d = stage.await??.context("delivery")?;
         tracing::info!(
             delivered = d.delivered,
             retried = d.retried,

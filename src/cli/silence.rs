@@ -47,9 +47,23 @@ pub(crate) fn add(loaded: &Loaded, n: NewSilence) -> Result<()> {
     let starts_at = n.starts.unwrap_or_else(Utc::now);
     let ends_at = match (n.duration, n.until) {
         (Some(d), None) => starts_at + chrono::Duration::from_std(d).context("--duration")?,
+        (None, Some(t)) if t <= starts_at => {
+            bail!("--until {t} is not after the silence's start ({starts_at}; --starts sets it)")
+        }
         (None, Some(t)) => t,
         _ => bail!("give exactly one of --duration and --until"),
     };
+    // A rule or signal no rule has would mute nothing, silently.
+    for r in &n.rules {
+        if !loaded.rules.iter().any(|rule| &rule.name == r) {
+            bail!("--rule {r:?} is not a rule of rules.toml");
+        }
+    }
+    for sig in &n.signals {
+        if !loaded.rules.iter().any(|rule| rule.signal_label() == sig) {
+            bail!("--signal {sig:?} is the signal of no rule (e.g. threat:abduction, risk:RF7)");
+        }
+    }
     let silence = Silence {
         id: uuid::Uuid::new_v4().to_string(),
         regions: n.regions,
@@ -79,11 +93,10 @@ pub(crate) fn expire(loaded: &Loaded, id: &str, author: &str) -> Result<()> {
         bail!("no silence {id}");
     };
     let now = Utc::now();
-    if silence.ends_at <= now {
+    if silence.ended(now) {
         bail!("silence {id} has already ended ({})", silence.ends_at);
     }
-    silence.ends_at = now.max(silence.starts_at + chrono::Duration::milliseconds(1));
-    silence.expired_by = Some(author.to_string());
+    silence.expire(now, author);
     rt.block_on(write(loaded, &brokers, &silence))?;
     println!("{id} expired");
     Ok(())
@@ -95,13 +108,13 @@ pub(crate) fn list(loaded: &Loaded, all: bool, json: bool) -> Result<()> {
     let brokers = brokers(loaded)?;
     let known = runtime()?.block_on(read(loaded, &brokers))?;
     let now = Utc::now();
-    for s in known.all().filter(|s| all || s.ends_at > now) {
+    for s in known.all().filter(|s| all || !s.ended(now)) {
         if json {
             println!("{}", serde_json::to_string(s)?);
         } else {
             let state = if s.active(now) {
                 "active"
-            } else if s.ends_at <= now {
+            } else if s.ended(now) {
                 "ended"
             } else {
                 "pending"

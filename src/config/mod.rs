@@ -350,6 +350,32 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
         }
     }
 
+    // Filters that name a rule or signal no rule has would silently deliver nothing.
+    if let Some(rules) = &rules {
+        for (i, s) in subscribers.iter().enumerate() {
+            for (j, name) in s.rules.iter().enumerate() {
+                if !rules.iter().any(|r| &r.name == name) {
+                    issues.push(issue_at(
+                        &subs_path,
+                        None,
+                        &format!("subscriber[{i}].rules[{j}]"),
+                        &format!("{name:?} is not a rule of rules.toml"),
+                    ));
+                }
+            }
+            for (j, signal) in s.signals.iter().enumerate() {
+                if !rules.iter().any(|r| r.signal_label() == signal) {
+                    issues.push(issue_at(
+                        &subs_path,
+                        None,
+                        &format!("subscriber[{i}].signals[{j}]"),
+                        &format!("{signal:?} is the signal of no rule (e.g. \"threat:abduction\", \"risk:RF7\")"),
+                    ));
+                }
+            }
+        }
+    }
+
     match (issues.is_empty(), taxonomy, rules) {
         (true, Some(taxonomy), Some(rules)) => Ok(Loaded {
             settings,

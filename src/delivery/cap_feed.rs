@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -41,7 +41,7 @@ pub struct Feeds {
     feeds: BTreeMap<String, VecDeque<Entry>>,
     max_entries: usize,
     cap: CapSettings,
-    /// Where a message's link points: `delivery.feed_base_url`, else the request's Host.
+    /// Where links point: `delivery.feed_base_url`, else relative to the server's root.
     base_url: Option<String>,
 }
 
@@ -114,9 +114,17 @@ impl Feeds {
             .map(|e| Arc::clone(&e.xml))
     }
 
-    /// Feed `name` as an Atom document, newest entry first; links under `base`.
+    /// Feed `name` as an Atom document, newest entry first (by `updated`, then identifier);
+    /// links under `base` (empty: links relative to the server's root, resolved by readers
+    /// against the feed's own URL, so that no request header chooses where they point).
     fn atom(&self, name: &str, base: &str) -> Option<String> {
         let feed = self.feeds.get(name)?;
+        let mut newest: Vec<&Entry> = feed.iter().collect();
+        newest.sort_by(|a, b| {
+            b.updated
+                .cmp(&a.updated)
+                .then_with(|| b.identifier.cmp(&a.identifier))
+        });
         let updated = feed
             .iter()
             .map(|e| e.updated.as_str())
@@ -140,7 +148,7 @@ impl Feeds {
                 w.create_element("link")
                     .with_attributes([("rel", "self"), ("href", feed_url.as_str())])
                     .write_empty()?;
-                for e in feed.iter().rev() {
+                for e in newest {
                     let href = format!("{base}/cap/messages/{}.xml", e.identifier);
                     w.create_element("entry").write_inner_content(|w| {
                         text(w, "id", &format!("urn:vigil:cap:{}", e.identifier))?;
@@ -180,24 +188,14 @@ pub fn routes(feeds: Arc<RwLock<Feeds>>) -> Router {
         .with_state(feeds)
 }
 
-async fn feed(
-    State(feeds): State<Arc<RwLock<Feeds>>>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn feed(State(feeds): State<Arc<RwLock<Feeds>>>, Path(file): Path<String>) -> Response {
     let Some(name) = file.strip_suffix(".atom") else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let Ok(feeds) = feeds.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let base = feeds.base_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    });
+    let base = feeds.base_url.clone().unwrap_or_default();
     match feeds.atom(name, base.trim_end_matches('/')) {
         Some(doc) => ([(header::CONTENT_TYPE, "application/atom+xml")], doc).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
@@ -251,12 +249,17 @@ mod tests {
             a.status = Status::Escalated;
             feeds.add("pub", &a);
         }
+        // Read out of order (another partition): listed newest first all the same.
+        a.updated_at = "2026-03-07T12:00:00Z".into();
+        a.status = Status::Resolved;
+        feeds.add("pub", &a);
         let doc = feeds.atom("pub", "http://h").unwrap();
         assert_eq!(feeds.feeds["pub"].len(), 2);
+        assert!(doc.find("20260308").unwrap() < doc.find("20260307120000").unwrap());
+        assert!(!doc.contains("20260306"), "the oldest was pushed out");
+        let relative = feeds.atom("pub", "").unwrap();
+        assert!(relative.contains("href=\"/cap/messages/"), "{relative}");
         assert!(doc.contains("<updated>2026-03-08T00:00:00Z</updated>"));
-        let first = doc.find("20260308").unwrap();
-        let second = doc.find("20260307").unwrap();
-        assert!(first < second, "newest first");
         assert!(feeds.atom("nope", "http://h").is_none());
         let id = cap::identifier("a1", Status::Escalated, "2026-03-08T00:00:00Z");
         assert!(feeds.message(&id).is_some());

@@ -202,6 +202,24 @@ pub fn backoff(
     jittered.max(retry_after.unwrap_or(Duration::ZERO))
 }
 
+/// When a delivery retried after `wait` from `now_ms` is due (Unix milliseconds), or `None` when
+/// that lies past `delivery.max_age_secs` after its first attempt at `first_ms`: a receiver's
+/// `Retry-After` beyond the delivery's age limit sends it to the DLQ now rather than parking it
+/// (and a huge one never overflows into a due time in the past).
+pub fn retry_due(
+    now_ms: i64,
+    wait: Duration,
+    first_ms: i64,
+    settings: &DeliverySettings,
+) -> Option<i64> {
+    let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+    let due = now_ms.saturating_add(wait_ms);
+    let limit = first_ms.saturating_add(
+        i64::try_from(settings.max_age_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+    );
+    (due <= limit).then_some(due)
+}
+
 /// Whether a delivery first attempted at `first_attempt` has run out of time at `now`.
 pub fn expired(
     first_attempt: DateTime<Utc>,
@@ -216,6 +234,24 @@ pub fn expired(
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_retry_after_past_the_age_limit_is_no_due_time() {
+        let s = DeliverySettings::default(); // max_age 86,400 s
+        let (now, first) = (1_000_000_000_000, 1_000_000_000_000 - 3_600_000);
+        assert_eq!(
+            retry_due(now, Duration::from_secs(60), first, &s),
+            Some(now + 60_000)
+        );
+        // A Retry-After of a day from an hour-old delivery: past the limit.
+        assert_eq!(retry_due(now, Duration::from_secs(86_400), first, &s), None);
+        // So large it would overflow: never a due time in the past.
+        assert_eq!(
+            retry_due(now, Duration::from_secs(9_223_372_036_854_775), first, &s),
+            None
+        );
+        assert_eq!(retry_due(now, Duration::MAX, first, &s), None);
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")

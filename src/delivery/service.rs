@@ -45,6 +45,9 @@ pub async fn start(
 ) -> Result<Started, DeliverError> {
     let k = &loaded.settings.kafka;
     let d = &loaded.settings.delivery;
+    // What would stop the stage at once (a signing key or SMTP credential not in the
+    // environment) stops the start instead, with the subscriber or setting named.
+    stage::preflight(&loaded)?;
 
     // Every silence before the first delivery: an alert muted a minute ago must stay muted
     // across a restart.

@@ -54,6 +54,8 @@ pub enum SilenceError {
     EndsBeforeStart,
     #[error("an empty region, signal or rule")]
     EmptyMatcher,
+    #[error("a region glob of `*` alone matches every region: name the regions, signals or rules")]
+    MatchesAll,
 }
 
 impl Silence {
@@ -70,6 +72,12 @@ impl Silence {
         {
             return Err(SilenceError::EmptyMatcher);
         }
+        if self.signals.is_empty()
+            && self.rules.is_empty()
+            && self.regions.iter().any(|r| r.chars().all(|c| c == '*'))
+        {
+            return Err(SilenceError::MatchesAll);
+        }
         if self.created_by.trim().is_empty() || self.comment.trim().is_empty() {
             return Err(SilenceError::NoAuthorOrReason);
         }
@@ -82,6 +90,22 @@ impl Silence {
     /// Whether the silence is in force at `now`: `starts_at <= now < ends_at`.
     pub fn active(&self, now: DateTime<Utc>) -> bool {
         self.starts_at <= now && now < self.ends_at
+    }
+
+    /// Whether the silence can no longer mute anything at or after `now`: it has ended, or was
+    /// expired before it began.
+    pub fn ended(&self, now: DateTime<Utc>) -> bool {
+        self.ends_at <= now || self.ends_at <= self.starts_at
+    }
+
+    /// The silence ended at `now` by `author`: its end moves to now, or, for one not yet begun,
+    /// to its start (so it never mutes anything).
+    pub fn expire(&mut self, now: DateTime<Utc>, author: &str) {
+        self.ends_at = now.max(self.starts_at).min(self.ends_at);
+        if self.starts_at > now {
+            self.ends_at = self.starts_at;
+        }
+        self.expired_by = Some(author.to_string());
     }
 
     /// Whether `alert` matches every non-empty matcher.
@@ -203,6 +227,33 @@ mod tests {
         let mut s = silence(&["NG-BO"], &[], 1);
         s.ends_at = s.starts_at;
         assert_eq!(s.check(), Err(SilenceError::EndsBeforeStart));
+        assert_eq!(
+            silence(&["*"], &[], 1).check(),
+            Err(SilenceError::MatchesAll)
+        );
+        assert_eq!(silence(&["*"], &["threat:siege"], 1).check(), Ok(()));
+    }
+
+    #[test]
+    fn expiring_ends_a_running_silence_now_and_a_pending_one_before_it_begins() {
+        let now = Utc::now();
+        let mut running = silence(&["NG-BO"], &[], 2);
+        running.expire(now, "analyst-2");
+        assert_eq!(running.ends_at, now);
+        assert!(running.ended(now) && !running.active(now));
+        assert_eq!(running.expired_by.as_deref(), Some("analyst-2"));
+        let mut pending = silence(&["NG-BO"], &[], 2);
+        pending.starts_at = now + chrono::Duration::hours(1);
+        assert!(!pending.ended(now));
+        pending.expire(now, "analyst-2");
+        assert!(pending.ended(now));
+        for t in [
+            now,
+            pending.starts_at,
+            pending.starts_at + chrono::Duration::minutes(30),
+        ] {
+            assert!(!pending.active(t), "never in force");
+        }
     }
 
     #[test]

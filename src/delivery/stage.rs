@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use super::email::{self, EmailSetupError};
 use super::group::{Grouper, Member, Notification, group_key};
 use super::inhibit::Inhibitor;
-use super::retry::{DeliverySettings, Verdict, backoff, expired};
+use super::retry::{DeliverySettings, Verdict, backoff, expired, retry_due};
 use super::schedule::{Limits, Schedule, Source, Ticket};
 use super::signature::notification_id;
 use super::silence::Silences;
@@ -303,6 +303,24 @@ pub async fn run(
     }
     stage.commit(&consumer);
     Ok(stage.stats)
+}
+
+/// Checks what the stage needs from the environment before anything starts: every signing key
+/// `secret_env` names, and the SMTP transport when `email` subscribers exist.
+///
+/// Errors: the first missing secret or credential, naming the subscriber or setting.
+pub fn preflight(loaded: &Loaded) -> Result<(), DeliverError> {
+    let subscribers: Vec<Subscriber> = loaded
+        .subscribers
+        .iter()
+        .filter(|s| delivered_here(s))
+        .cloned()
+        .collect();
+    secrets(&subscribers)?;
+    if subscribers.iter().any(|s| s.kind == SubscriberKind::Email) {
+        email::transport(&loaded.settings.delivery.smtp)?;
+    }
+    Ok(())
 }
 
 /// Each subscriber's signing key, from the environment variable its `secret_env` names.
@@ -632,18 +650,18 @@ impl Stage {
             ),
             Verdict::Retry { after, reason } => {
                 let first_at = DateTime::from_timestamp_millis(first).unwrap_or_else(Utc::now);
-                if expired(first_at, Utc::now(), &self.settings) {
-                    let why = format!("{reason}; still failing after delivery.max_age_secs");
-                    self.dead(&records(), &name, d.attempt, DeliveryOutcome::Expired, &why);
-                } else {
-                    let wait = backoff(d.attempt, after, &self.settings, &mut self.rng);
+                let wait = backoff(d.attempt, after, &self.settings, &mut self.rng);
+                let due = retry_due(now_ms(), wait, first, &self.settings);
+                if let (false, Some(due)) = (expired(first_at, Utc::now(), &self.settings), due) {
                     tracing::debug!(subscriber = %name, attempt = d.attempt, %reason, wait_ms = wait.as_millis() as u64, "retry");
-                    let due = now_ms() + wait.as_millis() as i64;
                     self.schedule_retry(subscriber, &d, d.attempt + 1, first, due);
                     self.stats.retried += 1;
                     if let Some(m) = &self.metrics {
                         m.retried(&name);
                     }
+                } else {
+                    let why = format!("{reason}; still failing at delivery.max_age_secs");
+                    self.dead(&records(), &name, d.attempt, DeliveryOutcome::Expired, &why);
                 }
             }
         }

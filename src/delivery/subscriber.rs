@@ -38,6 +38,31 @@ impl SubscriberKind {
     }
 }
 
+/// Languages a subscriber may ask for (ISO 639-1): those of the desks Vigil serves. Text exists
+/// in `en` and `fr` today; a subscriber asking for another gets the first of its list Vigil has.
+pub const LANGUAGES: [&str; 5] = ["en", "fr", "pt", "ar", "sw"];
+
+/// The shortest `group_interval` and `repeat_interval` accepted.
+const MIN_GROUP_INTERVAL: Duration = Duration::from_secs(1);
+const MIN_REPEAT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What is wrong with a receiver URL, if anything: it must parse, be `http` or `https` (any
+/// case), name a host, and carry no user or password (secrets live in the environment, not in
+/// this file; a token a receiver wants in its path or query is masked in logs).
+fn url_problem(url: &str) -> Option<&'static str> {
+    match reqwest::Url::parse(url) {
+        Err(_) => Some("is not a URL"),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some("must be an http:// or https:// URL")
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("names no host"),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            Some("carries credentials: give the receiver a signing key (secret_env) instead")
+        }
+        Ok(_) => None,
+    }
+}
+
 fn default_group_by() -> Vec<GroupLabel> {
     vec![GroupLabel::Rule, GroupLabel::Region]
 }
@@ -161,11 +186,38 @@ pub fn validate(subscribers: &[Subscriber]) -> Vec<SubscriberFinding> {
         }
         match (&s.url, s.kind.posts()) {
             (None, true) => finding(i, "url", "required for this kind".into()),
-            (Some(url), true) if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                finding(i, "url", "must be an http:// or https:// URL".into())
+            (Some(url), true) => {
+                if let Some(problem) = url_problem(url) {
+                    finding(i, "url", problem.into());
+                }
             }
             (Some(_), false) => finding(i, "url", "this kind does not post to a URL".into()),
             _ => {}
+        }
+        for (j, l) in s.languages.iter().enumerate() {
+            if !LANGUAGES.contains(&l.as_str()) {
+                finding(
+                    i,
+                    &format!("languages[{j}]"),
+                    format!("{l:?} is not one of {}", LANGUAGES.join(", ")),
+                );
+            }
+        }
+        if s.kind.groups() {
+            let mut labels = s.group_by.clone();
+            labels.sort_by_key(|l| *l as u8);
+            labels.dedup();
+            if labels.len() != s.group_by.len() {
+                finding(i, "group_by", "names a label twice".into());
+            }
+            if s.group_interval < MIN_GROUP_INTERVAL || s.repeat_interval < MIN_REPEAT_INTERVAL {
+                finding(
+                    i,
+                    "group_interval",
+                    "group_interval must be at least 1s and repeat_interval at least 1m (a receiver is not to be flooded)"
+                        .into(),
+                );
+            }
         }
         for (j, r) in s.regions.iter().enumerate() {
             if r.is_empty() || r.chars().all(|c| c == '*') && r.len() > 1 {
@@ -287,6 +339,50 @@ secret_env = "KEY-1"
         );
         assert!(found[1].1.contains("used by an earlier subscriber"));
         assert!(found[6].1.contains("only webhook deliveries are signed"));
+    }
+
+    #[test]
+    fn languages_labels_and_intervals_are_checked() {
+        let subs = parse(
+            r#"
+[[subscriber]]
+name = "chat"
+kind = "alertmanager"
+url = "http://127.0.0.1/"
+languages = ["fr", "klingon"]
+group_by = ["rule", "rule"]
+group_interval = "1ms"
+repeat_interval = "2ms"
+"#,
+        );
+        let paths: Vec<String> = validate(&subs).into_iter().map(|f| f.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "subscriber[0].languages[1]",
+                "subscriber[0].group_by",
+                "subscriber[0].group_interval",
+            ]
+        );
+    }
+
+    #[test]
+    fn receiver_urls_must_parse_name_a_host_and_hold_no_credentials() {
+        for (url, ok) in [
+            ("http://127.0.0.1:8080/alerts", true),
+            ("HTTPS://example.org/x", true),
+            (
+                "https://hooks.example.org/T00/B00/secret-in-path?token=x",
+                true,
+            ),
+            ("http://", false),
+            ("http://exa mple.org/x", false),
+            ("ftp://example.org/", false),
+            ("https://user:pass@example.org/", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(url_problem(url).is_none(), ok, "{url}");
+        }
     }
 
     #[test]

@@ -167,6 +167,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The signal its alerts carry: `threat:abduction`, `risk:RF7` or `combo:siege+abduction`.
+    pub fn signal_label(&self) -> &str {
+        &self.signal_label
+    }
+
     /// Whether the rule runs in `region` (a region code such as `NG-BO`).
     pub(crate) fn applies_to(&self, region: &str) -> bool {
         self.regions.is_empty() || self.regions.iter().any(|r| r == region)

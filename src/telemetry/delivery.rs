@@ -62,12 +62,12 @@ impl DeliveryMetrics {
             )?,
             silenced: counter(
                 "vigil_delivery_silenced_total",
-                "Alert records not delivered to a subscriber because a silence matched.",
+                "Alert records held back from a subscriber by a silence, counted when a delivery was due (for grouped kinds, the latest record of each episode the notification carried).",
                 &["subscriber"],
             )?,
             inhibited: counter(
                 "vigil_delivery_inhibited_total",
-                "Watch-level alert records held back under an open critical episode.",
+                "Watch-level alert records held back under an open critical episode, counted as silenced ones are.",
                 &["subscriber"],
             )?,
             latency: HistogramVec::new(

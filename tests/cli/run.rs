@@ -366,3 +366,38 @@ fn assert_demo_metrics(text: &str) {
         1.0
     );
 }
+
+#[test]
+fn run_refuses_to_start_when_a_signing_key_is_missing() {
+    // A webhook whose secret_env is not set: `vigil run` stops before anything starts, naming
+    // the subscriber and the variable, rather than running on with no subscriber served.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    for f in ["vigil.toml", "taxonomy.toml", "rules.toml"] {
+        std::fs::copy(std::path::Path::new("config").join(f), cfg.join(f)).unwrap();
+    }
+    std::fs::write(
+        cfg.join("subscribers.toml"),
+        "[[subscriber]]\nname = \"desk\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_env = \"VIGIL_TEST_UNSET_KEY\"\n",
+    )
+    .unwrap();
+    let out = vigil()
+        .arg("--config-dir")
+        .arg(&cfg)
+        .args(["run", "--speed", "0"])
+        .env("VIGIL__HTTP__LISTEN", "127.0.0.1:0")
+        .env_remove("VIGIL_TEST_UNSET_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("subscriber desk: secret_env VIGIL_TEST_UNSET_KEY is not set"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("run finished"),
+        "the pipeline never started: {stderr}"
+    );
+}
