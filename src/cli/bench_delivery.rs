@@ -202,8 +202,7 @@ async fn bench(mut loaded: Loaded, records: usize, rate: u64, seconds: u64) -> R
         brokers.clone(),
         Arc::clone(&stop),
         None,
-    )
-    .await?;
+    )?;
     let producer: FutureProducer = client_config(&k, &brokers).set("linger.ms", "1").create()?;
 
     // Warm-up, outside the timed window: the stage joins its group and takes its partitions,

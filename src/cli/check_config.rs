@@ -12,14 +12,15 @@ pub(crate) fn run(dir: &Path) -> Result<()> {
         Ok(loaded) => {
             let engine = loaded.engine()?;
             println!(
-                "ok: {} risk factors, {} indicators, {} threats, {} lexicon phrases, {} event frames, {} rules, {} subscribers",
+                "ok: {} risk factors, {} indicators, {} threats, {} lexicon phrases, {} event frames, {} rules, {} subscribers, {} desk tokens",
                 loaded.taxonomy.risk_factors.len(),
                 loaded.taxonomy.indicator_index().len(),
                 loaded.taxonomy.threats.len(),
                 engine.tagger().phrase_count(),
                 engine.tagger().frame_count(),
                 loaded.rules.len(),
-                loaded.subscribers.len()
+                loaded.subscribers.len(),
+                loaded.access.len()
             );
             Ok(())
         }

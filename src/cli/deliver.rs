@@ -41,8 +41,8 @@ pub(crate) fn run(loaded: Loaded) -> Result<()> {
             &brokers,
         )
         .await?;
-        let started = service::start(loaded.clone(), brokers, stop, Some(dm)).await?;
-        // Ready once the silences and feeds are read: delivery has started.
+        let started = service::start(loaded.clone(), brokers, stop, Some(dm))?;
+        // Alive and serving; delivery starts in the background (its errors end the process).
         let ready = Arc::new(AtomicBool::new(true));
         let addr = vigil::telemetry::http::serve(
             &loaded.settings.http.listen,

@@ -137,7 +137,6 @@ async fn run_pipeline(
         let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
         let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
         let started = service::start(loaded.clone(), brokers.clone(), stop.clone(), Some(dm))
-            .await
             .context("starting delivery")?;
         routes = started.routes;
         // Delivery failing stops the run at once (a supervisor restarts it), rather than the

@@ -208,6 +208,8 @@ pub struct FileSettings {
     pub taxonomy: String,
     pub rules: String,
     pub subscribers: String,
+    /// The desk's bearer tokens, as SHA-256 hashes (`desk/access.rs`).
+    pub access: String,
 }
 
 impl Default for FileSettings {
@@ -216,6 +218,7 @@ impl Default for FileSettings {
             taxonomy: "taxonomy.toml".into(),
             rules: "rules.toml".into(),
             subscribers: "subscribers.toml".into(),
+            access: "access.toml".into(),
         }
     }
 }
@@ -260,6 +263,9 @@ pub struct Loaded {
     pub taxonomy: Taxonomy,
     pub rules: Vec<Rule>,
     pub subscribers: Vec<Subscriber>,
+    /// The desk's tokens (`access.toml`; none when the file is absent: the desk then admits
+    /// no one).
+    pub access: Vec<crate::desk::access::Token>,
 }
 
 impl Loaded {
@@ -350,6 +356,8 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
         }
     }
 
+    let access = load_access(&dir.join(&settings.files.access), &mut issues);
+
     // Filters that name a rule or signal no rule has would silently deliver nothing.
     if let Some(rules) = &rules {
         for (i, s) in subscribers.iter().enumerate() {
@@ -382,6 +390,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigError> {
             taxonomy,
             rules,
             subscribers,
+            access,
         }),
         _ => Err(ConfigError(issues)),
     }
@@ -451,6 +460,22 @@ fn load_subscribers(subs_path: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Subs
     } else {
         Vec::new()
     }
+}
+
+/// `access.toml` (optional): every token, checked (`desk::access::validate`).
+fn load_access(path: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<crate::desk::access::Token> {
+    use crate::desk::access::{AccessFile, validate};
+    if !path.exists() {
+        return Vec::new();
+    }
+    read_toml(path, issues)
+        .map(|(text, a): (String, AccessFile)| {
+            for f in validate(&a.tokens) {
+                issues.push(issue_at(path, locate(&text, &f.path), &f.path, &f.message));
+            }
+            a.tokens
+        })
+        .unwrap_or_default()
 }
 
 fn load_settings(path: &Path) -> Result<Settings, ConfigIssue> {

@@ -33,94 +33,115 @@ pub struct Started {
 /// How often the followers look at `stop` while no record arrives.
 const STOP_POLL: Duration = Duration::from_millis(200);
 
-/// Starts delivery on `brokers` until `stop` is set. The caller has made the topics
+/// Starts delivery on `brokers` until `stop` is set, returning at once: the silences, feeds
+/// and stage start in the stage's task (whose error, if any, says why). The caller has made the topics
 /// (`kafka::ensure_delivery_topics`; the embedded cluster of `vigil run` makes its own).
 ///
-/// Errors: Kafka set-up (topics, reading the silences or alerts topic).
-pub async fn start(
+/// Errors: a signing key or SMTP credential missing from the environment.
+pub fn start(
     loaded: Arc<Loaded>,
     brokers: String,
     stop: Arc<AtomicBool>,
     metrics: Option<DeliveryMetrics>,
 ) -> Result<Started, DeliverError> {
-    let k = &loaded.settings.kafka;
-    let d = &loaded.settings.delivery;
     // What would stop the stage at once (a signing key or SMTP credential not in the
     // environment) stops the start instead, with the subscriber or setting named.
     stage::preflight(&loaded)?;
-
-    // Every silence before the first delivery: an alert muted a minute ago must stay muted
-    // across a restart.
-    let silences = Arc::new(RwLock::new(Silences::default()));
-    let follower = Follower::open(k, &brokers, &d.silences_topic)?;
-    follower
-        .catch_up(|r| apply_silence(&silences, r.key, r.value))
-        .await?;
-    {
-        let silences = Arc::clone(&silences);
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(STOP_POLL, follower.next()).await {
-                    Ok(Ok(m)) => apply_silence(&silences, m.key().unwrap_or_default(), m.payload()),
-                    // The broker away: librdkafka reconnects; wait rather than spin.
-                    Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
-                    Err(_) => {}
-                }
-            }
-        });
-    }
-
+    let d = &loaded.settings.delivery;
     let feeds = Arc::new(RwLock::new(Feeds::new(
         &loaded.subscribers,
         loaded.settings.cap.clone(),
         d.feed_max_entries,
         d.feed_base_url.clone(),
     )));
-    if loaded
+    let routes = cap_feed::routes(Arc::clone(&feeds));
+    // The rest reads Kafka, which takes seconds: in the background, so that `vigil run`'s
+    // pipeline does not wait for delivery to start.
+    let stage = tokio::spawn(async move {
+        let silences = follow_silences(&loaded, &brokers, &stop).await?;
+        follow_feeds(&loaded, &brokers, &stop, feeds, &silences, metrics.clone()).await?;
+        stage::run(&loaded, &brokers, stop, silences, metrics).await
+    });
+    Ok(Started { routes, stage })
+}
+
+/// Every silence, read before the first delivery (an alert muted a minute ago must stay muted
+/// across a restart), then followed.
+async fn follow_silences(
+    loaded: &Loaded,
+    brokers: &str,
+    stop: &Arc<AtomicBool>,
+) -> Result<Arc<RwLock<Silences>>, DeliverError> {
+    let silences = Arc::new(RwLock::new(Silences::default()));
+    let follower = Follower::open(
+        &loaded.settings.kafka,
+        brokers,
+        &loaded.settings.delivery.silences_topic,
+    )?;
+    follower
+        .catch_up(|r| apply_silence(&silences, r.key, r.value))
+        .await?;
+    let (held, stop) = (Arc::clone(&silences), Arc::clone(stop));
+    tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            match tokio::time::timeout(STOP_POLL, follower.next()).await {
+                Ok(Ok(m)) => apply_silence(&held, m.key().unwrap_or_default(), m.payload()),
+                // The broker away: librdkafka reconnects; wait rather than spin.
+                Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
+                Err(_) => {}
+            }
+        }
+    });
+    Ok(silences)
+}
+
+/// The CAP feeds, rebuilt from the alerts topic, then followed (when any `cap_feed` exists).
+async fn follow_feeds(
+    loaded: &Loaded,
+    brokers: &str,
+    stop: &Arc<AtomicBool>,
+    feeds: Arc<RwLock<Feeds>>,
+    silences: &Arc<RwLock<Silences>>,
+    metrics: Option<DeliveryMetrics>,
+) -> Result<(), DeliverError> {
+    if !loaded
         .subscribers
         .iter()
         .any(|s| s.kind == SubscriberKind::CapFeed)
     {
-        let follower = Follower::open(k, &brokers, &k.alerts_topic)?;
-        let mut view = FeedView {
-            feeds: Arc::clone(&feeds),
-            silences: Arc::clone(&silences),
-            inhibitor: Inhibitor::default(),
-            inhibit: d.inhibit_watch_under_critical,
-        };
-        let listed = follower
-            .catch_up(|r| {
-                if let Some(bytes) = r.value {
-                    view.record(bytes, None);
-                }
-            })
-            .await?;
-        tracing::info!(records = listed, "CAP feeds rebuilt from the alerts topic");
-        let (stop, metrics) = (Arc::clone(&stop), metrics.clone());
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(STOP_POLL, follower.next()).await {
-                    Ok(Ok(m)) => {
-                        if let Some(bytes) = m.payload() {
-                            view.record(bytes, metrics.as_ref());
-                        }
-                    }
-                    Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
-                    Err(_) => {}
-                }
-            }
-        });
+        return Ok(());
     }
-
-    let stage = {
-        let (loaded, silences) = (Arc::clone(&loaded), Arc::clone(&silences));
-        tokio::spawn(async move { stage::run(&loaded, &brokers, stop, silences, metrics).await })
+    let k = &loaded.settings.kafka;
+    let follower = Follower::open(k, brokers, &k.alerts_topic)?;
+    let mut view = FeedView {
+        feeds,
+        silences: Arc::clone(silences),
+        inhibitor: Inhibitor::default(),
+        inhibit: loaded.settings.delivery.inhibit_watch_under_critical,
     };
-    Ok(Started {
-        routes: cap_feed::routes(feeds),
-        stage,
-    })
+    let listed = follower
+        .catch_up(|r| {
+            if let Some(bytes) = r.value {
+                view.record(bytes, None);
+            }
+        })
+        .await?;
+    tracing::info!(records = listed, "CAP feeds rebuilt from the alerts topic");
+    let stop = Arc::clone(stop);
+    tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            match tokio::time::timeout(STOP_POLL, follower.next()).await {
+                Ok(Ok(m)) => {
+                    if let Some(bytes) = m.payload() {
+                        view.record(bytes, metrics.as_ref());
+                    }
+                }
+                Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
+                Err(_) => {}
+            }
+        }
+    });
+    Ok(())
 }
 
 fn apply_silence(silences: &RwLock<Silences>, key: &[u8], value: Option<&[u8]>) {

@@ -164,3 +164,20 @@ fn check_config_refuses_email_without_an_smtp_server() {
     .unwrap();
     run(vigil().arg("--config-dir").arg(&cfg).arg("check-config"));
 }
+
+#[test]
+fn check_config_names_the_line_of_a_desk_token_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let access = "[[token]]\nname = \"ng-focal\"\nrole = \"viewer\"\nregions = [\"NG-*\"]\nsha256 = \"not-a-hash\"\n";
+    std::fs::write(cfg.join("access.toml"), access).unwrap();
+    let stderr = check_config_fails(&cfg);
+    let line = line_of(access, "sha256 =");
+    let expected = format!("access.toml:{line}: token[0].sha256: must be 64 lower-case hex digits");
+    assert!(stderr.contains(&expected), "{expected}\nnot in\n{stderr}");
+    // A well-formed hash passes, and is counted.
+    let good = access.replace("not-a-hash", &"ab".repeat(32));
+    std::fs::write(cfg.join("access.toml"), good).unwrap();
+    let out = run(vigil().arg("--config-dir").arg(&cfg).arg("check-config"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 desk tokens"));
+}
