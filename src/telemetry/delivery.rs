@@ -104,6 +104,7 @@ impl DeliveryMetrics {
                 m.deliveries.with_label_values(&[s.as_str(), o.as_str()]);
             }
             m.retries.with_label_values(&[s.as_str()]);
+            m.latency.with_label_values(&[s.as_str()]);
             m.silenced.with_label_values(&[s.as_str()]);
             m.inhibited.with_label_values(&[s.as_str()]);
             m.queued.with_label_values(&[s.as_str()]);
