@@ -2,6 +2,9 @@
 //!
 //! Built so far: [`access`], who may use it (bearer tokens kept as SHA-256 hashes in
 //! `config/access.toml`, roles, region scopes; deny by default), loaded and checked with the
-//! rest of the configuration. The store, the API and the page come next.
+//! rest of the configuration; and [`store`], the embedded SQLite store of the alert records the
+//! desk has read, with its offsets in the same transaction, queried in episodes by scope and
+//! `as_of`. Reading Kafka into the store, the API and the page come next.
 
 pub mod access;
+pub mod store;
