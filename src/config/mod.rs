@@ -522,11 +522,21 @@ fn read_toml<T: DeserializeOwned>(
             return None;
         }
     };
-    match toml::from_str::<T>(&text) {
+    // Through serde_path_to_error, so that a value of the wrong type is named by its path
+    // (`subscriber[0].group_wait`) as well as its line.
+    let parsed = toml::de::Deserializer::parse(&text)
+        .map_err(|e| (String::new(), e))
+        .and_then(|de| {
+            serde_path_to_error::deserialize::<_, T>(de)
+                .map_err(|e| (e.path().to_string(), e.into_inner()))
+        });
+    match parsed {
         Ok(v) => Some((text, v)),
-        Err(e) => {
+        Err((field, e)) => {
             let line = e.span().map(|s| line_of(&text, s.start));
-            issues.push(issue_at(path, line, "", e.message()));
+            // The path of an error at the top level is `.`: no field to name.
+            let field = if field == "." { "" } else { field.as_str() };
+            issues.push(issue_at(path, line, field, e.message()));
             None
         }
     }

@@ -93,8 +93,9 @@ pub async fn attempt(
     }
 }
 
-/// A URL as logs may show it: user name, password and query values masked, as they often carry
-/// credentials.
+/// A URL as logs may show it: user name, password, path and query values masked, as each may
+/// carry a credential (chat and paging services put their token in the path). The scheme, host
+/// and port stay, enough to tell receivers apart.
 pub fn redact_url(url: &str) -> String {
     let Ok(mut parsed) = reqwest::Url::parse(url) else {
         return "<invalid url>".into();
@@ -104,6 +105,9 @@ pub fn redact_url(url: &str) -> String {
     }
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.path() != "/" {
+        parsed.set_path("/***");
     }
     if parsed.query().is_some() {
         let masked: Vec<String> = parsed
@@ -123,12 +127,17 @@ mod tests {
     fn urls_in_logs_carry_no_credentials() {
         assert_eq!(
             redact_url("https://desk:s3cret@example.org/hook?token=abc&x=1"),
-            "https://***:***@example.org/hook?token=***&x=***"
+            "https://***:***@example.org/***?token=***&x=***"
         );
         assert_eq!(
             redact_url("http://127.0.0.1:8080/alerts"),
-            "http://127.0.0.1:8080/alerts"
+            "http://127.0.0.1:8080/***"
         );
+        assert_eq!(
+            redact_url("https://hooks.example.org/services/T000/B000/XXXXsecret"),
+            "https://hooks.example.org/***"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:9/"), "http://127.0.0.1:9/");
         assert_eq!(redact_url("not a url"), "<invalid url>");
     }
 }

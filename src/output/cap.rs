@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 
-use chrono::DateTime;
+use chrono::{DateTime, Datelike};
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
 use serde::{Deserialize, Serialize};
@@ -149,15 +149,23 @@ fn status_name(status: CapStatus) -> &'static str {
     }
 }
 
-/// `expires`: `sent` plus `hours`, in CAP time.
+/// The last moment a CAP time can name: `xs:dateTime` as CAP restricts it has four-digit years.
+const LAST_CAP_TIME: &str = "9999-12-31T23:59:59-00:00";
+
+/// `expires`: `sent` plus `hours`, in CAP time; never past [`LAST_CAP_TIME`] (an alert near the
+/// end of year 9999, which the input limits allow, would otherwise expire in year 10000).
 fn expires(sent: &str, hours: u32) -> String {
     DateTime::parse_from_rfc3339(sent)
+        .ok()
+        .and_then(|t| t.checked_add_signed(chrono::Duration::hours(i64::from(hours))))
         .map(|t| {
-            (t + chrono::Duration::hours(i64::from(hours)))
-                .format("%Y-%m-%dT%H:%M:%S-00:00")
-                .to_string()
+            if t.year() > 9999 {
+                LAST_CAP_TIME.to_string()
+            } else {
+                t.format("%Y-%m-%dT%H:%M:%S-00:00").to_string()
+            }
         })
-        .unwrap_or_else(|_| cap_time(sent))
+        .unwrap_or_else(|| LAST_CAP_TIME.to_string())
 }
 
 /// CAP time: RFC 3339 with `-00:00` for UTC.
@@ -453,6 +461,19 @@ mod tests {
         assert!(
             xml.contains("<expires>2026-03-04T00:00:00-00:00</expires>"),
             "{xml}"
+        );
+    }
+
+    #[test]
+    fn expiry_never_passes_the_last_cap_time() {
+        assert_eq!(
+            expires("2026-03-02T00:00:00Z", 48),
+            "2026-03-04T00:00:00-00:00"
+        );
+        assert_eq!(expires("9999-12-31T23:00:00Z", 48), LAST_CAP_TIME);
+        assert_eq!(
+            expires("9999-12-30T00:00:00Z", 24),
+            "9999-12-31T00:00:00-00:00"
         );
     }
 

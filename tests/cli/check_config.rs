@@ -181,3 +181,15 @@ fn check_config_names_the_line_of_a_desk_token_problem() {
     let out = run(vigil().arg("--config-dir").arg(&cfg).arg("check-config"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 desk tokens"));
 }
+
+#[test]
+fn check_config_names_the_path_and_line_of_a_value_of_the_wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let subs = "[[subscriber]]\nname = \"chat\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1/\"\ngroup_wait = \"soon\"\n";
+    std::fs::write(cfg.join("subscribers.toml"), subs).unwrap();
+    let stderr = check_config_fails(&cfg);
+    let line = line_of(subs, "group_wait");
+    let expected = format!("subscribers.toml:{line}: subscriber[0].group_wait: ");
+    assert!(stderr.contains(&expected), "{expected}\nnot in\n{stderr}");
+}
