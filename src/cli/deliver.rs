@@ -60,13 +60,6 @@ pub(crate) fn run(loaded: Loaded) -> Result<()> {
         tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
         anyhow::Ok(started.stage.await??)
     })?;
-    tracing::info!(
-        delivered = stats.delivered,
-        retried = stats.retried,
-        dead_lettered = stats.dead,
-        silenced = stats.silenced,
-        inhibited = stats.inhibited,
-        "delivery stopped"
-    );
+    stats.log_stopped();
     Ok(())
 }

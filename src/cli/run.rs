@@ -206,14 +206,7 @@ async fn run_pipeline(
     pipeline_stop.store(true, Ordering::Relaxed);
     if let Some(stage) = delivery {
         let d = stage.await??.context("delivery")?;
-        tracing::info!(
-            delivered = d.delivered,
-            retried = d.retried,
-            dead_lettered = d.dead,
-            silenced = d.silenced,
-            inhibited = d.inhibited,
-            "delivery stopped"
-        );
+        d.log_stopped();
     }
     Ok(())
 }

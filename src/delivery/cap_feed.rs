@@ -1,7 +1,7 @@
 //! The `cap_feed` kind: Vigil serves, for each such subscriber, an Atom 1.0 feed (RFC 4287) of
 //! CAP 1.2 messages at `/cap/<name>.atom`, and each message at
 //! `/cap/messages/<identifier>.xml`, as the CAP alert hubs ingest them (DESIGN, "Delivery").
-//! Messages are rendered by `output/cap.rs` under `[cap]` (sender, status, scope, expiry, areas).
+//! Messages are rendered by `output/cap/` under `[cap]` (sender, status, scope, expiry, areas).
 //!
 //! The feeds are a view of `vigil.alerts`: every instance follows the whole topic (`follow.rs`)
 //! and keeps the newest `delivery.feed_max_entries` messages of each feed in memory, rebuilt from

@@ -83,18 +83,7 @@ mod tests {
     }
 
     fn alert(region: &str, severity: Severity, status: Status) -> Alert {
-        let line = serde_json::json!({
-            "alert_id": "a", "status": status, "rule": "abduction_cluster",
-            "severity": severity, "region": region, "signal": "threat:abduction",
-            "window": {"start": "2026-03-05T00:00:00Z", "end": "2026-03-06T00:00:00Z"},
-            "observed": {"reports": 3, "distinct_sources": 2, "casualties": {"killed": 0,
-                "injured": 0, "abducted": 5, "missing": 0, "displaced": 0, "sexual_violence": 0},
-                "score": 1.0, "value": 3.0, "baseline": null},
-            "threshold": 3.0, "risk_factors": [], "evidence": {"report_ids": [], "indicators": []},
-            "first_seen": "2026-03-06T00:00:00Z", "updated_at": "2026-03-06T00:00:00Z",
-            "summary": "s"
-        });
-        serde_json::from_value(line).expect("an alert record")
+        crate::delivery::test_support::alert("a", region, "threat:abduction", severity, status)
     }
 
     /// A webhook subscriber with no filters.

@@ -1,6 +1,6 @@
 //! Delivery as `vigil run` and `vigil deliver` start it: the silences, read whole before
 //! anything is delivered and then followed; the CAP feeds, rebuilt from the alerts topic and then
-//! followed; and the delivery stage (`stage.rs`) for every other kind. Returns the feeds' HTTP
+//! followed; and the delivery stage (`stage/`) for every other kind. Returns the feeds' HTTP
 //! routes for the caller's server, and the stage's task.
 
 use std::sync::atomic::{AtomicBool, Ordering};
