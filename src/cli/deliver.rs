@@ -4,14 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use vigil::config::Loaded;
 use vigil::delivery::service;
-use vigil::telemetry::delivery::DeliveryMetrics;
-use vigil::telemetry::metrics::Metrics;
 
-use super::stop_on_signals;
+use super::{delivery_metrics, metrics_for, serve_http, stop_on_signals};
 
 pub(crate) fn run(loaded: Loaded) -> Result<()> {
     let brokers = loaded.settings.kafka.brokers.clone();
@@ -25,14 +23,8 @@ pub(crate) fn run(loaded: Loaded) -> Result<()> {
     let stats = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         stop_on_signals(stop.clone());
-        let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
-        let metrics = Arc::new(Metrics::new(
-            &loaded.taxonomy.threat_codes(),
-            &rules,
-            &loaded.settings.metrics.regions,
-        )?);
-        let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
-        let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
+        let metrics = Arc::new(metrics_for(&loaded)?);
+        let dm = delivery_metrics(&loaded, &metrics)?;
         // The alerts topic too: delivery may start before the pipeline ever ran.
         vigil::kafka::ensure_topics(&loaded.settings.kafka, &brokers).await?;
         vigil::kafka::ensure_delivery_topics(
@@ -44,20 +36,7 @@ pub(crate) fn run(loaded: Loaded) -> Result<()> {
         let started = service::start(loaded.clone(), brokers, stop, Some(dm))?;
         // Alive and serving; delivery starts in the background (its errors end the process).
         let ready = Arc::new(AtomicBool::new(true));
-        let addr = vigil::telemetry::http::serve(
-            &loaded.settings.http.listen,
-            metrics,
-            ready,
-            started.routes,
-        )
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on http.listen = {}",
-                loaded.settings.http.listen
-            )
-        })?;
-        tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
+        serve_http(&loaded, metrics, ready, started.routes).await?;
         anyhow::Ok(started.stage.await??)
     })?;
     stats.log_stopped();

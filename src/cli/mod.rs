@@ -26,6 +26,41 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vigil::config::Loaded;
 use vigil::input::import::{self, Format, Records};
 use vigil::output::writers::{AlertSink, FileSink, Rendering};
+use vigil::telemetry::delivery::DeliveryMetrics;
+use vigil::telemetry::metrics::Metrics;
+
+/// The registry for the configured threats, rules and labelled regions.
+pub(crate) fn metrics_for(loaded: &Loaded) -> Result<Metrics> {
+    let threats = loaded.taxonomy.threat_codes();
+    let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
+    Ok(Metrics::new(
+        &threats,
+        &rules,
+        &loaded.settings.metrics.regions,
+    )?)
+}
+
+/// The delivery metrics in `metrics`' registry, a series for every configured subscriber.
+pub(crate) fn delivery_metrics(loaded: &Loaded, metrics: &Metrics) -> Result<DeliveryMetrics> {
+    let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
+    Ok(DeliveryMetrics::register(metrics.registry(), &names)?)
+}
+
+/// Serves `/metrics`, `/healthz`, `/readyz` and `routes` (the CAP feeds) on `http.listen`, and
+/// logs where.
+pub(crate) async fn serve_http(
+    loaded: &Loaded,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    routes: axum::Router,
+) -> Result<()> {
+    let listen = &loaded.settings.http.listen;
+    let addr = vigil::telemetry::http::serve(listen, metrics, ready, routes)
+        .await
+        .with_context(|| format!("cannot listen on http.listen = {listen}"))?;
+    tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
+    Ok(())
+}
 
 pub(crate) fn init_logging(loaded: &Loaded) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")

@@ -18,10 +18,8 @@ use vigil::kafka::pipeline::{self, PipelineOptions, RunStats};
 use vigil::kafka::replay::{Pace, replay};
 use vigil::output::writers::{AlertLines, AlertSink, FileSink};
 use vigil::telemetry::Telemetry;
-use vigil::telemetry::delivery::DeliveryMetrics;
-use vigil::telemetry::metrics::Metrics;
 
-use super::{Renderings, peak_rss_kib, stop_on_signals};
+use super::{Renderings, delivery_metrics, metrics_for, peak_rss_kib, serve_http, stop_on_signals};
 
 pub(crate) fn run(
     loaded: Loaded,
@@ -134,8 +132,7 @@ async fn run_pipeline(
     let mut routes = axum::Router::new();
     let mut delivery = None;
     if loaded.settings.delivery.enabled {
-        let names: Vec<String> = loaded.subscribers.iter().map(|s| s.name.clone()).collect();
-        let dm = DeliveryMetrics::register(metrics.registry(), &names)?;
+        let dm = delivery_metrics(&loaded, &metrics)?;
         let started = service::start(loaded.clone(), brokers.clone(), stop.clone(), Some(dm))
             .context("starting delivery")?;
         routes = started.routes;
@@ -160,20 +157,13 @@ async fn run_pipeline(
         metrics,
         ready: Arc::new(AtomicBool::new(false)),
     };
-    let addr = vigil::telemetry::http::serve(
-        &loaded.settings.http.listen,
+    serve_http(
+        &loaded,
         telemetry.metrics.clone(),
         telemetry.ready.clone(),
         routes,
     )
-    .await
-    .with_context(|| {
-        format!(
-            "cannot listen on http.listen = {}",
-            loaded.settings.http.listen
-        )
-    })?;
-    tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
+    .await?;
     let started = Instant::now();
     let worker_loaded = loaded.clone();
     let pipeline_stop = stop.clone();
@@ -209,17 +199,6 @@ async fn run_pipeline(
         d.log_stopped();
     }
     Ok(())
-}
-
-/// The registry for the configured threats, rules and labelled regions.
-fn metrics_for(loaded: &Loaded) -> Result<Metrics> {
-    let threats = loaded.taxonomy.threat_codes();
-    let rules: Vec<String> = loaded.rules.iter().map(|r| r.name.clone()).collect();
-    Ok(Metrics::new(
-        &threats,
-        &rules,
-        &loaded.settings.metrics.regions,
-    )?)
 }
 
 /// The run's summary, as a log event.
