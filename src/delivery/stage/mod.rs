@@ -138,8 +138,13 @@ pub async fn run(
         None
     };
     let revoked = Arc::new(Mutex::new(Vec::new()));
-    // Static membership, as the pipeline's: a restarted deliverer takes its partitions back at once.
+    // Dynamic membership, unlike the pipeline's: with a static `group.instance.id`, a broker
+    // down longer than the session makes librdkafka rejoin under a new member id, the
+    // coordinator fences it and the consumer is dead for good (librdkafka issue #3437, seen
+    // here in `tests/kafka_broker_restart.rs`). Delivery is at least once and idempotent by
+    // `Vigil-Delivery-Id`, so the rebalance a restart costs is all it loses.
     let consumer: StreamConsumer<RevokeRecorder> = group_member_config(k, brokers, &d.group_id)
+        .remove("group.instance.id")
         .create_with_context(RevokeRecorder {
             revoked: Arc::clone(&revoked),
         })?;
@@ -249,6 +254,10 @@ pub async fn run(
             m = consumer.recv() => {
                 let m = match m {
                     Ok(m) => m,
+                    // Fatal for this consumer (another member took its static identity,
+                    // `group.instance.id`): retrying would warn forever and deliver nothing, so
+                    // the stage stops and `vigil run` with it.
+                    Err(e @ KafkaError::MessageConsumptionFatal(_)) => return Err(e.into()),
                     // Broker restarts and lost connections surface here; librdkafka reconnects
                     // by itself, so they are logged, not fatal (as in the pipeline).
                     Err(e) => {
