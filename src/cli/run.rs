@@ -22,12 +22,18 @@ use vigil::telemetry::Telemetry;
 use super::{Renderings, delivery_metrics, metrics_for, peak_rss_kib, serve_http, stop_on_signals};
 
 pub(crate) fn run(
-    loaded: Loaded,
+    mut loaded: Loaded,
     speed: f64,
     json: bool,
     max_records: Option<u64>,
     renderings: Renderings,
 ) -> Result<()> {
+    if loaded.settings.desk.enabled && !loaded.settings.kafka.publish_tagged {
+        // The desk's region picture is counted from the tagged topic (DESIGN, "Topics": on
+        // when the desk runs).
+        tracing::info!("desk enabled: publishing tagged reports to kafka.tagged_topic");
+        loaded.settings.kafka.publish_tagged = true;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -46,6 +52,7 @@ pub(crate) fn run(
 fn embedded_demo(
     k: &KafkaSettings,
     d: &DeliverySettings,
+    reviews_topic: &str,
     speed: f64,
 ) -> Result<(MockCluster<'static, DefaultProducerContext>, String)> {
     let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
@@ -55,8 +62,10 @@ fn embedded_demo(
         &k.alerts_topic,
         &k.dlq_topic,
         &k.state_topic,
+        &k.tagged_topic,
         &d.retry_topic,
         &d.dlq_topic,
+        reviews_topic,
     ] {
         mock.create_topic(topic, k.partitions, 1)?;
     }
@@ -117,13 +126,20 @@ async fn run_pipeline(
     // The embedded cluster lives as long as this function.
     let mut _mock = None;
     let (brokers, transactions) = if k.brokers.is_empty() {
-        let (mock, bootstrap) = embedded_demo(&k, &loaded.settings.delivery, speed)?;
+        let (mock, bootstrap) = embedded_demo(
+            &k,
+            &loaded.settings.delivery,
+            &loaded.settings.desk.reviews_topic,
+            speed,
+        )?;
         _mock = Some(mock);
         // The mock cluster's transactions are not faithful (see README): run at-least-once.
         (bootstrap, false)
     } else {
         vigil::kafka::ensure_topics(&k, &k.brokers).await?;
         vigil::kafka::ensure_delivery_topics(&k, &loaded.settings.delivery, &k.brokers).await?;
+        vigil::kafka::ensure_desk_topics(&k, &loaded.settings.desk.reviews_topic, &k.brokers)
+            .await?;
         (k.brokers.clone(), k.transactions)
     };
     let metrics = Arc::new(metrics_for(&loaded)?);
@@ -146,6 +162,29 @@ async fn run_pipeline(
                 halt.store(true, Ordering::Relaxed);
             }
             result
+        }));
+    }
+    // The desk (on by default): its store read from the topics in the background, its API
+    // and page served beside /metrics.
+    let mut desk = None;
+    if loaded.settings.desk.enabled {
+        let store = desk_store_path(&loaded, _mock.is_some())?;
+        let started = vigil::desk::service::start(
+            loaded.clone(),
+            brokers.clone(),
+            &store,
+            Some(metrics.registry()),
+            stop.clone(),
+        )
+        .context("starting the desk")?;
+        routes = routes.merge(started.routes);
+        let (task, halt) = (started.task, stop.clone());
+        desk = Some(tokio::spawn(async move {
+            let result = task.await;
+            if !matches!(result, Ok(Ok(()))) {
+                tracing::error!(?result, "the desk stopped with an error; stopping the run");
+                halt.store(true, Ordering::Relaxed);
+            }
         }));
     }
     let opts = PipelineOptions {
@@ -194,11 +233,37 @@ async fn run_pipeline(
     log_finished(&stats, started);
     // The pipeline stopped (a signal, or --max-records): delivery stops with it.
     pipeline_stop.store(true, Ordering::Relaxed);
+    if let Some(desk) = desk {
+        let _ = desk.await;
+    }
     if let Some(stage) = delivery {
         let d = stage.await??.context("delivery")?;
         d.log_stopped();
     }
     Ok(())
+}
+
+/// Where the desk keeps its store: `desk.store`; on the embedded demo cluster, a fresh
+/// `<store>.demo` (the cluster's topics are new at every start, so an earlier store's offsets
+/// would not match them).
+fn desk_store_path(loaded: &Loaded, embedded: bool) -> Result<std::path::PathBuf> {
+    let path = std::path::PathBuf::from(&loaded.settings.desk.store);
+    if !embedded {
+        return Ok(path);
+    }
+    let demo = path.with_extension("demo.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", demo.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("removing the old demo store {}", file.display()));
+            }
+        }
+    }
+    Ok(demo)
 }
 
 /// The run's summary, as a log event.

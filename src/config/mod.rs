@@ -42,6 +42,7 @@ pub struct Settings {
     pub import: ImportSettings,
     pub delivery: DeliverySettings,
     pub cap: CapSettings,
+    pub desk: crate::desk::settings::DeskSettings,
 }
 
 impl Settings {

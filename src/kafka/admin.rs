@@ -67,6 +67,25 @@ pub async fn ensure_delivery_topics(
     create(&admin, &topics).await
 }
 
+/// Creates the desk's reviews topic when missing: append-only and kept forever (retention
+/// `-1`), since it is the desk's audit trail and the store is rebuilt from it.
+///
+/// Errors: the admin client's, or the topic cannot be created.
+pub async fn ensure_desk_topics(
+    settings: &KafkaSettings,
+    reviews_topic: &str,
+    brokers: &str,
+) -> Result<(), KafkaSetupError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
+    let topics = [NewTopic::new(
+        reviews_topic,
+        settings.partitions,
+        TopicReplication::Fixed(settings.replication),
+    )
+    .set("retention.ms", "-1")];
+    create(&admin, &topics).await
+}
+
 /// Creates `topics`; one that exists already is fine.
 async fn create(
     admin: &AdminClient<DefaultClientContext>,

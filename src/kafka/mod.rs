@@ -19,7 +19,7 @@ mod transaction;
 
 use rdkafka::error::KafkaError;
 
-pub use admin::{ensure_delivery_topics, ensure_topics};
+pub use admin::{ensure_delivery_topics, ensure_desk_topics, ensure_topics};
 pub use client::{client_config, describe, group_member_config};
 pub(crate) use transaction::send;
 

@@ -75,6 +75,16 @@ impl Sink for AlertsTopic {
     }
 }
 
+/// A `vigil.tagged` record: `vigil tag`'s output for the report, with its `region` and
+/// `event_time` (RFC 3339).
+#[derive(serde::Serialize)]
+struct TaggedRecord<'a> {
+    region: &'a str,
+    event_time: String,
+    #[serde(flatten)]
+    report: &'a crate::tag::TaggedReport,
+}
+
 /// Each accepted report's tag detail, keyed by region.
 struct TaggedTopic {
     topic: String,
@@ -85,11 +95,20 @@ impl Sink for TaggedTopic {
         for entry in &batch.outcome.entries {
             if let Outcome::Accepted {
                 region,
+                event_time,
                 detail: Some(detail),
                 ..
             } = &entry.outcome
             {
-                let json = serde_json::to_vec(detail)?;
+                // The report's region and event time beside its tags: the desk counts the
+                // region's risk factors by day of event time (desk/store/picture.rs).
+                let json = serde_json::to_vec(&TaggedRecord {
+                    region,
+                    event_time: chrono::DateTime::from_timestamp(*event_time, 0)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_default(),
+                    report: detail,
+                })?;
                 tx.send(
                     BaseRecord::to(&self.topic)
                         .key(region.as_ref())

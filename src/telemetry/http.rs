@@ -1,6 +1,7 @@
 //! The HTTP side of `vigil run`: `/metrics` (Prometheus text), `/healthz` (the process is alive)
 //! and `/readyz` (assigned partitions are restored and consuming). Listens on `http.listen`,
-//! 127.0.0.1 by default. The CAP feeds (`delivery/cap_feed.rs`) are served beside them.
+//! 127.0.0.1 by default. The CAP feeds (`delivery/cap_feed.rs`) and the desk (`desk/api/`) are
+//! served beside them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +37,9 @@ pub async fn serve(
         .with_state(AppState { metrics, ready })
         .merge(extra);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        // The peer address reaches the handlers: the desk limits failed logins per address.
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "http server stopped");
         }
     });

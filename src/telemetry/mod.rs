@@ -4,6 +4,7 @@
 //! `/metrics`, `/healthz` and `/readyz`.
 
 pub mod delivery;
+pub mod desk;
 pub mod events;
 pub mod http;
 pub mod metrics;
