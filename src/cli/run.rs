@@ -167,8 +167,13 @@ async fn run_pipeline(
     // The desk (on by default): its store read from the topics in the background, its API
     // and page served beside /metrics.
     let mut desk = None;
+    let mut demo_store = None;
     if loaded.settings.desk.enabled {
-        let store = desk_store_path(&loaded, _mock.is_some())?;
+        let store = desk_store_path(&loaded, _mock.is_some());
+        if _mock.is_some() {
+            remove_demo_store(&store);
+            demo_store = Some(store.clone());
+        }
         let started = vigil::desk::service::start(
             loaded.clone(),
             brokers.clone(),
@@ -236,6 +241,9 @@ async fn run_pipeline(
     if let Some(desk) = desk {
         let _ = desk.await;
     }
+    if let Some(path) = demo_store {
+        remove_demo_store(&path);
+    }
     if let Some(stage) = delivery {
         let d = stage.await??.context("delivery")?;
         d.log_stopped();
@@ -243,27 +251,22 @@ async fn run_pipeline(
     Ok(())
 }
 
-/// Where the desk keeps its store: `desk.store`; on the embedded demo cluster, a fresh
-/// `<store>.demo` (the cluster's topics are new at every start, so an earlier store's offsets
-/// would not match them).
-fn desk_store_path(loaded: &Loaded, embedded: bool) -> Result<std::path::PathBuf> {
-    let path = std::path::PathBuf::from(&loaded.settings.desk.store);
-    if !embedded {
-        return Ok(path);
+/// Where the desk keeps its store: `desk.store`; on the embedded demo cluster, a fresh file of
+/// this process in the temporary directory (the cluster's topics are new at every start, so an
+/// earlier store's offsets would not match them), removed when the run ends.
+fn desk_store_path(loaded: &Loaded, embedded: bool) -> std::path::PathBuf {
+    if embedded {
+        std::env::temp_dir().join(format!("vigil-desk-demo-{}.sqlite", std::process::id()))
+    } else {
+        std::path::PathBuf::from(&loaded.settings.desk.store)
     }
-    let demo = path.with_extension("demo.sqlite");
+}
+
+/// Removes the embedded demo's store (and SQLite's files beside it).
+fn remove_demo_store(path: &std::path::Path) {
     for suffix in ["", "-wal", "-shm"] {
-        let file = std::path::PathBuf::from(format!("{}{suffix}", demo.display()));
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("removing the old demo store {}", file.display()));
-            }
-        }
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Ok(demo)
 }
 
 /// The run's summary, as a log event.

@@ -252,7 +252,10 @@ pub fn vigil(bootstrap: &str, names: &Names) -> Command {
         .env("VIGIL__KAFKA__GROUP_ID", &names.group)
         // Several instances run at once: each serves /metrics on a port of its own.
         .env("VIGIL__HTTP__LISTEN", "127.0.0.1:0")
-        .env("VIGIL__LOG__LEVEL", "warn");
+        .env("VIGIL__LOG__LEVEL", "warn")
+        // The desk reads shared topics into a store of its own: its tests start it themselves
+        // (tests/desk_kafka.rs, tests/desk_page.rs), each with its own store and topics.
+        .env("VIGIL__DESK__ENABLED", "false");
     c
 }
 

@@ -530,7 +530,7 @@
   async function viewReport(seq, id) {
     const r = await api('/api/v1/reports/' + enc(id));
     const hasText = typeof r.text === 'string';
-    const tags = (r.tags || []).map((g) => h('tr', {}, h('td', { class: 'mono', text: g.code }), h('td', { text: g.kind || '' }),
+    const tags = (r.tags || []).map((g) => h('tr', {}, h('td', { class: 'mono', text: g.code }), h('td', { text: label('k_', g.kind) }),
       h('td', { text: g.indicator || '–' }), h('td', { class: 'mono', text: g.rule || '' }),
       h('td', { text: (g.evidence || []).map((e) => (e.phrase ? `“${e.phrase}”` : e.field)).filter(Boolean).join('; ') || '–' })));
     mount(seq, 'report', h('h1', { text: t('reportTitle', r.id) }),

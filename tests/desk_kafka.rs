@@ -1,0 +1,278 @@
+//! The desk on a real Kafka broker, as `vigil run` runs it: the demo's alert records, tags and
+//! texts read into its store; reviews written through the API; the desk SIGKILLed right after
+//! its last review was acknowledged and restarted on the same store (it resumes from its
+//! offsets: every review once, none lost, none doubled); then its store deleted and rebuilt
+//! from the topics, answering exactly as before.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::{Names, broker, create_topics, output_ok, replay_file, vigil};
+
+const TOKEN: &str = "desk-test-analyst-token";
+
+struct Desk {
+    child: Child,
+    base: String,
+}
+
+impl Desk {
+    fn start(bootstrap: &str, names: &Names, config: &Path, store: &Path) -> Desk {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = vigil(bootstrap, names)
+            .args(["run", "--config-dir"])
+            .arg(config)
+            .env("VIGIL__HTTP__LISTEN", format!("127.0.0.1:{port}"))
+            .env("VIGIL__DESK__ENABLED", "true")
+            .env("VIGIL__DESK__STORE", store)
+            .env("VIGIL__DESK__PICTURE_CACHE_MS", "0")
+            .env(
+                "VIGIL__KAFKA__TAGGED_TOPIC",
+                format!("{}-tagged", names.input),
+            )
+            .env(
+                "VIGIL__DESK__REVIEWS_TOPIC",
+                format!("{}-reviews", names.input),
+            )
+            .env(
+                "VIGIL__DELIVERY__SILENCES_TOPIC",
+                format!("{}-silences", names.input),
+            )
+            .env("VIGIL__DELIVERY__ENABLED", "false")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Desk {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Option<Value> {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .ok()?;
+        if r.status() != 200 {
+            return None;
+        }
+        serde_json::from_slice(&r.bytes().await.ok()?).ok()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    }
+
+    /// Polls `path` until `done` holds of the answer (60 s at most); returns the answer.
+    async fn until(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            if let Some(v) = self.get(path).await {
+                if done(&v) {
+                    return v;
+                }
+                last = v;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{what}: not reached; last answer {last}");
+    }
+
+    fn kill(mut self, signal: &str) {
+        Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn records_in(alerts: &Value) -> usize {
+    alerts["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["records"].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn reviews_in(alerts: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = alerts["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["reviews"].as_array().cloned().unwrap_or_default())
+        .map(|r| r["review_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(v: &Value, list: &str) -> Vec<String> {
+    let mut all: Vec<String> = v[list]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(Value::to_string)
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_resumes_after_a_kill_and_rebuilds_the_same_answers_from_kafka() {
+    let bootstrap = broker();
+    let names = Names::new("desk");
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped configuration, with one analyst token.
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    for f in [
+        "vigil.toml",
+        "taxonomy.toml",
+        "rules.toml",
+        "subscribers.toml",
+    ] {
+        std::fs::copy(Path::new("config").join(f), config.join(f)).unwrap();
+    }
+    std::fs::write(
+        config.join("access.toml"),
+        format!(
+            "[[token]]\nname = \"ana\"\nrole = \"analyst\"\nregions = [\"*\"]\nsha256 = \"{}\"\n",
+            hex::encode(Sha256::digest(TOKEN.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let demo = dir.path().join("demo.jsonl");
+    let out = output_ok(
+        Command::new(env!("CARGO_BIN_EXE_vigil")).args(["gen", "--demo"]),
+        "vigil gen",
+    );
+    std::fs::write(&demo, &out.stdout).unwrap();
+    let expected = output_ok(
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("backtest")
+            .arg(&demo)
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
+        "vigil backtest",
+    );
+    let alert_records = String::from_utf8_lossy(&expected.stdout).lines().count();
+    assert!(alert_records > 20);
+    create_topics(bootstrap, &names);
+    replay_file(bootstrap, &names, &demo);
+
+    let store = dir.path().join("desk.sqlite");
+    let all = "/api/v1/alerts?limit=500";
+    let desk = Desk::start(bootstrap, &names, &config, &store);
+    let before = desk
+        .until(all, "every alert record in the store", |v| {
+            records_in(v) == alert_records
+        })
+        .await;
+    // Five reviews on five episodes, one silence; the desk killed as soon as the last is
+    // acknowledged (its reviews-topic offsets may not have moved yet).
+    let episodes: Vec<String> = before["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|e| e["alert_id"].as_str().unwrap().to_string())
+        .collect();
+    let mut made = Vec::new();
+    desk.post(
+        "/api/v1/silences",
+        json!({"regions": ["NG-BO"], "hours": 2, "comment": "desk test"}),
+    )
+    .await;
+    for (i, id) in episodes.iter().enumerate() {
+        let verdict = ["acknowledged", "confirmed", "false_alarm"][i % 3];
+        let r = desk
+            .post(
+                &format!("/api/v1/alerts/{id}/reviews"),
+                json!({"verdict": verdict, "note": format!("review {i}")}),
+            )
+            .await;
+        made.push(r["review_id"].as_str().unwrap().to_string());
+    }
+    made.sort();
+    desk.kill("-KILL");
+
+    // Restarted on its store: every review exactly once, in the episodes and the audit trail.
+    let desk = Desk::start(bootstrap, &names, &config, &store);
+    let resumed = desk
+        .until(all, "the reviews after a restart", |v| {
+            reviews_in(v) == made
+        })
+        .await;
+    assert_eq!(
+        records_in(&resumed),
+        alert_records,
+        "no alert record lost or doubled"
+    );
+    let audit = desk
+        .until("/api/v1/audit?limit=500", "the audit trail", |v| {
+            v["entries"].as_array().is_some_and(|e| e.len() >= 6)
+        })
+        .await;
+    assert_eq!(audit["entries"].as_array().unwrap().len(), 6, "{audit}");
+    let regions = desk.get("/api/v1/regions").await.unwrap();
+    let profile = desk.get("/api/v1/regions/NG-BO/profile").await.unwrap();
+    assert!(
+        profile["risk_factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["windows"]["7d"]["reports"].as_u64() > Some(0))
+    );
+    desk.kill("-TERM");
+
+    // The store deleted: rebuilt from the topics, the same answers.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", store.display()));
+    }
+    let desk = Desk::start(bootstrap, &names, &config, &store);
+    let rebuilt = desk
+        .until(all, "the rebuilt store", |v| {
+            records_in(v) == alert_records && reviews_in(v) == made
+        })
+        .await;
+    assert_eq!(rebuilt, resumed, "the same episodes, records and reviews");
+    let rebuilt_audit = desk
+        .until("/api/v1/audit?limit=500", "the rebuilt audit trail", |v| {
+            v["entries"].as_array().is_some_and(|e| e.len() >= 6)
+        })
+        .await;
+    assert_eq!(sorted(&rebuilt_audit, "entries"), sorted(&audit, "entries"));
+    let rebuilt_regions = desk
+        .until("/api/v1/regions", "the rebuilt regions", |v| v == &regions)
+        .await;
+    assert_eq!(rebuilt_regions, regions);
+    assert_eq!(
+        desk.get("/api/v1/regions/NG-BO/profile").await.unwrap(),
+        profile
+    );
+    desk.kill("-TERM");
+}
