@@ -153,6 +153,27 @@ enum Command {
         /// Delivery bench: seconds of the latency phase.
         #[arg(long, default_value_t = 10)]
         delivery_seconds: u64,
+        /// Instead: the desk's API and stream over a synthetic store (README, "Desk").
+        #[arg(long, conflicts_with = "delivery")]
+        desk: bool,
+        /// Desk bench: alert records in the store.
+        #[arg(long, default_value_t = 100_000)]
+        desk_alerts: usize,
+        /// Desk bench: tagged reports in the store.
+        #[arg(long, default_value_t = 1_000_000)]
+        desk_tagged: usize,
+        /// Desk bench: concurrent API clients.
+        #[arg(long, default_value_t = 50)]
+        desk_clients: usize,
+        /// Desk bench: seconds of each API phase.
+        #[arg(long, default_value_t = 10)]
+        desk_seconds: u64,
+        /// Desk bench: requests per second of each API client (0: as fast as answered).
+        #[arg(long, default_value_t = 4.0)]
+        desk_rate: f64,
+        /// Desk bench: clients of the live stream.
+        #[arg(long, default_value_t = 1_000)]
+        desk_stream_clients: usize,
     },
 }
 
@@ -310,6 +331,26 @@ fn main() -> Result<()> {
                         alertmanager_dir,
                     },
                     show_rejects,
+                ),
+                Command::Bench {
+                    desk: true,
+                    desk_alerts,
+                    desk_tagged,
+                    desk_clients,
+                    desk_seconds,
+                    desk_rate,
+                    desk_stream_clients,
+                    ..
+                } => cli::bench_desk::run(
+                    &loaded,
+                    cli::bench_desk::DeskBench {
+                        alerts: desk_alerts,
+                        tagged: desk_tagged,
+                        clients: desk_clients,
+                        seconds: desk_seconds,
+                        rate: desk_rate,
+                        stream_clients: desk_stream_clients,
+                    },
                 ),
                 Command::Bench {
                     delivery: true,

@@ -5,6 +5,7 @@
 pub(crate) mod backtest;
 pub(crate) mod bench;
 pub(crate) mod bench_delivery;
+pub(crate) mod bench_desk;
 pub(crate) mod check_config;
 pub(crate) mod deliver;
 pub(crate) mod generate;

@@ -96,14 +96,19 @@ class Desk:
         """Follows an in-page route without reloading the page (the hash router picks it up)."""
         self.driver.execute_script("location.hash = arguments[0];", hash_route)
 
-    def click(self, what, css):
-        """Clicks the first element matching css, again if a live re-render replaced it."""
+    def click(self, what, css, moving=False):
+        """Clicks the first element matching css, again if a live re-render replaced it. In a
+        list that moves while alerts stream in (`moving`), a pointer click could land on the
+        neighbour, so the element itself is clicked from the page's script."""
         def attempt(d):
             found = d.find_elements(By.CSS_SELECTOR, css)
             if not found:
                 return False
-            d.execute_script("arguments[0].scrollIntoView({block: 'center'});", found[0])
-            found[0].click()
+            if moving:
+                d.execute_script("arguments[0].focus(); arguments[0].click();", found[0])
+            else:
+                d.execute_script("arguments[0].scrollIntoView({block: 'center'});", found[0])
+                found[0].click()
             return True
         self.wait(what, attempt)
 
@@ -115,9 +120,12 @@ class Desk:
         field.clear()
         field.send_keys(token)
         self.click("the sign-in button", "#login")
-        self.wait(f"the {who} to be signed in with a live stream",
-                  lambda d: d.execute_script("return document.body.dataset.stream") == "live"
-                  and d.find_element(By.ID, "who").is_displayed())
+        state = self.wait(f"the {who} to be signed in with a live stream", lambda d: d.execute_script(
+            "const e = document.getElementById('login-error');"
+            "if (e && !e.hidden && e.textContent) return 'refused: ' + e.textContent;"
+            "return document.body.dataset.stream === 'live' && !document.getElementById('who').hidden && 'live';"))
+        if state != "live":
+            raise Failure(f"the {who} could not sign in ({state})")
         log(f"signed in: {self.driver.find_element(By.ID, 'who').text}")
 
     def sign_out(self):
@@ -144,7 +152,7 @@ def run(desk, a):
     alert_id = desk.attr(f"a critical alert link for {region}", live, "data-alert-id")
     log(f"critical alert {alert_id} arrived")
     desk.shot("02-critical.png")
-    desk.click("the critical alert link", f"{live}[data-alert-id='{alert_id}']")
+    desk.click("the critical alert link", f"{live}[data-alert-id='{alert_id}']", moving=True)
     desk.view_is("alert")
     if alert_id not in d.current_url:
         raise Failure(f"the alert page's address {d.current_url} does not name {alert_id}")

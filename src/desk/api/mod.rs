@@ -149,11 +149,20 @@ impl DeskState {
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Response> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        let reader = Arc::clone(&self.readers[i]);
-        let answer = tokio::task::spawn_blocking(move || match reader.lock() {
-            Ok(store) => f(&store),
-            Err(_) => Err(StoreError::Poisoned),
+        let readers = Arc::clone(&self.readers);
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let answer = tokio::task::spawn_blocking(move || {
+            // A free reader if there is one (a slow query must not hold up quick ones queued
+            // behind it); else wait for this request's turn.
+            let n = readers.len();
+            let free = (0..n).find_map(|k| readers[(first + k) % n].try_lock().ok());
+            match free {
+                Some(store) => f(&store),
+                None => match readers[first % n].lock() {
+                    Ok(store) => f(&store),
+                    Err(_) => Err(StoreError::Poisoned),
+                },
+            }
         })
         .await;
         match answer {

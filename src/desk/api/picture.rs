@@ -78,28 +78,23 @@ pub(super) async fn regions(
             .collect();
         let (summaries, latest, open) = st
             .read(move |s| {
-                let open = s.alerts(
-                    &AlertQuery {
-                        open: Some(true),
-                        as_of_ms: as_of,
-                        limit: u32::MAX,
-                        ..AlertQuery::default()
-                    },
-                    &["*".to_string()],
-                )?;
-                Ok((s.regions(&codes, as_of)?, s.latest_event_s(as_of)?, open))
+                Ok((
+                    s.regions(&codes, as_of)?,
+                    s.latest_event_s(as_of)?,
+                    s.open_counts(as_of)?,
+                ))
             })
             .await?;
         let rows: Vec<Value> = summaries
             .into_iter()
             .map(|r| {
-                let here: Vec<_> = open.iter().filter(|e| e.region == r.code).collect();
+                let here: Vec<_> = open.iter().filter(|(region, _, _)| *region == r.code).collect();
                 let highest = ["critical", "warning", "watch"]
                     .into_iter()
-                    .find(|s| here.iter().any(|e| e.severity == *s));
+                    .find(|s| here.iter().any(|(_, severity, _)| severity == s));
                 json!({
                     "code": r.code,
-                    "open_alerts": here.len(),
+                    "open_alerts": here.iter().map(|(_, _, n)| n).sum::<u64>(),
                     "highest_severity": highest,
                     "reports_30d": r.reports_30d,
                     "risk_factors": r.risk_factors,

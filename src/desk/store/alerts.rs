@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     status TEXT NOT NULL, severity TEXT NOT NULL, updated_at TEXT NOT NULL,
     received_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS episodes_by_update ON episodes (updated_at);
+CREATE INDEX IF NOT EXISTS episodes_by_region ON episodes (region, updated_at);
 ";
 
 /// Which episodes a query asks for.
@@ -47,7 +48,7 @@ pub struct AlertQuery {
 }
 
 /// One episode: its records in the order they arrived, and the reviews of it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Episode {
     pub alert_id: String,
     pub region: String,
@@ -56,7 +57,8 @@ pub struct Episode {
     /// The latest record's status and severity.
     pub status: String,
     pub severity: String,
-    pub records: Vec<serde_json::Value>,
+    /// As the alerts topic holds them (served as read: no parse on the way out).
+    pub records: Vec<Box<serde_json::value::RawValue>>,
     pub reviews: Vec<Review>,
 }
 
@@ -144,13 +146,27 @@ impl Store {
                AND (?6 IS NULL OR updated_at >= ?6)
                AND (?7 IS NULL OR updated_at < ?7)
                AND (?8 IS NULL OR alert_id = ?8)
+               AND (?9 IS NULL OR region = ?9)
                AND ?1 IS NOT NULL
              ORDER BY updated_at DESC, alert_id"
         );
+        // One region code (no glob): narrowed in SQL along the index, not only in Rust.
+        let one_region = match q.regions.as_slice() {
+            [r] if !r.contains('*') => Some(r.as_str()),
+            _ => None,
+        };
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![
-                as_of, q.open, q.severity, q.signal, q.rule, q.since, q.until, q.alert_id
+                as_of,
+                q.open,
+                q.severity,
+                q.signal,
+                q.rule,
+                q.since,
+                q.until,
+                q.alert_id,
+                one_region
             ],
             |r| {
                 Ok(Episode {
@@ -189,7 +205,8 @@ impl Store {
         for e in &mut page {
             let texts = records.query_map(params![e.alert_id, as_of], |r| r.get::<_, String>(0))?;
             for t in texts {
-                if let Ok(v) = serde_json::from_str(&t?) {
+                // Stored only when it parsed as an alert record (`take`).
+                if let Ok(v) = serde_json::value::RawValue::from_string(t?) {
                     e.records.push(v);
                 }
             }

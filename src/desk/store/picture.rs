@@ -296,11 +296,13 @@ impl Store {
         to: i64,
         as_of_ms: Option<i64>,
     ) -> Result<Vec<String>, StoreError> {
+        // Newest first along the index; a report with several indicators of the factor has a
+        // row for each, so a few more rows than ids are read.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT report_id FROM hits
+            "SELECT report_id FROM hits INDEXED BY hits_by_region
              WHERE region = ?1 AND kind = 'rf' AND code = ?2
                AND event_s >= ?3 AND event_s < ?4 AND received_ms <= ?5
-             GROUP BY report_id ORDER BY max(event_s) DESC, report_id LIMIT ?6",
+             ORDER BY event_s DESC, report_id LIMIT ?6",
         )?;
         let rows = stmt.query_map(
             params![
@@ -309,10 +311,46 @@ impl Store {
                 (to - 89) * DAY,
                 (to + 1) * DAY,
                 as_of_ms.unwrap_or(i64::MAX),
-                MAX_EVIDENCE as i64
+                (MAX_EVIDENCE * 8) as i64
             ],
-            |r| r.get(0),
+            |r| r.get::<_, String>(0),
         )?;
+        let mut ids: Vec<String> = Vec::with_capacity(MAX_EVIDENCE);
+        for id in rows {
+            let id = id?;
+            if !ids.contains(&id) {
+                ids.push(id);
+                if ids.len() == MAX_EVIDENCE {
+                    break;
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Open episodes per region and severity, as of a time.
+    ///
+    /// Errors: SQLite's.
+    pub fn open_counts(
+        &self,
+        as_of_ms: Option<i64>,
+    ) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let sql = match as_of_ms {
+            None => {
+                "SELECT region, severity, count(*) FROM episodes
+                 WHERE status != 'resolved' AND ?1 IS NULL GROUP BY region, severity"
+            }
+            Some(_) => {
+                "SELECT region, severity, count(*) FROM alert_records r
+                 WHERE r.received_ms <= ?1 AND r.status != 'resolved' AND r.rowid = (
+                     SELECT r2.rowid FROM alert_records r2
+                     WHERE r2.alert_id = r.alert_id AND r2.received_ms <= ?1
+                     ORDER BY r2.received_ms DESC, r2.rowid DESC LIMIT 1)
+                 GROUP BY region, severity"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![as_of_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

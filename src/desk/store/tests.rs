@@ -171,7 +171,8 @@ fn episodes_filter_by_state_scope_region_and_time_and_page() {
         2,
         "every record of the episode, in arrival order"
     );
-    assert_eq!(a.records[1]["status"], "escalated");
+    let second: serde_json::Value = serde_json::from_str(a.records[1].get()).unwrap();
+    assert_eq!(second["status"], "escalated");
 }
 
 #[test]
