@@ -174,6 +174,9 @@ enum Command {
         /// Desk bench: clients of the live stream.
         #[arg(long, default_value_t = 1_000)]
         desk_stream_clients: usize,
+        /// Desk bench: keep the store in this file, and reuse it when it exists.
+        #[arg(long)]
+        desk_store: Option<PathBuf>,
     },
 }
 
@@ -340,6 +343,7 @@ fn main() -> Result<()> {
                     desk_seconds,
                     desk_rate,
                     desk_stream_clients,
+                    desk_store,
                     ..
                 } => cli::bench_desk::run(
                     &loaded,
@@ -350,6 +354,7 @@ fn main() -> Result<()> {
                         seconds: desk_seconds,
                         rate: desk_rate,
                         stream_clients: desk_stream_clients,
+                        store: desk_store,
                     },
                 ),
                 Command::Bench {

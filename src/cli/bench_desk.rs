@@ -52,6 +52,8 @@ pub(crate) struct DeskBench {
     /// asks again as soon as answered (saturation).
     pub rate: f64,
     pub stream_clients: usize,
+    /// Keep the store here, and reuse it when it exists (no build then).
+    pub store: Option<std::path::PathBuf>,
 }
 
 fn rfc3339(s: i64) -> String {
@@ -121,6 +123,9 @@ pub(crate) fn run(loaded: &Loaded, b: DeskBench) -> Result<()> {
 }
 
 async fn bench(loaded: &Loaded, b: DeskBench) -> Result<()> {
+    if let Some(path) = &b.store {
+        return measure(loaded, &b, path).await;
+    }
     let path = std::env::temp_dir().join(format!("vigil-bench-desk-{}.sqlite", std::process::id()));
     let removed = |path: &std::path::Path| {
         for suffix in ["", "-wal", "-shm"] {
@@ -134,6 +139,10 @@ async fn bench(loaded: &Loaded, b: DeskBench) -> Result<()> {
 }
 
 async fn measure(loaded: &Loaded, b: &DeskBench, path: &std::path::Path) -> Result<()> {
+    if path.exists() {
+        eprintln!("reusing the store {}", path.display());
+        return serve_and_load(loaded, b, path).await;
+    }
     eprintln!(
         "generating {} alert records and {} tagged reports…",
         b.alerts, b.tagged
@@ -155,7 +164,11 @@ async fn measure(loaded: &Loaded, b: &DeskBench, path: &std::path::Path) -> Resu
             .enumerate()
             .map(|(i, (source, v))| Read {
                 source: *source,
-                topic: if *source == Source::Alerts { "alerts" } else { "tagged" },
+                topic: if *source == Source::Alerts {
+                    "alerts"
+                } else {
+                    "tagged"
+                },
                 partition: 0,
                 offset: (n * batch_max + i) as i64,
                 key: b"",
@@ -177,6 +190,10 @@ async fn measure(loaded: &Loaded, b: &DeskBench, path: &std::path::Path) -> Resu
     );
     drop(recs);
     drop(store);
+    serve_and_load(loaded, b, path).await
+}
+
+async fn serve_and_load(loaded: &Loaded, b: &DeskBench, path: &std::path::Path) -> Result<()> {
     let cached = loaded.settings.desk.picture_cache_ms;
     for (cache_ms, rate) in [(cached, b.rate), (cached, 0.0), (0, b.rate)] {
         let settings = DeskSettings {
@@ -228,7 +245,11 @@ async fn measure(loaded: &Loaded, b: &DeskBench, path: &std::path::Path) -> Resu
 }
 
 /// A desk over the store at `path` on 127.0.0.1:0.
-async fn serve(loaded: &Loaded, path: &std::path::Path, settings: DeskSettings) -> Result<(String, ())> {
+async fn serve(
+    loaded: &Loaded,
+    path: &std::path::Path,
+    settings: DeskSettings,
+) -> Result<(String, ())> {
     let writer = Arc::new(Mutex::new(Store::open(path)?));
     let readers = (0..2)
         .map(|_| Store::open(path).map(|s| Arc::new(Mutex::new(s))))
@@ -300,11 +321,23 @@ async fn load(base: &str, b: &DeskBench, rate: f64, floor: bool) -> Result<Laten
                     ("static".to_string(), "/desk/desk.css".to_string())
                 } else {
                     match i % 5 {
-                        0 => ("alerts?status=open".into(), "/api/v1/alerts?status=open&limit=50".into()),
-                        1 => ("alerts?region=R".into(), format!("/api/v1/alerts?region={region}&limit=50")),
+                        0 => (
+                            "alerts?status=open".into(),
+                            "/api/v1/alerts?status=open&limit=50".into(),
+                        ),
+                        1 => (
+                            "alerts?region=R".into(),
+                            format!("/api/v1/alerts?region={region}&limit=50"),
+                        ),
                         2 => ("regions".into(), "/api/v1/regions".into()),
-                        3 => ("regions/R/profile".into(), format!("/api/v1/regions/{region}/profile")),
-                        _ => ("reports/ID".into(), format!("/api/v1/reports/bench-{:08}", (i * 7919) % tagged)),
+                        3 => (
+                            "regions/R/profile".into(),
+                            format!("/api/v1/regions/{region}/profile"),
+                        ),
+                        _ => (
+                            "reports/ID".into(),
+                            format!("/api/v1/reports/bench-{:08}", (i * 7919) % tagged),
+                        ),
                     }
                 };
                 let t = due;
@@ -355,7 +388,12 @@ async fn fan_out(base: &str, b: &DeskBench) -> Result<()> {
     let mut readers = Vec::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(b.stream_clients);
     for _ in 0..b.stream_clients {
-        let (client, base, posted, ready) = (client.clone(), base.to_string(), posted.clone(), ready_tx.clone());
+        let (client, base, posted, ready) = (
+            client.clone(),
+            base.to_string(),
+            posted.clone(),
+            ready_tx.clone(),
+        );
         readers.push(tokio::spawn(async move {
             let mut r = client
                 .get(format!("{base}/api/v1/stream"))
@@ -368,7 +406,10 @@ async fn fan_out(base: &str, b: &DeskBench) -> Result<()> {
             let mut got = Vec::new();
             let mut text = String::new();
             while got.len() < REVIEWS {
-                let chunk = tokio::time::timeout(Duration::from_secs(30), r.chunk()).await.ok()?.ok()??;
+                let chunk = tokio::time::timeout(Duration::from_secs(30), r.chunk())
+                    .await
+                    .ok()?
+                    .ok()??;
                 let now = Instant::now();
                 text.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(at) = text.find("bench-review-") {
@@ -391,7 +432,10 @@ async fn fan_out(base: &str, b: &DeskBench) -> Result<()> {
         connected += 1;
     }
     if connected < b.stream_clients {
-        bail!("only {connected} of {} stream clients connected", b.stream_clients);
+        bail!(
+            "only {connected} of {} stream clients connected",
+            b.stream_clients
+        );
     }
     let alert_id = "episode-0000000";
     for n in 0..REVIEWS {
@@ -402,7 +446,9 @@ async fn fan_out(base: &str, b: &DeskBench) -> Result<()> {
             .post(format!("{base}/api/v1/alerts/{alert_id}/reviews"))
             .header("Authorization", format!("Bearer {TOKEN}"))
             .header("Content-Type", "application/json")
-            .body(json!({"verdict": "acknowledged", "note": format!("bench-review-{n}")}).to_string())
+            .body(
+                json!({"verdict": "acknowledged", "note": format!("bench-review-{n}")}).to_string(),
+            )
             .send()
             .await
             .context("posting a review")?;

@@ -88,7 +88,10 @@ pub(super) async fn regions(
         let rows: Vec<Value> = summaries
             .into_iter()
             .map(|r| {
-                let here: Vec<_> = open.iter().filter(|(region, _, _)| *region == r.code).collect();
+                let here: Vec<_> = open
+                    .iter()
+                    .filter(|(region, _, _)| *region == r.code)
+                    .collect();
                 let highest = ["critical", "warning", "watch"]
                     .into_iter()
                     .find(|s| here.iter().any(|(_, severity, _)| severity == s));

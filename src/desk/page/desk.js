@@ -103,10 +103,18 @@
     (e.reviews || []).forEach((v) => addReview(ep, v));
     return ep;
   }
+  // The open episodes, from the list. One held open but not listed had closed by the time the
+  // list was read (a gap before the stream was open), unless the stream has updated it since.
+  let streamed = 0;
   function loadOpen() {
-    const gen = session.gen;
+    const gen = session.gen, mark = streamed;
     session.openP = api('/api/v1/alerts?status=open&limit=500').then((d) => {
-      if (gen === session.gen) d.alerts.forEach((e) => changed(mergeEpisode(e).alert_id));
+      if (gen !== session.gen) return;
+      d.alerts.forEach((e) => changed(mergeEpisode(e).alert_id));
+      const listed = new Set(d.alerts.map((e) => e.alert_id));
+      session.episodes.forEach((ep, id) => {
+        if (d.alerts.length < 500 && isOpen(ep) && !listed.has(id) && !(ep.streamed > mark)) { session.episodes.delete(id); changed(id); }
+      });
     });
     session.openP.catch(() => { if (gen === session.gen) session.openP = null; });
     return session.openP;
@@ -117,9 +125,8 @@
   let pending = new Set(), flushTimer = null;
   function changed(id) {
     pending.add(id);
-    if (!flushTimer) flushTimer = setTimeout(() => {
-      flushTimer = null;
-      const ids = pending; pending = new Set();
+    flushTimer = flushTimer || setTimeout(() => {
+      const ids = pending; [pending, flushTimer] = [new Set(), null];
       if (current.live) current.live(ids);
     }, 150);
   }
@@ -192,7 +199,7 @@
     let obj = null;
     try { obj = JSON.parse(data); } catch (_) { /* not JSON: skip it */ }
     if (!obj || !obj.alert_id) return;
-    if (event === 'alert' && addRecord(episode(obj), obj)) changed(obj.alert_id);
+    if (event === 'alert') { const ep = episode(obj); ep.streamed = ++streamed; if (addRecord(ep, obj)) changed(obj.alert_id); }
     const ep = session.episodes.get(obj.alert_id);
     if (event === 'review' && (!ep || addReview(ep, obj))) changed(obj.alert_id);
   }
@@ -236,8 +243,7 @@
     leaveView();
     current.seq = ++viewSeq;
     $('#view').replaceChildren(); delete $('#view').dataset.view;
-    ['#nav', '#who', '#logout', '#nav-audit'].forEach((s) => { $(s).hidden = true; });
-    $('#who').textContent = '';
+    ['#nav', '#who', '#logout', '#nav-audit'].forEach((s) => { $(s).hidden = true; }); $('#who').textContent = '';
     setStream('off');
     showLogin(message);
   }
@@ -268,16 +274,10 @@
     const seq = current.seq = ++viewSeq;
     $('#view').replaceChildren(h('p', { class: 'muted', text: t('loading') }));
     const view = { '': viewOverview, region: viewRegion, alert: viewAlert, report: viewReport, audit: viewAudit }[name];
-    try {
-      if (!view) mount(seq, 'none', h('p', { class: 'error', text: t('notFoundPage') }));
-      else await view(seq, arg, params);
-    } catch (e) {
-      mount(seq, 'error', errBox(e));
-    }
-    if (moveFocus && seq === viewSeq) {
-      const head = $('#view h1, #view h2');
-      if (head) { head.tabIndex = -1; head.focus(); }
-    }
+    try { await (view ? view(seq, arg, params) : mount(seq, 'none', h('p', { class: 'error', text: t('notFoundPage') }))); }
+    catch (e) { mount(seq, 'error', errBox(e)); }
+    const head = moveFocus && seq === viewSeq && $('#view h1, #view h2');
+    if (head) { head.tabIndex = -1; head.focus(); }
   }
 
   // Keyed list update: keeps unchanged items in place (quiet for screen readers and tests).
@@ -447,17 +447,9 @@
 
   // ---- Alert ----
   async function findEpisode(id) {
-    const known = session.episodes.get(id);
-    const filters = known ? ['region=' + enc(known.region) + '&', ''] : [''];
-    for (const f of filters) {
-      for (let off = 0; off < 5000; off += 500) {
-        const d = await api(`/api/v1/alerts?${f}limit=500&offset=${off}`);
-        const ep = (d.alerts || []).find((e) => e.alert_id === id);
-        if (ep) return mergeEpisode(ep);
-        if ((d.alerts || []).length < 500) break;
-      }
-    }
-    if (known) return known;
+    const found = ((await api('/api/v1/alerts?alert_id=' + enc(id))).alerts || [])[0];
+    if (found) return mergeEpisode(found);
+    if (session.episodes.has(id)) return session.episodes.get(id);
     throw new ApiError(404, '');
   }
   async function viewAlert(seq, id) {
@@ -555,7 +547,7 @@
       entries.forEach((e) => rows.push(h('tr', { class: 'audit-entry', 'data-target': e.target },
         h('td', {}, timeEl(e.at)), h('td', { text: e.author }), h('td', { text: label('a_', e.action) }),
         h('td', { class: 'mono' }, e.action === 'review' ? h('a', { href: '#/alert/' + enc(e.target), text: e.target }) : e.target),
-        h('td', { text: e.region || '–' }), h('td', { text: e.detail || '' }))));
+        h('td', { text: e.region || (e.regions || []).join(', ') || '–' }), h('td', { text: e.detail || '' }))));
       box.replaceChildren(rows.length ? table([t('time'), t('author'), t('action'), t('target'), t('region'), t('detail')], rows, { class: 'audit' })
         : h('p', { class: 'muted', text: t('noEntries') }));
       more.hidden = entries.length < 100;

@@ -22,8 +22,8 @@ CREATE TABLE IF NOT EXISTS episodes (
     alert_id TEXT PRIMARY KEY, region TEXT NOT NULL, signal TEXT NOT NULL, rule TEXT NOT NULL,
     status TEXT NOT NULL, severity TEXT NOT NULL, updated_at TEXT NOT NULL,
     received_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS episodes_by_update ON episodes (updated_at);
-CREATE INDEX IF NOT EXISTS episodes_by_region ON episodes (region, updated_at);
+CREATE INDEX IF NOT EXISTS episodes_by_update ON episodes (updated_at, alert_id);
+CREATE INDEX IF NOT EXISTS episodes_by_region ON episodes (region, updated_at, alert_id);
 ";
 
 /// Which episodes a query asks for.
@@ -148,7 +148,7 @@ impl Store {
                AND (?8 IS NULL OR alert_id = ?8)
                AND (?9 IS NULL OR region = ?9)
                AND ?1 IS NOT NULL
-             ORDER BY updated_at DESC, alert_id"
+             ORDER BY updated_at DESC, alert_id DESC"
         );
         // One region code (no glob): narrowed in SQL along the index, not only in Rust.
         let one_region = match q.regions.as_slice() {
@@ -158,14 +158,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![
-                as_of,
-                q.open,
-                q.severity,
-                q.signal,
-                q.rule,
-                q.since,
-                q.until,
-                q.alert_id,
+                as_of, q.open, q.severity, q.signal, q.rule, q.since, q.until, q.alert_id,
                 one_region
             ],
             |r| {

@@ -118,32 +118,53 @@ impl Store {
     ) -> Result<Vec<(String, String, String, i64, u64)>, StoreError> {
         let map =
             |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        // One region or all: separate statements, so that each is one index range (an
+        // `?1 IS NULL OR region = ?1` makes SQLite scan the whole table).
+        let region_clause = if region.is_some() {
+            "region = ?1"
+        } else {
+            "?1 IS NULL"
+        };
         let rows = match as_of_ms {
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT region, kind, code, day, reports FROM daily
-                     WHERE (?1 IS NULL OR region = ?1) AND day > ?2 AND day <= ?3",
-                )?
-                .query_map(params![region, from, to], map)?
-                .collect::<Result<Vec<_>, _>>()?,
+            None => {
+                let index = if region.is_some() {
+                    "daily_by_region_day"
+                } else {
+                    "daily_by_day"
+                };
+                let sql = format!(
+                    "SELECT region, kind, code, day, reports FROM daily INDEXED BY {index}
+                     WHERE {region_clause} AND day > ?2 AND day <= ?3"
+                );
+                self.conn
+                    .prepare_cached(&sql)?
+                    .query_map(params![region, from, to], map)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
             Some(as_of) => {
                 let mut out = Vec::new();
-                for sql in [
-                    "SELECT region, kind, code, event_s / 86400 AS d, count(DISTINCT report_id)
-                     FROM hits WHERE (?1 IS NULL OR region = ?1) AND kind IN ('all', 'threat', 'rf')
-                       AND event_s >= (?2 + 1) * 86400 AND event_s < (?3 + 1) * 86400
-                       AND received_ms <= ?4
-                     GROUP BY region, kind, code, d",
-                    "SELECT region, 'ind', indicator, event_s / 86400 AS d, count(DISTINCT report_id)
-                     FROM hits WHERE (?1 IS NULL OR region = ?1) AND kind = 'rf' AND indicator != ''
-                       AND event_s >= (?2 + 1) * 86400 AND event_s < (?3 + 1) * 86400
-                       AND received_ms <= ?4
-                     GROUP BY region, indicator, d",
+                for (columns, kinds, group) in [
+                    (
+                        "region, kind, code",
+                        "kind IN ('all', 'threat', 'rf')",
+                        "region, kind, code",
+                    ),
+                    (
+                        "region, 'ind', indicator",
+                        "kind = 'rf' AND indicator != ''",
+                        "region, indicator",
+                    ),
                 ] {
+                    let sql = format!(
+                        "SELECT {columns}, event_s / 86400 AS d, count(DISTINCT report_id)
+                         FROM hits WHERE {region_clause} AND {kinds}
+                           AND event_s >= (?2 + 1) * 86400 AND event_s < (?3 + 1) * 86400
+                           AND received_ms <= ?4
+                         GROUP BY {group}, d"
+                    );
                     out.extend(
                         self.conn
-                            .prepare_cached(sql)?
+                            .prepare_cached(&sql)?
                             .query_map(params![region, from, to, as_of], map)?
                             .collect::<Result<Vec<_>, _>>()?,
                     );

@@ -25,6 +25,8 @@ CREATE INDEX IF NOT EXISTS hits_by_region ON hits (region, kind, code, event_s);
 CREATE TABLE IF NOT EXISTS daily (
     region TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL, day INTEGER NOT NULL,
     reports INTEGER NOT NULL, PRIMARY KEY (region, kind, code, day));
+CREATE INDEX IF NOT EXISTS daily_by_region_day ON daily (region, day);
+CREATE INDEX IF NOT EXISTS daily_by_day ON daily (day);
 CREATE TABLE IF NOT EXISTS report_text (
     report_id TEXT PRIMARY KEY, region TEXT NOT NULL, title TEXT, text TEXT,
     received_ms INTEGER NOT NULL);
