@@ -147,25 +147,34 @@ pub(super) async fn profile(
     let region = code.clone();
     let answer = cached(&state, format!("profile/{code}"), as_of, async move || {
         let catalogue = st.catalogue.clone();
-        let (profile, open) = st
+        let (profile, open, total) = st
             .read(move |s| {
                 let profile =
                     s.profile(&region, &catalogue.risk_factors, &catalogue.threats, as_of)?;
+                // The latest open episodes (the page lists the rest from `/alerts`), and how
+                // many there are.
                 let open = s.alerts(
                     &AlertQuery {
                         open: Some(true),
                         regions: vec![region.clone()],
                         as_of_ms: as_of,
-                        limit: super::MAX_PAGE,
+                        limit: super::DEFAULT_PAGE,
                         ..AlertQuery::default()
                     },
                     std::slice::from_ref(&region),
                 )?;
-                Ok((profile, open))
+                let total: u64 = s
+                    .open_counts(as_of)?
+                    .into_iter()
+                    .filter(|(r, _, _)| *r == region)
+                    .map(|(_, _, n)| n)
+                    .sum();
+                Ok((profile, open, total))
             })
             .await?;
         let mut v = serde_json::to_value(profile).unwrap_or(Value::Null);
         v["open_alerts"] = json!(open);
+        v["open_alerts_total"] = json!(total);
         Ok(v)
     })
     .await;

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS episodes (
     received_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS episodes_by_update ON episodes (updated_at, alert_id);
 CREATE INDEX IF NOT EXISTS episodes_by_region ON episodes (region, updated_at, alert_id);
+-- Covering: open episodes counted per region and severity from the index alone.
+CREATE INDEX IF NOT EXISTS episodes_by_state ON episodes (status, region, severity);
 ";
 
 /// Which episodes a query asks for.

@@ -92,20 +92,26 @@ pub const MAX_EVIDENCE: usize = 20;
 /// (kind, code, day) → reports.
 type Daily = Vec<(String, String, i64, u64)>;
 
+/// (region, kind, code, day, reports).
+type DayRow = (String, String, String, i64, u64);
+
 impl Store {
     /// The latest event time (Unix seconds) of the reports received by `as_of_ms`.
     ///
     /// Errors: SQLite's.
     pub fn latest_event_s(&self, as_of_ms: Option<i64>) -> Result<Option<i64>, StoreError> {
-        let sql = if as_of_ms.is_none() {
-            "SELECT max(event_s) FROM tagged WHERE ?1 IS NULL"
-        } else {
-            "SELECT max(event_s) FROM tagged WHERE received_ms <= ?1"
-        };
-        Ok(self
-            .conn
-            .prepare_cached(sql)?
-            .query_row(params![as_of_ms], |r| r.get(0))?)
+        // Now: a bare max(), which SQLite reads off the end of the index (any WHERE term, even
+        // one always true, makes it scan every report).
+        match as_of_ms {
+            None => Ok(self
+                .conn
+                .prepare_cached("SELECT max(event_s) FROM tagged")?
+                .query_row([], |r| r.get(0))?),
+            Some(as_of) => Ok(self
+                .conn
+                .prepare_cached("SELECT max(event_s) FROM tagged WHERE received_ms <= ?1")?
+                .query_row(params![as_of], |r| r.get(0))?),
+        }
     }
 
     /// Reports per (kind, code, day) of `region` in days `(from, to]`, as of a time.
@@ -115,7 +121,7 @@ impl Store {
         from: i64,
         to: i64,
         as_of_ms: Option<i64>,
-    ) -> Result<Vec<(String, String, String, i64, u64)>, StoreError> {
+    ) -> Result<Vec<DayRow>, StoreError> {
         let map =
             |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
         // One region or all: separate statements, so that each is one index range (an
@@ -128,13 +134,20 @@ impl Store {
         let rows = match as_of_ms {
             None => {
                 let index = if region.is_some() {
-                    "daily_by_region_day"
+                    ""
                 } else {
-                    "daily_by_day"
+                    "INDEXED BY daily_by_day"
                 };
+                // Summed in SQL into the windows the picture reads (the last 7 days as day
+                // `to`, days 8-30 as `to - 8`, 31-90 as `to - 31`); threats keep their days.
                 let sql = format!(
-                    "SELECT region, kind, code, day, reports FROM daily INDEXED BY {index}
-                     WHERE {region_clause} AND day > ?2 AND day <= ?3"
+                    "SELECT region, kind, code,
+                        CASE WHEN kind = 'threat' THEN day WHEN day > ?3 - 7 THEN ?3
+                             WHEN day > ?3 - 30 THEN ?3 - 8 ELSE ?3 - 31 END AS d,
+                        sum(reports)
+                     FROM daily {index}
+                     WHERE {region_clause} AND day > ?2 AND day <= ?3
+                     GROUP BY region, kind, code, d"
                 );
                 self.conn
                     .prepare_cached(&sql)?
@@ -323,7 +336,7 @@ impl Store {
             "SELECT report_id FROM hits INDEXED BY hits_by_region
              WHERE region = ?1 AND kind = 'rf' AND code = ?2
                AND event_s >= ?3 AND event_s < ?4 AND received_ms <= ?5
-             ORDER BY event_s DESC, report_id LIMIT ?6",
+             ORDER BY event_s DESC LIMIT ?6",
         )?;
         let rows = stmt.query_map(
             params![
@@ -358,8 +371,9 @@ impl Store {
     ) -> Result<Vec<(String, String, u64)>, StoreError> {
         let sql = match as_of_ms {
             None => {
+                // (`IN` rather than `!= 'resolved'`: a range of the status index.)
                 "SELECT region, severity, count(*) FROM episodes
-                 WHERE status != 'resolved' AND ?1 IS NULL GROUP BY region, severity"
+                 WHERE status IN ('firing', 'escalated') AND ?1 IS NULL GROUP BY region, severity"
             }
             Some(_) => {
                 "SELECT region, severity, count(*) FROM alert_records r
@@ -378,11 +392,13 @@ impl Store {
 
 /// How the last 7 days compare with the baseline (reports per 7 days).
 fn trend(last7: f64, baseline: f64) -> &'static str {
-    match (last7, baseline) {
-        (l, b) if l == 0.0 && b == 0.0 => "none",
-        (_, b) if b == 0.0 => "new",
-        (l, b) if l >= 2.0 && l > 1.5 * b => "rising",
-        (l, b) if l < 0.5 * b => "falling",
-        _ => "steady",
+    if baseline == 0.0 {
+        if last7 == 0.0 { "none" } else { "new" }
+    } else if last7 >= 2.0 && last7 > 1.5 * baseline {
+        "rising"
+    } else if last7 < 0.5 * baseline {
+        "falling"
+    } else {
+        "steady"
     }
 }

@@ -20,13 +20,14 @@ CREATE INDEX IF NOT EXISTS tagged_by_received ON tagged (received_ms);
 CREATE TABLE IF NOT EXISTS hits (
     report_id TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
     indicator TEXT NOT NULL, event_s INTEGER NOT NULL, received_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS hits_by_region ON hits (region, kind, code, event_s);
+-- Covering: the evidence of a profile is read from the index alone, newest first.
+CREATE INDEX IF NOT EXISTS hits_by_region ON hits (region, kind, code, event_s, received_ms, report_id);
 -- Reports per region, kind, code and day of event time (kind `ind`: code is the indicator).
 CREATE TABLE IF NOT EXISTS daily (
-    region TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL, day INTEGER NOT NULL,
-    reports INTEGER NOT NULL, PRIMARY KEY (region, kind, code, day));
-CREATE INDEX IF NOT EXISTS daily_by_region_day ON daily (region, day);
-CREATE INDEX IF NOT EXISTS daily_by_day ON daily (day);
+    region TEXT NOT NULL, day INTEGER NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
+    reports INTEGER NOT NULL, PRIMARY KEY (region, day, kind, code)) WITHOUT ROWID;
+-- A region's days are one range of the table itself; every region's days, of this index alone.
+CREATE INDEX IF NOT EXISTS daily_by_day ON daily (day, region, kind, code, reports);
 CREATE TABLE IF NOT EXISTS report_text (
     report_id TEXT PRIMARY KEY, region TEXT NOT NULL, title TEXT, text TEXT,
     received_ms INTEGER NOT NULL);
@@ -146,7 +147,7 @@ pub(super) fn take_tags(tx: &Transaction<'_>, r: &Read<'_>) -> Result<(), StoreE
     )?;
     let mut daily = tx.prepare_cached(
         "INSERT INTO daily (region, kind, code, day, reports) VALUES (?1, ?2, ?3, ?4, 1)
-         ON CONFLICT (region, kind, code, day) DO UPDATE SET reports = reports + 1",
+         ON CONFLICT (region, day, kind, code) DO UPDATE SET reports = reports + 1",
     )?;
     let day = event_s.div_euclid(DAY);
     let mut last_rf: Option<&str> = None;

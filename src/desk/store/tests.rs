@@ -470,9 +470,9 @@ fn a_review_is_taken_once_whichever_way_it_comes_and_is_audited_and_streamed() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(s.reviews("a").unwrap(), [r.clone()]);
+    assert_eq!(s.reviews("a").unwrap(), std::slice::from_ref(&r));
     let ep = &s.alerts(&q(), &all()).unwrap()[0];
-    assert_eq!(ep.reviews, [r.clone()]);
+    assert_eq!(ep.reviews, std::slice::from_ref(&r));
     let audit = s.audit(&all(), 10, 0).unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(
