@@ -191,13 +191,35 @@ fn tagged_reports_are_published_in_the_transaction_when_asked() {
                 (v["id"].as_str().unwrap().to_string(), v)
             })
             .collect();
+    // Each report's region and event time, as given.
+    let given: std::collections::BTreeMap<String, (String, i64)> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            let t = chrono::DateTime::parse_from_rfc3339(v["event_time"].as_str()?).ok()?;
+            Some((
+                v["id"].as_str()?.to_string(),
+                (v["region"].as_str()?.to_string(), t.timestamp()),
+            ))
+        })
+        .collect();
     let records = read_all(bootstrap, &tagged_topic);
-    // One record per accepted report: duplicates and rejects have none.
+    // One record per accepted report: duplicates and rejects have none. Each is `vigil tag`'s
+    // record with the report's region and event time (which the desk counts by).
     let ids: std::collections::BTreeSet<String> = records
         .iter()
         .map(|(_, payload, _)| {
-            let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+            let mut v: serde_json::Value = serde_json::from_slice(payload).unwrap();
             let id = v["id"].as_str().unwrap().to_string();
+            let fields = v.as_object_mut().unwrap();
+            let region = fields.remove("region").unwrap();
+            let event_time = fields.remove("event_time").unwrap();
+            let at = chrono::DateTime::parse_from_rfc3339(event_time.as_str().unwrap()).unwrap();
+            assert_eq!(
+                given.get(&id),
+                Some(&(region.as_str().unwrap().to_string(), at.timestamp())),
+                "{id}: region or event time"
+            );
             assert_eq!(
                 Some(&v),
                 offline.get(&id),

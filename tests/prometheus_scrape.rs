@@ -154,6 +154,21 @@ fn prometheus_scrapes_vigil_and_every_dashboard_and_rule_expression_evaluates() 
             .arg("run")
             .env("VIGIL__HTTP__LISTEN", &vigil_addr)
             .env("VIGIL__METRICS__LAG_INTERVAL_MS", "500")
+            // The desk's panels read its metrics: it runs, on topics and a store of its own.
+            .env("VIGIL__DESK__ENABLED", "true")
+            .env("VIGIL__DESK__STORE", dir.path().join("desk.sqlite"))
+            .env(
+                "VIGIL__KAFKA__TAGGED_TOPIC",
+                format!("{}-tagged", names.input),
+            )
+            .env(
+                "VIGIL__DESK__REVIEWS_TOPIC",
+                format!("{}-reviews", names.input),
+            )
+            .env(
+                "VIGIL__DELIVERY__SILENCES_TOPIC",
+                format!("{}-silences", names.input),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
