@@ -202,7 +202,8 @@ async fn every_endpoint_answers_every_token_by_role_and_scope() {
     let (base, registry) = serve(0).await;
     let review = json!({"verdict": "acknowledged", "note": "seen"});
     let silence = json!({"regions": ["NG-BO"], "hours": 1, "comment": "known"});
-    // (method, path, body, status for: none, unknown, NG viewer, NG analyst, ML analyst, admin)
+    // (method, path, body, status for: none, unknown, NG viewer, NG analyst, ML analyst, admin;
+    // in that order, so the admin finds the silence the NG analyst already expired: 409)
     let table: &[(&str, &str, Option<&Value>, [u16; 6])] = &[
         (
             "GET",
@@ -274,7 +275,7 @@ async fn every_endpoint_answers_every_token_by_role_and_scope() {
             "POST",
             "/api/v1/silences/s-ng/expire",
             None,
-            [401, 401, 403, 200, 404, 200],
+            [401, 401, 403, 200, 404, 409],
         ),
         ("GET", "/api/v1/audit", None, [401, 401, 403, 200, 200, 200]),
         (
@@ -363,6 +364,7 @@ async fn answers_hold_only_what_the_token_may_see() {
     }
     for bad in [
         "?status=maybe",
+        "?severity=bogus",
         "?nonsense=1",
         "?as_of=yesterday",
         "?since=monday",
@@ -477,6 +479,36 @@ async fn answers_hold_only_what_the_token_may_see() {
             .unwrap()
             .is_empty()
     );
+    // A silence ends once: expiring it again is a conflict, and writes nothing.
+    let again = call(
+        &base,
+        "POST",
+        "/api/v1/silences/s-ng/expire",
+        Some("admin-secret"),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let twice = call(
+        &base,
+        "POST",
+        "/api/v1/silences/s-ng/expire",
+        Some("admin-secret"),
+        None,
+    )
+    .await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    // API answers are never cached or sniffed.
+    let a = call(
+        &base,
+        "GET",
+        "/api/v1/reports/r-1",
+        Some("admin-secret"),
+        None,
+    )
+    .await;
+    assert_eq!(a.headers["cache-control"], "no-store");
+    assert_eq!(a.headers["x-content-type-options"], "nosniff");
     // The OpenAPI document names every route.
     let spec = get("/api/v1/openapi.json", "admin-secret").await;
     for path in [
@@ -548,6 +580,9 @@ async fn the_stream_sends_live_reviews_in_scope_and_resumes_from_the_last_event(
     assert!(!backlog.contains("ML-MO"), "{backlog}");
     let first = backlog.find("id: 1\n").expect("event 1 first");
     assert!(first < backlog.find("id: 3\n").unwrap());
+    // A Last-Event-ID that is not an event number is refused.
+    let garbled = open("ng-viewer-secret", Some("abc")).await.unwrap();
+    assert_eq!(garbled.status(), 400);
     // After the last alert record (id 4), only the review.
     let mut after = open("ng-viewer-secret", Some("4")).await.unwrap();
     let rest = read_until(&mut after, "verified").await;
@@ -557,6 +592,21 @@ async fn the_stream_sends_live_reviews_in_scope_and_resumes_from_the_last_event(
 #[tokio::test]
 async fn an_address_that_keeps_failing_is_held_back_with_retry_after() {
     let (base, _) = serve(3).await;
+    // Requests with no token guess nothing: they do not count.
+    for _ in 0..5 {
+        assert_eq!(
+            call(&base, "GET", "/api/v1/alerts", None, None)
+                .await
+                .status,
+            401
+        );
+    }
+    assert_eq!(
+        call(&base, "GET", "/api/v1/alerts", Some("admin-secret"), None)
+            .await
+            .status,
+        200
+    );
     for _ in 0..3 {
         assert_eq!(
             call(&base, "GET", "/api/v1/alerts", Some("guess"), None)
@@ -576,4 +626,30 @@ async fn an_address_that_keeps_failing_is_held_back_with_retry_after() {
     assert!((1..=60).contains(&wait));
     // The page and the API's description stay open.
     assert_eq!(call(&base, "GET", "/desk/", None, None).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_valid_openapi() {
+    let (base, _) = serve(0).await;
+    let spec = call(&base, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(spec.status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, spec.body.to_string()).unwrap();
+    // The OpenAPI project's own validator (PyPI `openapi-spec-validator`, installed by .ci/run).
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+        ])
+        .arg(&file)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
+    assert_eq!(spec.body["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
 }

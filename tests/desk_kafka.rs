@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::{Names, broker, create_topics, output_ok, replay_file, vigil};
+use support::{
+    Names, broker, config_with_tokens, create_topics, demo_file, output_ok, replay_file, vigil,
+    with_desk,
+};
 
 const TOKEN: &str = "desk-test-analyst-token";
 
@@ -28,29 +30,14 @@ impl Desk {
             .local_addr()
             .unwrap()
             .port();
-        let child = vigil(bootstrap, names)
-            .args(["run", "--config-dir"])
+        let mut cmd = vigil(bootstrap, names);
+        cmd.args(["run", "--config-dir"])
             .arg(config)
             .env("VIGIL__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-            .env("VIGIL__DESK__ENABLED", "true")
-            .env("VIGIL__DESK__STORE", store)
             .env("VIGIL__DESK__PICTURE_CACHE_MS", "0")
-            .env(
-                "VIGIL__KAFKA__TAGGED_TOPIC",
-                format!("{}-tagged", names.input),
-            )
-            .env(
-                "VIGIL__DESK__REVIEWS_TOPIC",
-                format!("{}-reviews", names.input),
-            )
-            .env(
-                "VIGIL__DELIVERY__SILENCES_TOPIC",
-                format!("{}-silences", names.input),
-            )
             .env("VIGIL__DELIVERY__ENABLED", "false")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::null());
+        let child = with_desk(&mut cmd, names, store).spawn().unwrap();
         Desk {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -148,30 +135,8 @@ async fn the_desk_resumes_after_a_kill_and_rebuilds_the_same_answers_from_kafka(
     let names = Names::new("desk");
     let dir = tempfile::tempdir().unwrap();
     // The shipped configuration, with one analyst token.
-    let config = dir.path().join("config");
-    std::fs::create_dir(&config).unwrap();
-    for f in [
-        "vigil.toml",
-        "taxonomy.toml",
-        "rules.toml",
-        "subscribers.toml",
-    ] {
-        std::fs::copy(Path::new("config").join(f), config.join(f)).unwrap();
-    }
-    std::fs::write(
-        config.join("access.toml"),
-        format!(
-            "[[token]]\nname = \"ana\"\nrole = \"analyst\"\nregions = [\"*\"]\nsha256 = \"{}\"\n",
-            hex::encode(Sha256::digest(TOKEN.as_bytes()))
-        ),
-    )
-    .unwrap();
-    let demo = dir.path().join("demo.jsonl");
-    let out = output_ok(
-        Command::new(env!("CARGO_BIN_EXE_vigil")).args(["gen", "--demo"]),
-        "vigil gen",
-    );
-    std::fs::write(&demo, &out.stdout).unwrap();
+    let config = config_with_tokens(dir.path(), &[("ana", "analyst", "[\"*\"]", TOKEN)]);
+    let demo = demo_file(dir.path());
     let expected = output_ok(
         Command::new(env!("CARGO_BIN_EXE_vigil"))
             .arg("backtest")

@@ -13,49 +13,27 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use support::{Names, broker, create_topics, http_get, output_ok, replay_file, vigil, wait_for};
-
-fn token_entry(name: &str, role: &str, regions: &str, token: &str) -> String {
-    format!(
-        "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\nregions = {regions}\nsha256 = \"{}\"\n\n",
-        hex::encode(Sha256::digest(token.as_bytes()))
-    )
-}
+use support::{
+    Names, broker, config_with_tokens, create_topics, demo_file, http_get, replay_file, vigil,
+    wait_for, with_desk,
+};
 
 #[test]
 fn an_analyst_sees_the_critical_alert_arrive_live_and_acknowledges_it_in_a_real_browser() {
     let bootstrap = broker();
     let names = Names::new("page");
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    std::fs::create_dir(&config).unwrap();
-    for f in [
-        "vigil.toml",
-        "taxonomy.toml",
-        "rules.toml",
-        "subscribers.toml",
-    ] {
-        std::fs::copy(Path::new("config").join(f), config.join(f)).unwrap();
-    }
     let (analyst, viewer, outsider) =
         ("page-analyst-token", "page-viewer-token", "page-mali-token");
-    std::fs::write(
-        config.join("access.toml"),
-        [
-            token_entry("ana", "analyst", "[\"*\"]", analyst),
-            token_entry("vic", "viewer", "[\"NG-*\"]", viewer),
-            token_entry("mali", "analyst", "[\"ML-*\"]", outsider),
-        ]
-        .concat(),
-    )
-    .unwrap();
-    let demo = dir.path().join("demo.jsonl");
-    let out = output_ok(
-        Command::new(env!("CARGO_BIN_EXE_vigil")).args(["gen", "--demo"]),
-        "vigil gen",
+    let config = config_with_tokens(
+        dir.path(),
+        &[
+            ("ana", "analyst", "[\"*\"]", analyst),
+            ("vic", "viewer", "[\"NG-*\"]", viewer),
+            ("mali", "analyst", "[\"ML-*\"]", outsider),
+        ],
     );
-    std::fs::write(&demo, &out.stdout).unwrap();
+    let demo = demo_file(dir.path());
     create_topics(bootstrap, &names);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -64,26 +42,13 @@ fn an_analyst_sees_the_critical_alert_arrive_live_and_acknowledges_it_in_a_real_
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut run = vigil(bootstrap, &names)
-        .args(["run", "--config-dir"])
+    let mut cmd = vigil(bootstrap, &names);
+    cmd.args(["run", "--config-dir"])
         .arg(&config)
         .env("VIGIL__HTTP__LISTEN", &addr)
-        .env("VIGIL__DESK__ENABLED", "true")
-        .env("VIGIL__DESK__STORE", dir.path().join("desk.sqlite"))
-        .env(
-            "VIGIL__KAFKA__TAGGED_TOPIC",
-            format!("{}-tagged", names.input),
-        )
-        .env(
-            "VIGIL__DESK__REVIEWS_TOPIC",
-            format!("{}-reviews", names.input),
-        )
-        .env(
-            "VIGIL__DELIVERY__SILENCES_TOPIC",
-            format!("{}-silences", names.input),
-        )
         .env("VIGIL__DELIVERY__ENABLED", "false")
-        .stdout(Stdio::null())
+        .stdout(Stdio::null());
+    let mut run = with_desk(&mut cmd, &names, &dir.path().join("desk.sqlite"))
         .spawn()
         .unwrap();
     assert!(

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 mod support;
 
-use support::{Names, broker, create_topics, http_get, replay_file, vigil, wait_for, write_lines};
+use support::{
+    Names, broker, create_topics, http_get, replay_file, vigil, wait_for, with_desk, write_lines,
+};
 use vigil::input::generator::{GenOptions, generate};
 
 fn free_port() -> u16 {
@@ -149,27 +151,14 @@ fn prometheus_scrapes_vigil_and_every_dashboard_and_rule_expression_evaluates() 
     let vigil_addr = format!("127.0.0.1:{}", free_port());
     let prom_addr = format!("127.0.0.1:{}", free_port());
 
+    let mut cmd = vigil(bootstrap, &names);
+    cmd.arg("run")
+        .env("VIGIL__HTTP__LISTEN", &vigil_addr)
+        .env("VIGIL__METRICS__LAG_INTERVAL_MS", "500");
+    // The desk's panels read its metrics: it runs, on topics and a store of its own.
+    with_desk(&mut cmd, &names, &dir.path().join("desk.sqlite"));
     let _vigil = Killed(
-        vigil(bootstrap, &names)
-            .arg("run")
-            .env("VIGIL__HTTP__LISTEN", &vigil_addr)
-            .env("VIGIL__METRICS__LAG_INTERVAL_MS", "500")
-            // The desk's panels read its metrics: it runs, on topics and a store of its own.
-            .env("VIGIL__DESK__ENABLED", "true")
-            .env("VIGIL__DESK__STORE", dir.path().join("desk.sqlite"))
-            .env(
-                "VIGIL__KAFKA__TAGGED_TOPIC",
-                format!("{}-tagged", names.input),
-            )
-            .env(
-                "VIGIL__DESK__REVIEWS_TOPIC",
-                format!("{}-reviews", names.input),
-            )
-            .env(
-                "VIGIL__DELIVERY__SILENCES_TOPIC",
-                format!("{}-silences", names.input),
-            )
-            .stdout(Stdio::null())
+        cmd.stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),

@@ -77,6 +77,9 @@ pub struct TokenFinding {
     pub message: String,
 }
 
+/// SHA-256 of the empty string.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /// Checks what serde cannot: hashes of the right form and unique, names unique and non-empty,
 /// no empty region pattern.
 pub fn validate(tokens: &[Token]) -> Vec<TokenFinding> {
@@ -90,6 +93,9 @@ pub fn validate(tokens: &[Token]) -> Vec<TokenFinding> {
     for (i, t) in tokens.iter().enumerate() {
         if t.name.trim().is_empty() {
             finding(i, "name", "must name who holds the token");
+        } else if t.name.chars().any(char::is_control) {
+            // The name is written in logs and the audit trail: a newline would forge lines.
+            finding(i, "name", "holds a control character");
         } else if tokens[..i].iter().any(|o| o.name == t.name) {
             finding(i, "name", "is used by an earlier token");
         }
@@ -102,6 +108,12 @@ pub fn validate(tokens: &[Token]) -> Vec<TokenFinding> {
                 i,
                 "sha256",
                 "must be 64 lower-case hex digits (the token's SHA-256, never the token)",
+            );
+        } else if t.sha256 == EMPTY_SHA256 {
+            finding(
+                i,
+                "sha256",
+                "is the hash of the empty token, which no request can send",
             );
         } else if tokens[..i].iter().any(|o| o.sha256 == t.sha256) {
             finding(i, "sha256", "is the hash of an earlier token");
@@ -179,8 +191,12 @@ impl Access {
     /// The principal of an `Authorization` header value (`Bearer <token>`). The token is hashed
     /// and looked up by its hash: tokens are never held, compared or logged in clear.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<&Principal, AuthError> {
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|h| {
+                let (scheme, rest) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
@@ -244,16 +260,34 @@ mod tests {
             access.authenticate(Some(&format!("Bearer {hash}"))),
             Err(AuthError::Unknown)
         );
+        // The scheme is case-insensitive; a token without it is no bearer token.
+        let ok = access
+            .authenticate(Some("bearer viewer-secret"))
+            .map(|p| p.name.clone());
+        assert_eq!(ok, Ok("ng-focal".to_string()));
+        assert_eq!(
+            access.authenticate(Some("viewer-secret")),
+            Err(AuthError::Missing)
+        );
     }
 
     #[test]
     fn malformed_or_repeated_tokens_are_found_at_their_path() {
         let mut bad = token("a", Role::Viewer, &[""], "x");
         bad.sha256 = "ABC".into();
+        let forged = token(
+            "b\n2026 INFO review recorded author=admin",
+            Role::Viewer,
+            &["*"],
+            "y",
+        );
+        let empty = token("c", Role::Viewer, &["*"], "");
         let found: Vec<String> = validate(&[
             token("a", Role::Viewer, &["*"], "x"),
             token("a", Role::Viewer, &["*"], "x"),
             bad,
+            forged,
+            empty,
         ])
         .into_iter()
         .map(|f| f.path)
@@ -265,7 +299,9 @@ mod tests {
                 "token[1].sha256",
                 "token[2].name",
                 "token[2].sha256",
-                "token[2].regions"
+                "token[2].regions",
+                "token[3].name",
+                "token[4].sha256"
             ]
         );
     }

@@ -259,6 +259,67 @@ pub fn vigil(bootstrap: &str, names: &Names) -> Command {
     c
 }
 
+/// Turns the desk on for `cmd` (a `vigil run`), with its store at `store` and its topics (tagged,
+/// reviews, silences) named after the test's, so that tests sharing the broker never share them.
+pub fn with_desk<'a>(cmd: &'a mut Command, names: &Names, store: &Path) -> &'a mut Command {
+    cmd.env("VIGIL__DESK__ENABLED", "true")
+        .env("VIGIL__DESK__STORE", store)
+        .env(
+            "VIGIL__KAFKA__TAGGED_TOPIC",
+            format!("{}-tagged", names.input),
+        )
+        .env(
+            "VIGIL__DESK__REVIEWS_TOPIC",
+            format!("{}-reviews", names.input),
+        )
+        .env(
+            "VIGIL__DELIVERY__SILENCES_TOPIC",
+            format!("{}-silences", names.input),
+        )
+}
+
+/// A copy of the shipped configuration in `dir/config` whose `access.toml` holds these desk
+/// tokens: (name, role, regions as TOML, token). Returns the directory.
+pub fn config_with_tokens(dir: &Path, tokens: &[(&str, &str, &str, &str)]) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    for f in [
+        "vigil.toml",
+        "taxonomy.toml",
+        "rules.toml",
+        "subscribers.toml",
+    ] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(f),
+            config.join(f),
+        )
+        .expect("copy config");
+    }
+    let access: String = tokens
+        .iter()
+        .map(|(name, role, regions, token)| {
+            format!(
+                "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\nregions = {regions}\nsha256 = \"{}\"\n\n",
+                hex::encode(Sha256::digest(token.as_bytes()))
+            )
+        })
+        .collect();
+    std::fs::write(config.join("access.toml"), access).expect("access.toml");
+    config
+}
+
+/// `vigil gen --demo` written to `dir/demo.jsonl`.
+pub fn demo_file(dir: &Path) -> PathBuf {
+    let out = output_ok(
+        Command::new(env!("CARGO_BIN_EXE_vigil")).args(["gen", "--demo"]),
+        "vigil gen --demo",
+    );
+    let path = dir.join("demo.jsonl");
+    std::fs::write(&path, &out.stdout).expect("write demo");
+    path
+}
+
 /// Runs `cmd` to its end and returns its output; panics with its stdout and stderr unless it
 /// succeeded.
 pub fn output_ok(cmd: &mut Command, what: &str) -> Output {

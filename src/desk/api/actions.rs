@@ -14,7 +14,7 @@ use rdkafka::producer::FutureRecord;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DEFAULT_PAGE, DeskState, Journal, MAX_PAGE, error, permit};
+use super::{DEFAULT_PAGE, DeskState, Journal, MAX_PAGE, error, out_of_scope, permit, query};
 use crate::delivery::silence::Silence;
 use crate::desk::access::{Action, Principal};
 use crate::desk::store::{Source, all_visible};
@@ -71,8 +71,8 @@ pub(super) async fn silence(
     }
     // A scoped token mutes only inside its scope: it must name regions, all of them visible.
     if !all_visible(&p.regions, &body.regions) {
-        return error(
-            StatusCode::FORBIDDEN,
+        return out_of_scope(
+            &state,
             "a silence must name regions inside the token's scope",
         );
     }
@@ -115,6 +115,9 @@ pub(super) async fn expire(
     let Some(mut silence) = found else {
         return error(StatusCode::NOT_FOUND, "no such silence");
     };
+    if silence.expired_by.is_some() || silence.ended(Utc::now()) {
+        return error(StatusCode::CONFLICT, "the silence has already ended");
+    }
     silence.expire(Utc::now(), &p.name);
     if let Err(r) = write(&state, &silence).await {
         return r;
@@ -165,11 +168,9 @@ pub(super) async fn audit(
     if let Err(r) = permit(&state, &p, Action::ReadText) {
         return r;
     }
-    let Ok(Query(page)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unknown or malformed query parameter",
-        );
+    let page = match query(params) {
+        Ok(q) => q,
+        Err(r) => return r,
     };
     let (limit, offset) = (
         page.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE),

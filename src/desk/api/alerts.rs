@@ -13,7 +13,7 @@ use rdkafka::producer::FutureRecord;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DEFAULT_PAGE, DeskState, Journal, MAX_PAGE, as_of_ms, error, permit};
+use super::{DEFAULT_PAGE, DeskState, Journal, MAX_PAGE, as_of_ms, error, permit, query};
 use crate::desk::access::{Action, Principal};
 use crate::desk::store::{AlertQuery, Review, Source, Verdict};
 
@@ -45,11 +45,9 @@ pub(super) async fn list(
     if let Err(r) = permit(&state, &p, Action::Read) {
         return r;
     }
-    let Ok(Query(params)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unknown or malformed query parameter",
-        );
+    let params = match query(params) {
+        Ok(q) => q,
+        Err(r) => return r,
     };
     let open = match params.status.as_deref() {
         None => None,
@@ -57,6 +55,16 @@ pub(super) async fn list(
         Some("closed") => Some(false),
         Some(_) => return error(StatusCode::BAD_REQUEST, "status: expected open or closed"),
     };
+    if params
+        .severity
+        .as_deref()
+        .is_some_and(|s| !["watch", "warning", "critical"].contains(&s))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "severity: expected watch, warning or critical",
+        );
+    }
     let as_of = match as_of_ms(params.as_of.as_deref()) {
         Ok(a) => a,
         Err(r) => return r,

@@ -253,10 +253,22 @@ async fn guard(State(state): State<DeskState>, mut req: Request, next: Next) -> 
         Ok(p) => {
             let p = p.clone();
             req.extensions_mut().insert(p);
-            next.run(req).await
+            let mut r = next.run(req).await;
+            // Answers hold what the token may see: never cached, never sniffed.
+            let h = r.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            r
         }
         Err(e) => {
-            state.limiter.failed(peer);
+            // Only a token that was tried and is unknown counts: a request with none (a probe,
+            // a preflight, a page not signed in yet) guesses nothing.
+            if e == AuthError::Unknown {
+                state.limiter.failed(peer);
+            }
             refused(&state, e)
         }
     }
@@ -292,9 +304,27 @@ pub(crate) fn refused(state: &DeskState, e: AuthError) -> Response {
     }
 }
 
+/// A 403 for a request outside the token's scope, counted as `forbidden`.
+pub(crate) fn out_of_scope(state: &DeskState, message: &str) -> Response {
+    refused_for(state, "forbidden");
+    error(StatusCode::FORBIDDEN, message)
+}
+
 /// The principal may do `action`, or the 403.
 pub(crate) fn permit(state: &DeskState, p: &Principal, action: Action) -> Result<(), Response> {
     p.may(action).map_err(|e| refused(state, e))
+}
+
+/// The query parameters, or the 400 for an unknown or malformed one.
+pub(crate) fn query<T>(
+    params: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, Response> {
+    params.map(|q| q.0).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "unknown or malformed query parameter",
+        )
+    })
 }
 
 /// Parses an optional RFC 3339 `as_of` into Unix milliseconds.

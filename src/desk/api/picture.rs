@@ -14,7 +14,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DeskState, as_of_ms, error, permit};
+use super::{DeskState, as_of_ms, error, permit, query};
 use crate::desk::access::{Action, Principal};
 use crate::desk::store::AlertQuery;
 
@@ -58,11 +58,9 @@ pub(super) async fn regions(
     if let Err(r) = permit(&state, &p, Action::Read) {
         return r;
     }
-    let Ok(Query(params)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unknown or malformed query parameter",
-        );
+    let params = match query(params) {
+        Ok(q) => q,
+        Err(r) => return r,
     };
     let as_of = match as_of_ms(params.as_of.as_deref()) {
         Ok(a) => a,
@@ -133,11 +131,9 @@ pub(super) async fn profile(
     if !p.sees(&code) {
         return error(StatusCode::NOT_FOUND, "no such region");
     }
-    let Ok(Query(params)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unknown or malformed query parameter",
-        );
+    let params = match query(params) {
+        Ok(q) => q,
+        Err(r) => return r,
     };
     let as_of = match as_of_ms(params.as_of.as_deref()) {
         Ok(a) => a,

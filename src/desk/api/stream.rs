@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{DeskState, MAX_PAGE, error, permit};
+use super::{DeskState, MAX_PAGE, error, permit, query};
 use crate::delivery::route::glob;
 use crate::desk::access::{Action, Principal};
 use crate::desk::store::Event;
@@ -106,17 +106,26 @@ pub(super) async fn stream(
     if let Err(r) = permit(&state, &p, Action::Read) {
         return r;
     }
-    let Ok(Query(params)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unknown or malformed query parameter",
-        );
+    let params = match query(params) {
+        Ok(q) => q,
+        Err(r) => return r,
     };
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .or(params.last_event_id);
+    let header = match headers.get("last-event-id").map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+    }) {
+        None => None,
+        Some(Some(n)) => Some(n),
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Last-Event-ID: expected an event number",
+            );
+        }
+    };
+    let resume = header.or(params.last_event_id.filter(|n| *n >= 0));
     if state.stream_clients.fetch_add(1, Ordering::Relaxed) >= state.settings.max_stream_clients {
         state.stream_clients.fetch_sub(1, Ordering::Relaxed);
         return error(StatusCode::SERVICE_UNAVAILABLE, "too many stream clients");

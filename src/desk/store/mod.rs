@@ -32,6 +32,9 @@ pub use reports::ReportView;
 pub enum StoreError {
     #[error("desk store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The store's file cannot be created.
+    #[error("desk store file: {0}")]
+    File(std::io::Error),
     /// A thread panicked while holding the store.
     #[error("desk store: a thread failed while holding it")]
     Poisoned,
@@ -87,6 +90,19 @@ impl Store {
     ///
     /// Errors: the file cannot be opened or is not a store.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // The store holds report text: readable by its owner only. SQLite gives its -wal and
+        // -shm files the database file's permissions, so the file is made first.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(StoreError::File)?;
+        }
         Store::with(Connection::open(path)?)
     }
 

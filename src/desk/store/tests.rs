@@ -198,6 +198,13 @@ fn a_store_on_disk_keeps_its_rows_and_offsets() {
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(s.offsets("alerts").unwrap(), BTreeMap::from([(3, 42)]));
+    // It holds report text: its owner's only, and its write-ahead log too.
+    #[cfg(unix)]
+    for file in [path.clone(), dir.path().join("desk.sqlite-wal")] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
     assert_eq!(s.alerts(&q(), &all()).unwrap().len(), 1);
 }
 
