@@ -24,7 +24,19 @@ pub(super) struct AsOf {
     as_of: Option<String>,
 }
 
+/// What the cache holds for a key.
+enum Cached {
+    Fresh(Value),
+    Stale(Value),
+    Missing,
+}
+
 /// A cached answer for `key`, or a computed one (then cached when `as_of` is `None`).
+///
+/// When the cached answer is older than `desk.picture_cache_ms`, the first request to find it
+/// so computes a new one and the requests meanwhile get the old one (at most twice the setting
+/// old): one request in each period waits for the computation, not every request that arrives
+/// during it.
 async fn cached(
     state: &DeskState,
     key: String,
@@ -32,18 +44,38 @@ async fn cached(
     compute: impl AsyncFnOnce() -> Result<Value, Response>,
 ) -> Result<Value, Response> {
     let max_age = Duration::from_millis(state.settings.picture_cache_ms);
-    if as_of.is_none()
-        && let Ok(cache) = state.cache.lock()
-        && let Some((at, v)) = cache.get(&key)
-        && at.elapsed() < max_age
-    {
-        return Ok(v.clone());
+    let use_cache = as_of.is_none() && !max_age.is_zero();
+    // Decided under the lock, which is let go before any computation waits.
+    let found = match state.cache.lock() {
+        Ok(mut cache) if use_cache => match cache.get_mut(&key) {
+            Some((at, v)) if at.elapsed() < max_age => Cached::Fresh(v.clone()),
+            Some((at, v)) if at.elapsed() < max_age * 2 => {
+                // Stale: this request refreshes it; the others keep the old answer meanwhile.
+                *at = Instant::now();
+                Cached::Stale(v.clone())
+            }
+            _ => Cached::Missing,
+        },
+        _ => Cached::Missing,
+    };
+    match found {
+        Cached::Fresh(v) => return Ok(v),
+        Cached::Stale(stale) => {
+            return match compute().await {
+                Ok(fresh) => {
+                    if let Ok(mut cache) = state.cache.lock() {
+                        cache.insert(key, (Instant::now(), fresh.clone()));
+                    }
+                    Ok(fresh)
+                }
+                // The old answer stands until the next period.
+                Err(_) => Ok(stale),
+            };
+        }
+        Cached::Missing => {}
     }
     let v = compute().await?;
-    if as_of.is_none()
-        && !max_age.is_zero()
-        && let Ok(mut cache) = state.cache.lock()
-    {
+    if use_cache && let Ok(mut cache) = state.cache.lock() {
         cache.insert(key, (Instant::now(), v.clone()));
     }
     Ok(v)
