@@ -57,3 +57,39 @@ fn between<'a>(line: &'a str, before: &str, after: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{after:?} in {line}"))
         .0
 }
+
+#[test]
+fn a_reader_that_stops_early_is_the_end_of_a_pipe_not_an_error() {
+    // `vigil gen | head -1`: the reader closes the pipe after one line.
+    let mut child = vigil()
+        .args(["gen", "--count", "200000"])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn an_error_is_one_line_with_its_causes_and_no_backtrace() {
+    let out = vigil()
+        .args(["backtest", "/no/such/file.jsonl"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+}
