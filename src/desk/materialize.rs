@@ -146,11 +146,12 @@ pub async fn run(
             continue;
         }
         if let Some(m) = &metrics {
-            for s in super::super::telemetry::desk::SOURCES {
-                let n = batch.iter().filter(|r| source_name(r.source) == s).count();
-                if n > 0 {
-                    m.taken(s, n as u64);
-                }
+            let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for r in &batch {
+                *counts.entry(source_name(r.source)).or_default() += 1;
+            }
+            for (source, n) in counts {
+                m.taken(source, n);
             }
         }
         let held = Arc::clone(&store);

@@ -24,20 +24,39 @@ pub fn client_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
     c
 }
 
+/// How a consumer-group member is known to the group coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// `group.instance.id` = `<group>-<kafka.instance_id>`: a restarted member takes its
+    /// partitions back at once instead of waiting for its old session to expire (the pipeline,
+    /// whose transactional id is per instance too).
+    Static,
+    /// A member id given by the coordinator at each join. A static member is fenced for good
+    /// when, after a broker outage longer than its session, librdkafka rejoins under a new
+    /// member id (librdkafka #3437); a consumer that needs no per-instance identity (delivery,
+    /// at least once and idempotent by `Vigil-Delivery-Id`) only pays a rebalance instead.
+    Dynamic,
+}
+
 /// Properties of a consumer-group member that commits its own offsets and reads only committed
-/// records: `group` with static membership (`group.instance.id` = `<group>-<kafka.instance_id>`,
-/// so a restarted member takes its partitions back at once instead of waiting for its old
-/// session to expire) and a 10 s session unless `[kafka.client]` sets one.
-pub fn group_member_config(settings: &KafkaSettings, brokers: &str, group: &str) -> ClientConfig {
+/// records: `group`, with `membership`, and a 10 s session unless `[kafka.client]` sets one.
+pub fn group_member_config(
+    settings: &KafkaSettings,
+    brokers: &str,
+    group: &str,
+    membership: Membership,
+) -> ClientConfig {
     let mut c = client_config(settings, brokers);
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .set(
+        .set("isolation.level", "read_committed");
+    if membership == Membership::Static {
+        c.set(
             "group.instance.id",
             format!("{group}-{}", settings.instance_id),
         );
+    }
     if !settings.client.contains_key("session.timeout.ms") {
         c.set("session.timeout.ms", "10000");
     }

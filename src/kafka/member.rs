@@ -14,7 +14,7 @@ use rdkafka::{ClientContext, Statistics, TopicPartitionList};
 
 use super::pipeline::{PipelineError, PipelineOptions, RunStats};
 use super::restore::restore;
-use super::{client_config, describe, group_member_config};
+use super::{Membership, client_config, describe, group_member_config};
 use crate::config::Loaded;
 use crate::engine::Engine;
 use crate::telemetry::Telemetry;
@@ -139,7 +139,7 @@ pub(super) fn new_member(
     metrics: &Arc<Metrics>,
 ) -> Result<Member, PipelineError> {
     let k = &loaded.settings.kafka;
-    let mut cfg = group_member_config(k, &opts.brokers, &k.group_id);
+    let mut cfg = group_member_config(k, &opts.brokers, &k.group_id, Membership::Static);
     cfg.set("partition.assignment.strategy", "roundrobin");
     let lag_interval = loaded.settings.metrics.lag_interval_ms;
     if lag_interval > 0 {

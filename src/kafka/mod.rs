@@ -20,7 +20,7 @@ mod transaction;
 use rdkafka::error::KafkaError;
 
 pub use admin::{ensure_delivery_topics, ensure_desk_topics, ensure_topics};
-pub use client::{client_config, describe, group_member_config};
+pub use client::{Membership, client_config, describe, group_member_config};
 pub(crate) use transaction::send;
 
 #[derive(Debug, thiserror::Error)]

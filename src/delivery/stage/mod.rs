@@ -48,7 +48,7 @@ use crate::delivery::silence::Silences;
 use crate::delivery::subscriber::{Subscriber, SubscriberKind};
 use crate::delivery::webhook::{client, redact_url};
 use crate::kafka::follow::Follower;
-use crate::kafka::{KafkaSetupError, client_config, group_member_config};
+use crate::kafka::{KafkaSetupError, Membership, client_config, group_member_config};
 use crate::telemetry::delivery::DeliveryMetrics;
 
 use consumer::RevokeRecorder;
@@ -138,16 +138,13 @@ pub async fn run(
         None
     };
     let revoked = Arc::new(Mutex::new(Vec::new()));
-    // Dynamic membership, unlike the pipeline's: with a static `group.instance.id`, a broker
-    // down longer than the session makes librdkafka rejoin under a new member id, the
-    // coordinator fences it and the consumer is dead for good (librdkafka issue #3437, seen
-    // here in `tests/kafka_broker_restart.rs`). Delivery is at least once and idempotent by
-    // `Vigil-Delivery-Id`, so the rebalance a restart costs is all it loses.
-    let consumer: StreamConsumer<RevokeRecorder> = group_member_config(k, brokers, &d.group_id)
-        .remove("group.instance.id")
-        .create_with_context(RevokeRecorder {
-            revoked: Arc::clone(&revoked),
-        })?;
+    // Dynamic membership, unlike the pipeline's (`Membership` says why).
+    let consumer: StreamConsumer<RevokeRecorder> =
+        group_member_config(k, brokers, &d.group_id, Membership::Dynamic).create_with_context(
+            RevokeRecorder {
+                revoked: Arc::clone(&revoked),
+            },
+        )?;
     let producer: BaseProducer = client_config(k, brokers).set("linger.ms", "5").create()?;
     let http = client(Duration::from_millis(d.request_timeout_ms))?;
     for s in &subscribers {
