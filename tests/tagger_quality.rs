@@ -70,12 +70,19 @@ fn assert_bar(c: Counts, bar: f64, what: &str) {
     assert!(c.recall() >= bar, "{what} recall {:.2}", c.recall());
 }
 
-/// Precision and recall per threat over both languages, printing the table.
+/// Precision and recall per threat and language (in the order languages first appear), then
+/// over all languages, printing the table and every error.
 fn evaluate(examples: &[Example]) -> [Counts; 4] {
     let loaded = config::load(Path::new("config")).expect("config loads");
     let engine = loaded.engine().expect("engine builds");
     let tagger = engine.tagger();
-    let mut counts = [[Counts::default(); 4]; 2];
+    let mut langs: Vec<&str> = Vec::new();
+    for ex in examples {
+        if !langs.contains(&ex.lang.as_str()) {
+            langs.push(&ex.lang);
+        }
+    }
+    let mut counts = vec![[Counts::default(); 4]; langs.len()];
     let mut errors = Vec::new();
     let mut scratch = Scratch::default();
     for (i, ex) in examples.iter().enumerate() {
@@ -84,7 +91,7 @@ fn evaluate(examples: &[Example]) -> [Counts; 4] {
         let bytes = serde_json::to_vec(&json).expect("serialises");
         let report = decode(&bytes, &Limits::default(), None).expect("valid report");
         let out = tagger.render(&report, &tagger.tag(&report, &mut scratch));
-        let li = usize::from(ex.lang == "fr");
+        let li = langs.iter().position(|l| *l == ex.lang).unwrap_or(0);
         for (t, threat) in THREATS.iter().enumerate() {
             let predicted = out.threats.iter().any(|x| x == threat);
             let actual = ex.labels.contains(*threat);
@@ -93,11 +100,11 @@ fn evaluate(examples: &[Example]) -> [Counts; 4] {
                 (true, true) => c.tp += 1,
                 (true, false) => {
                     c.fp += 1;
-                    errors.push(format!("FP {threat}: {}", ex.text));
+                    errors.push(format!("FP {threat} [{}]: {}", ex.lang, ex.text));
                 }
                 (false, true) => {
                     c.fn_ += 1;
-                    errors.push(format!("FN {threat}: {}", ex.text));
+                    errors.push(format!("FN {threat} [{}]: {}", ex.lang, ex.text));
                 }
                 (false, false) => {}
             }
@@ -107,7 +114,7 @@ fn evaluate(examples: &[Example]) -> [Counts; 4] {
     println!("| threat | language | precision | recall | support |");
     println!("|---|---|---|---|---|");
     let mut overall = [Counts::default(); 4];
-    for (li, lang) in ["en", "fr"].iter().enumerate() {
+    for (li, lang) in langs.iter().enumerate() {
         for (t, threat) in THREATS.iter().enumerate() {
             let c = counts[li][t];
             overall[t].tp += c.tp;
@@ -124,7 +131,7 @@ fn evaluate(examples: &[Example]) -> [Counts; 4] {
     for (t, threat) in THREATS.iter().enumerate() {
         let c = overall[t];
         println!(
-            "| {threat} | both | {:.2} | {:.2} | {} |",
+            "| {threat} | all | {:.2} | {:.2} | {} |",
             c.precision(),
             c.recall(),
             c.tp + c.fn_
@@ -216,5 +223,20 @@ fn development_sets_3_to_9_do_not_regress() {
         if matches!(*threat, "abduction" | "sexual_violence") {
             assert_bar(overall[t], 0.85, &format!("pooled {threat}"));
         }
+    }
+}
+
+/// Development set 10 (`tuned10.tsv`), written as a held-out set before any change of issue 14
+/// on its error classes (property taken, another clause's cue, sexual-violence vocabulary,
+/// disappearance without the word, fighters by origin, a group's description), measured once
+/// untuned (README: abduction precision 0.72, foreign fighters recall 0.14), tuned on since.
+/// The bar is the issue's: it fails if any of those classes comes back.
+#[test]
+fn development_set_10_error_classes() {
+    let set = examples("tests/data/tuned10.tsv");
+    assert!(set.len() >= 70, "tuned10 has {} snippets", set.len());
+    let overall = evaluate(&set);
+    for (t, threat) in THREATS.iter().enumerate() {
+        assert_bar(overall[t], 0.9, &format!("tuned10 {threat}"));
     }
 }
