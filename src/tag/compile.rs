@@ -12,7 +12,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::tag::normalize::normalize_phrase;
 use crate::tag::scanner::Scanner;
-use crate::tag::taxonomy::{IndicatorRef, Target, Taxonomy, risk_factor_number};
+use crate::tag::taxonomy::{FOREIGN_COUNTRY, IndicatorRef, Target, Taxonomy, risk_factor_number};
 use crate::tag::text::may_end_sentence;
 use crate::tag::{Tagger, TaggerError, TaggerSettings};
 
@@ -23,8 +23,11 @@ pub(super) enum CueKind {
     NegationAfter,
     Hedge,
     Figurative,
+    Proceedings,
+    PropertyAfter,
     Neutral,
     ClauseBreak,
+    RelativeBreak,
 }
 
 /// A cue found in a text: byte span `[start, end)` in the normalised text, and its kind.
@@ -56,6 +59,9 @@ pub(super) struct Part {
     pub(super) in_pair: bool,
     /// It is a term of some frame's anchor group.
     pub(super) anchor: bool,
+    /// A name of this country (index into the taxonomy's `[[country]]`), for the frame group
+    /// `foreign_country`: not a hit in a report from the country itself.
+    pub(super) country: Option<u16>,
 }
 
 /// `first ... second`: both parts in one sentence, `second` after `first`, at most
@@ -211,6 +217,13 @@ impl Tagger {
             structured: compile_structured(taxonomy, &indicators),
             threat_codes: taxonomy.threat_codes(),
             threat_weights: taxonomy.threats.iter().map(|t| t.weight).collect(),
+            country_codes: taxonomy.countries.iter().map(|c| c.code.clone()).collect(),
+            threat_takes_people: taxonomy.threats.iter().map(|t| t.takes_people).collect(),
+            threat_counts_proceedings: taxonomy
+                .threats
+                .iter()
+                .map(|t| t.counts_proceedings)
+                .collect(),
             threat_indicators: threat_indicators(taxonomy, &indicators),
             indicators,
             indicator_rf,
@@ -303,6 +316,19 @@ fn compile_frames(
         let target = resolve(taxonomy, &f.target, indicators)?;
         let mut groups = Vec::new();
         for (k, g) in f.groups.iter().enumerate() {
+            if g == FOREIGN_COUNTRY {
+                for (c, country) in taxonomy.countries.iter().enumerate() {
+                    for name in &country.names {
+                        let part = intern_part(parts, name);
+                        parts[part].anchor |= k == 0;
+                        parts[part].country = u16::try_from(c).ok();
+                        memberships.push((part, group_count));
+                    }
+                }
+                groups.push(group_count);
+                group_count += 1;
+                continue;
+            }
             let terms = taxonomy.frame_terms.get(&f.language).and_then(|t| t.get(g));
             for term in terms.map_or(&[][..], Vec::as_slice) {
                 let part = intern_part(parts, term);
@@ -405,8 +431,11 @@ fn compile_cues(taxonomy: &Taxonomy) -> Result<CueTable, TaggerError> {
             (&cues.negation_after, CueKind::NegationAfter),
             (&cues.hedge, CueKind::Hedge),
             (&cues.figurative, CueKind::Figurative),
+            (&cues.proceedings, CueKind::Proceedings),
+            (&cues.property_after, CueKind::PropertyAfter),
             (&cues.neutral, CueKind::Neutral),
             (&cues.clause_breaks, CueKind::ClauseBreak),
+            (&cues.relative_breaks, CueKind::RelativeBreak),
         ] {
             for cue in list {
                 let text = normalize_phrase(cue);
@@ -478,6 +507,7 @@ fn intern_part(parts: &mut Vec<Part>, phrase: &str) -> usize {
         prefix: phrase.ends_with('*'),
         in_pair: false,
         anchor: false,
+        country: None,
     };
     match parts
         .iter()

@@ -3,24 +3,45 @@
 
 use crate::tag::Tagger;
 use crate::tag::compile::{Cue, CueKind};
+use crate::tag::taxonomy::Target;
 use crate::tag::text::{bounded, sentence, words};
 
+/// Most words between a match and the thing taken after it ("took away *his* motorcycle"): a
+/// determiner and an adjective, no more, so that "kidnapped him and stole his motorcycle" is
+/// still a kidnapping.
+const PROPERTY_REACH: usize = 2;
+
+/// Which target-dependent cues apply to a match.
+#[derive(Debug, Clone, Copy)]
+struct CueScope {
+    /// `proceedings` cues cancel (the target does not count proceedings).
+    proceedings: bool,
+    /// `property_after` cues cancel (the target is of people taken).
+    property: bool,
+}
+
 impl Tagger {
-    /// Whether a cue cancels the match `[start, end)`; its sentence's cues are scanned into
-    /// `cues` on first need. Cues that overlap `own` are ignored: the words of an event frame's
-    /// own terms ("no word of", "sans nouvelles") describe the event, they do not negate it.
+    /// Whether a cue cancels the match `[start, end)` for `target`; its sentence's cues are
+    /// scanned into `cues` on first need. Cues that overlap `own` are ignored: the words of an
+    /// event frame's own terms ("no word of", "sans nouvelles") describe the event, they do not
+    /// negate it.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn cancelled_at(
         &self,
         text: &[u8],
-        start: usize,
-        end: usize,
+        (start, end): (usize, usize),
+        target: Target,
         cue_sentences: &mut Vec<(usize, usize)>,
         cues: &mut Vec<Cue>,
         own: &[(usize, usize)],
     ) -> bool {
         let sentence = sentence(text, start, end);
         self.scan_cues(text, sentence, cue_sentences, cues);
-        self.cancelled(text, cues, start, end, sentence, own)
+        let scope = CueScope {
+            proceedings: !self.counts_proceedings(target),
+            property: self.takes_people(target),
+        };
+        self.cancelled(text, cues, (start, end), sentence, own, scope)
     }
 
     /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
@@ -53,29 +74,41 @@ impl Tagger {
     }
 
     /// Whether a cue negates, hedges or makes figurative the match at `start..end` in the
-    /// sentence `(s0, s1)`: a figurative cue anywhere in the sentence; a negation before or a
-    /// hedge within `scope_words` words before it in its clause; a negation after within
-    /// `scope_words` words after it in its clause.
+    /// sentence `(s0, s1)`: a figurative cue (or, when `reach.proceedings`, a proceedings cue)
+    /// in the sentence but not after a relative pronoun that follows the match; a negation
+    /// before or a hedge
+    /// within `scope_words` words before it in its clause; a negation after within
+    /// `scope_words` words after it in its clause; when `reach.property`, a thing taken at most
+    /// two words after it in its clause.
     fn cancelled(
         &self,
         text: &[u8],
         cues: &[Cue],
-        start: usize,
-        end: usize,
+        (start, end): (usize, usize),
         (s0, s1): (usize, usize),
         own: &[(usize, usize)],
+        reach: CueScope,
     ) -> bool {
         let scope = self.settings.scope_words;
         // Clause start: after the last clause break between sentence start and the match.
+        let breaks = |kind: CueKind| matches!(kind, CueKind::ClauseBreak | CueKind::RelativeBreak);
         let clause_start = cues
             .iter()
-            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= s0 && c.1 <= start)
+            .filter(|c| breaks(c.2) && c.0 >= s0 && c.1 <= start)
             .map(|c| c.1)
             .max()
             .unwrap_or(s0);
         let clause_end = cues
             .iter()
-            .filter(|c| c.2 == CueKind::ClauseBreak && c.0 >= end && c.1 <= s1)
+            .filter(|c| breaks(c.2) && c.0 >= end && c.1 <= s1)
+            .map(|c| c.0)
+            .min()
+            .unwrap_or(s1);
+        // Figurative and proceedings cues reach the whole sentence but not past a relative
+        // pronoun after the match: what follows one says something about another verb.
+        let relative_end = cues
+            .iter()
+            .filter(|c| c.2 == CueKind::RelativeBreak && c.0 >= end && c.1 <= s1)
             .map(|c| c.0)
             .min()
             .unwrap_or(s1);
@@ -83,14 +116,21 @@ impl Tagger {
         cues.iter()
             .filter(foreign)
             .any(|&(cs, ce, kind)| match kind {
-                CueKind::Figurative => cs >= s0 && ce <= s1,
+                CueKind::Figurative => cs >= s0 && ce <= relative_end,
+                CueKind::Proceedings => reach.proceedings && cs >= s0 && ce <= relative_end,
+                CueKind::PropertyAfter => {
+                    reach.property
+                        && cs >= end
+                        && ce <= clause_end
+                        && words(&text[end..cs]) <= PROPERTY_REACH
+                }
                 CueKind::NegationBefore | CueKind::Hedge => {
                     cs >= clause_start && ce <= start && words(&text[ce..start]) <= scope
                 }
                 CueKind::NegationAfter => {
                     cs >= end && ce <= clause_end && words(&text[end..cs]) <= scope
                 }
-                CueKind::Neutral | CueKind::ClauseBreak => false,
+                CueKind::Neutral | CueKind::ClauseBreak | CueKind::RelativeBreak => false,
             })
     }
 }

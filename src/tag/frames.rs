@@ -43,7 +43,8 @@ impl Tagger {
                     });
             let Some((start, end)) = found else { continue };
             let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-            if self.cancelled_at(text, start, end, cue_sentences, cues, &[]) {
+            let target = pair.target.target;
+            if self.cancelled_at(text, (start, end), target, cue_sentences, cues, &[]) {
                 continue;
             }
             set.hits.push(Hit {
@@ -76,6 +77,7 @@ impl Tagger {
             companion_passages: passages,
             companion_occurrences: occurrences,
             scan,
+            home_country,
             ..
         } = scratch;
         // The other groups' terms are looked for only around anchors, and only once a passage.
@@ -99,7 +101,9 @@ impl Tagger {
             for o in occurrences.iter() {
                 let (s, e) = (from + o.start, from + o.end);
                 for &part in &companion_parts[o.pattern] {
-                    if bounded(text, s, e, self.parts[part].prefix) {
+                    if bounded(text, s, e, self.parts[part].prefix)
+                        && self.part_counts(part, *home_country)
+                    {
                         hits.push((s, e, part));
                     }
                 }
@@ -157,9 +161,10 @@ impl Tagger {
         own: &[(usize, usize)],
     ) -> Option<(usize, usize)> {
         let groups = &self.frame_groups;
+        let target = frame.target.target;
         for &(s0, e0, p0) in hits {
             if !groups.contains(p0, frame.groups[0])
-                || self.cancelled_at(text, s0, e0, cue_sentences, cues, own)
+                || self.cancelled_at(text, (s0, e0), target, cue_sentences, cues, own)
             {
                 continue;
             }
@@ -172,7 +177,7 @@ impl Tagger {
                         && s >= from
                         && e <= to
                         && chosen[..g].iter().all(|&(cs, ce)| e <= cs || s >= ce)
-                        && !self.cancelled_at(text, s, e, cue_sentences, cues, own)
+                        && !self.cancelled_at(text, (s, e), target, cue_sentences, cues, own)
                 });
                 pick.map(|&(s, e, _)| chosen[g] = (s, e)).is_some()
             });

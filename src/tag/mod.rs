@@ -80,6 +80,12 @@ pub struct Tagger {
     /// Threat codes in taxonomy order (bit `t` of a threat set is `threat_codes[t]`).
     threat_codes: Vec<String>,
     threat_weights: Vec<f64>,
+    /// ISO 3166-1 codes of the taxonomy's `[[country]]` entries, in order.
+    country_codes: Vec<String>,
+    /// Per threat: it is of people taken, and things taken cancel it (`takes_people`).
+    threat_takes_people: Vec<bool>,
+    /// Per threat: legal proceedings do not cancel its matches (`counts_proceedings`).
+    threat_counts_proceedings: Vec<bool>,
     /// The indicators each threat evidences (indices into `indicators`): a tagged threat sets
     /// their risk factors.
     threat_indicators: Vec<Vec<usize>>,
@@ -159,6 +165,7 @@ impl Tagger {
     /// categories, and the risk factors of every threat inferred or declared.
     pub fn tag(&self, report: &ValidReport<'_>, scratch: &mut Scratch) -> TagSet {
         let mut set = TagSet::default();
+        scratch.home_country = self.home_country(&report.report.region);
         if let Some(title) = &report.report.title {
             self.match_field(title, Field::Title, scratch, &mut set);
         }
@@ -196,6 +203,36 @@ impl Tagger {
             }
         }
         set
+    }
+
+    /// The `[[country]]` index of a region's country: the ISO 3166-1 code before the `-` of an
+    /// ISO 3166-2 code (`TD-LC` → `TD`); none for an organisation's own codes.
+    fn home_country(&self, region: &str) -> Option<u16> {
+        let code = region.split('-').next()?;
+        let i = self.country_codes.iter().position(|c| c == code)?;
+        u16::try_from(i).ok()
+    }
+
+    /// Whether a part hit counts in this report: a country's name does not count as foreign in
+    /// a report from that country.
+    pub(super) fn part_counts(&self, part: usize, home: Option<u16>) -> bool {
+        home.is_none() || self.parts[part].country != home
+    }
+
+    /// Whether the `proceedings` cues leave matches for `target` standing.
+    fn counts_proceedings(&self, target: Target) -> bool {
+        match target {
+            Target::Threat(t) => self.threat_counts_proceedings[t],
+            Target::Indicator(_) => false,
+        }
+    }
+
+    /// Whether `target` is of people taken, so that a thing taken cancels its matches.
+    fn takes_people(&self, target: Target) -> bool {
+        match target {
+            Target::Threat(t) => self.threat_takes_people[t],
+            Target::Indicator(_) => false,
+        }
     }
 
     /// Marks `target` as inferred: its threat bit, or its indicator's risk-factor bit.

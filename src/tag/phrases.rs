@@ -38,7 +38,9 @@ impl Tagger {
                 scratch.phrase_matches.push((o.start, o.end, phrase));
             }
             for &part in &entry.parts {
-                if bounded(text, o.start, o.end, self.parts[part].prefix) {
+                if bounded(text, o.start, o.end, self.parts[part].prefix)
+                    && self.part_counts(part, scratch.home_country)
+                {
                     scratch.parts.push((o.start, o.end, part));
                     scratch.parts_present[part / 64] |= 1 << (part % 64);
                     scratch.pair_part_hits += usize::from(self.parts[part].in_pair);
@@ -64,7 +66,7 @@ impl Tagger {
                 }
                 // Cues are scanned only once a report has a candidate: most reports have none.
                 let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-                if self.cancelled_at(text, start, end, cue_sentences, cues, &[]) {
+                if self.cancelled_at(text, (start, end), pt.target, cue_sentences, cues, &[]) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).

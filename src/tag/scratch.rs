@@ -35,4 +35,6 @@ pub struct Scratch {
     /// Occurrences of the main scan.
     pub(super) occurrences: Vec<Occurrence>,
     pub(super) scan: ScanScratch,
+    /// The report's own country (`[[country]]` index), whose names are not foreign.
+    pub(super) home_country: Option<u16>,
 }

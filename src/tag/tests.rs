@@ -26,6 +26,108 @@ fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
     tagged(t, text).threats
 }
 
+/// The threats of a report from `region` whose only text is `text`.
+fn threats_in_region(t: &Tagger, region: &str, text: &str) -> Vec<String> {
+    let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
+        "region": region, "source": {"id": "s"}, "text": text});
+    let bytes = serde_json::to_vec(&json).unwrap();
+    let r = decode(&bytes, &Limits::default(), None).unwrap();
+    let set = t.tag(&r, &mut Scratch::default());
+    t.render(&r, &set).threats
+}
+
+#[test]
+fn things_taken_are_not_people_taken() {
+    let t = tagger();
+    assert!(threats_of(&t, "They shot the rider and took away his motorcycle.").is_empty());
+    assert!(threats_of(&t, "Gunmen seized a pickup truck at the checkpoint.").is_empty());
+    // The thing must follow closely: here people were taken too.
+    assert_eq!(
+        threats_of(
+            &t,
+            "Gunmen took away four farmers and later burned their motorcycles."
+        ),
+        ["abduction"]
+    );
+    // Only threats of people taken: a siege's supplies are things by nature.
+    assert_eq!(
+        threats_of(
+            &t,
+            "The town has been cut off for months and residents are rationing what little grain is left."
+        ),
+        ["siege"]
+    );
+}
+
+#[test]
+fn proceedings_cancel_abduction_but_not_sexual_violence() {
+    let t = tagger();
+    assert!(
+        threats_of(
+            &t,
+            "The court sentenced two men for the 2024 kidnapping of a teacher."
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        threats_of(
+            &t,
+            "He was charged with the defilement of a twelve-year-old girl."
+        ),
+        ["sexual_violence"]
+    );
+    // An acquittal is a denial, whatever the threat.
+    assert!(threats_of(&t, "The court acquitted him of defilement.").is_empty());
+}
+
+#[test]
+fn a_cue_after_a_relative_pronoun_belongs_to_another_clause() {
+    let t = tagger();
+    assert_eq!(
+        threats_of(
+            &t,
+            "Gunmen kidnapped two farmers who had refused to pay the tax."
+        ),
+        ["abduction"]
+    );
+    // Without the relative pronoun the cue is in the match's own clause.
+    assert!(threats_of(&t, "Gunmen kidnapped the tax in the film.").is_empty());
+}
+
+#[test]
+fn an_abbreviation_does_not_end_the_sentence_of_a_frame() {
+    let t = tagger();
+    assert_eq!(
+        threats_of(
+            &t,
+            "Village head taken from his compound by approx. 20 armed men; family got a ransom call."
+        ),
+        ["abduction"]
+    );
+}
+
+#[test]
+fn a_country_is_foreign_except_in_reports_from_it() {
+    let t = tagger();
+    let text = "Chadian gunmen crossed into the district to reinforce the group.";
+    assert_eq!(threats_in_region(&t, "CF-HK", text), ["foreign_fighters"]);
+    assert!(threats_in_region(&t, "TD-LC", text).is_empty());
+    // An organisation's own region code has no country: every country is foreign there.
+    assert_eq!(threats_in_region(&t, "SAHEL-1", text), ["foreign_fighters"]);
+}
+
+#[test]
+fn attempts_and_descriptions_of_groups_are_not_abductions() {
+    let t = tagger();
+    for text in [
+        "Gunmen tried to abduct the village head but vigilantes drove them off.",
+        "Police dismantled a gang known for kidnapping and extortion.",
+        "Six suspected kidnappers were arrested at a forest hideout.",
+    ] {
+        assert!(threats_of(&t, text).is_empty(), "{text}");
+    }
+}
+
 /// The shipped taxonomy with one test frame (made-up words, so no lexicon phrase interferes):
 /// anchor terms `zorbl*`, then the other groups.
 fn tagger_with_frame(others: &[&[&str]]) -> Tagger {

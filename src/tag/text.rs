@@ -32,8 +32,29 @@ pub(super) fn may_end_sentence(b: u8) -> bool {
     matches!(b, b'.' | b'!' | b'?' | b';' | b'\n')
 }
 
+/// Abbreviations whose full stop does not end a sentence ("approx. 20 armed men", "Lt. Col.");
+/// compared without regard to ASCII case. Field notes abbreviate freely; a sentence split inside
+/// one would part an event frame's terms.
+const ABBREVIATIONS: &[&[u8]] = &[
+    b"approx", b"appr", b"est", b"no", b"nos", b"gov", b"govt", b"lt", b"col", b"gen", b"sgt",
+    b"capt", b"maj", b"cpl", b"pte", b"dr", b"mr", b"mrs", b"ms", b"st", b"hon", b"rev", b"mt",
+    b"vs", b"etc", b"hrs", b"hr", b"km", b"cf", b"ca", b"e.g", b"i.e", b"ref", b"dept", b"brig",
+    b"cmdr", b"insp", b"supt", b"env", b"av", b"mme", b"mlle", b"m", b"cdt",
+];
+
+/// Whether the `.` at `i` ends an abbreviation of [`ABBREVIATIONS`].
+fn after_abbreviation(text: &[u8], i: usize) -> bool {
+    let word_start = text[..i]
+        .iter()
+        .rposition(|&b| !(b.is_ascii_alphabetic() || b == b'.'))
+        .map_or(0, |p| p + 1);
+    let word = &text[word_start..i];
+    !word.is_empty() && ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
+}
+
 /// The sentence around a match, as a byte range `[from, to)` without its stops: bounded by `.`,
-/// `!`, `?`, `;` or a newline (a `.` between digits, as in `3.5`, is not a boundary).
+/// `!`, `?`, `;` or a newline (a `.` between digits, as in `3.5`, or after an abbreviation, as
+/// in `approx. 20`, is not a boundary).
 pub(super) fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
     let is_stop = |i: usize| match text[i] {
         b'.' => {
@@ -41,6 +62,7 @@ pub(super) fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) 
                 && i + 1 < text.len()
                 && text[i - 1].is_ascii_digit()
                 && text[i + 1].is_ascii_digit())
+                && !after_abbreviation(text, i)
         }
         b => may_end_sentence(b),
     };

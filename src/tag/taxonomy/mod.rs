@@ -81,6 +81,25 @@ pub struct Taxonomy {
     /// Named term groups for frames, per language code: `[frame_terms.en] captivity = [...]`.
     #[serde(default)]
     pub frame_terms: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Countries by their names and demonyms in every language, for the frame group
+    /// [`FOREIGN_COUNTRY`]: a name of the report's own country (the ISO 3166-1 code before the
+    /// `-` of an ISO 3166-2 `region`) is not foreign there.
+    #[serde(default, rename = "country")]
+    pub countries: Vec<Country>,
+}
+
+/// The frame group name that stands for the names of every country but the report's own
+/// (`groups = ["foreign_country", "fighters", "arrival"]`); its terms come from `[[country]]`.
+pub const FOREIGN_COUNTRY: &str = "foreign_country";
+
+/// A country's names and demonyms, in any language, as frame terms (`chad`, `chadian*`,
+/// `tchad*`, `تشاد`): matched like other terms, after normalisation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2 code, upper case (`TD`).
+    pub code: String,
+    pub names: Vec<String>,
 }
 
 /// An event frame: a target is tagged when one term of every group appears in one passage (a
@@ -127,6 +146,14 @@ pub struct Threat {
     pub indicators: Vec<String>,
     #[serde(default = "one")]
     pub weight: f64,
+    /// Mentions in legal proceedings count ("charged with the defilement of a girl"): the
+    /// `proceedings` cues do not cancel this threat's matches.
+    #[serde(default)]
+    pub counts_proceedings: bool,
+    /// The threat is of people taken: the `property_after` cues ("took away his motorcycle")
+    /// cancel its matches.
+    #[serde(default)]
+    pub takes_people: bool,
 }
 
 fn one() -> f64 {
@@ -176,13 +203,25 @@ pub struct Cues {
     pub negation_after: Vec<String>,
     /// Hedges before the match that make it speculation ("rumours of", "unconfirmed").
     pub hedge: Vec<String>,
-    /// Words that make the whole sentence figurative or fictional ("film", "match", "goal"), or
-    /// a past case before the courts ("sentenced", "in connection with").
+    /// Words that make the sentence figurative or fictional ("film", "match", "goal"): a cue
+    /// anywhere in the sentence, except after a relative pronoun that follows the match.
     pub figurative: Vec<String>,
+    /// Legal proceedings ("sentenced", "charged with", "in connection with"): the mention is of
+    /// a case before the courts, which cancels it like a figurative cue, except for threats
+    /// whose taxonomy entry says `counts_proceedings` (sexual violence, which is often reported
+    /// only through the courts).
+    pub proceedings: Vec<String>,
+    /// Things, not people ("motorcycle", "phone", "cattle"): one of them at most two words after
+    /// a match, in its clause, means what was taken was property ("took away his motorcycle").
+    pub property_after: Vec<String>,
     /// Phrases that begin like a negation but affirm ("no fewer than"); they cancel nothing.
     pub neutral: Vec<String>,
     /// Words that end a clause for negation scope ("but", "mais").
     pub clause_breaks: Vec<String>,
+    /// Relative pronouns ("who", "qui"): they end a clause like `clause_breaks`, and a
+    /// figurative or proceedings cue after one belongs to another clause ("kidnapped two
+    /// farmers who had refused to pay the tax").
+    pub relative_breaks: Vec<String>,
     /// Phrases in which a lexicon word has another sense ("siège social": headquarters). They
     /// take part in the choice of phrases like any other and tag nothing, so a lexicon phrase
     /// inside one ("siège") is not a mention.

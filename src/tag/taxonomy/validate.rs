@@ -196,8 +196,25 @@ impl Taxonomy {
     }
 
     /// Frame terms the scan can match; frames with known targets, a cue table for the
-    /// language, and two to four groups that have terms.
+    /// language, and two to four groups that have terms; countries with an ISO 3166-1 alpha-2
+    /// code and names the scan can match.
     fn check_frames(&self, indicators: &[IndicatorRef], out: &mut Findings) {
+        for (i, c) in self.countries.iter().enumerate() {
+            if c.code.len() != 2 || !c.code.bytes().all(|b| b.is_ascii_uppercase()) {
+                out.push(
+                    format!("country[{i}].code"),
+                    "expected an ISO 3166-1 alpha-2 code in upper case",
+                );
+            }
+            for (j, name) in c.names.iter().enumerate() {
+                if !is_plain_term(name) {
+                    out.push(
+                        format!("country[{i}].names[{j}]"),
+                        "expected at least 3 characters and `*` only at the end",
+                    );
+                }
+            }
+        }
         for (lang, groups) in &self.frame_terms {
             for (name, terms) in groups {
                 for (j, term) in terms.iter().enumerate() {
@@ -227,6 +244,12 @@ impl Taxonomy {
                 out.push(format!("frame[{i}].groups"), "expected two to four groups");
             }
             for (j, g) in f.groups.iter().enumerate() {
+                if g == super::FOREIGN_COUNTRY {
+                    if self.countries.is_empty() {
+                        out.push(format!("frame[{i}].groups[{j}]"), "no [[country]] entries");
+                    }
+                    continue;
+                }
                 let terms = self.frame_terms.get(&f.language).and_then(|t| t.get(g));
                 if terms.is_none_or(Vec::is_empty) {
                     out.push(
