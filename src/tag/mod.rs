@@ -21,6 +21,7 @@
 //! - `tagset.rs`: the compact result; `render.rs`: the full record ([`Tagger::render`]);
 //! - `settings.rs`: `[tagger]`; `scratch.rs`: buffers reused across reports.
 
+mod arabic;
 mod compile;
 mod cues;
 mod frames;

@@ -10,6 +10,8 @@
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+use crate::tag::arabic;
+
 /// A reusable normalisation buffer. Public for the fuzz targets, which check that its fast and
 /// general paths agree and that every span maps back (`fuzz/src/lib.rs`).
 #[derive(Debug, Default)]
@@ -66,6 +68,7 @@ impl Normalized {
         // ASCII run in bulk, then fold the one character that ends it.
         let bytes = input.as_bytes();
         let mut at = 0;
+        let mut has_arabic = false;
         while at < bytes.len() {
             let run = ascii_prefix_len(&bytes[at..]);
             if run > 0 {
@@ -109,6 +112,15 @@ impl Normalized {
                 if is_combining_mark(d) || is_default_ignorable(d) {
                     return;
                 }
+                let d = if arabic::is_arabic(d) {
+                    has_arabic = true;
+                    match arabic::fold(d) {
+                        Some(d) => d,
+                        None => return,
+                    }
+                } else {
+                    d
+                };
                 let folded = match d {
                     '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => '\'',
                     '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' => '-',
@@ -127,6 +139,9 @@ impl Normalized {
                     self.push_mapped::<MAP>(lower.encode_utf8(&mut buf), offset);
                 }
             });
+        }
+        if has_arabic {
+            arabic::strip_articles(&mut self.text, MAP.then_some(&mut self.map));
         }
         if MAP {
             self.map.push(input.len() as u32);

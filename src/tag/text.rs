@@ -1,16 +1,25 @@
 //! Sentence, passage and word helpers over normalised text (bytes of
 //! [`crate::tag::normalize`]'s output), shared by phrase, cue, pair and frame matching.
 
+use crate::tag::arabic;
 use crate::tag::normalize::is_word_byte;
 
 /// Word-boundary check on normalised bytes. Boundaries are only required where the phrase itself
 /// starts or ends with a word character (so `pas d'` may run into the next word); a `prefix`
-/// phrase (`kidnap*`) may end inside a word.
+/// phrase (`kidnap*`) may end inside a word; an Arabic match may have attached clitics before
+/// it and one suffix after it (`arabic.rs`).
 pub(super) fn bounded(text: &[u8], start: usize, end: usize, prefix: bool) -> bool {
     let starts_word = is_word_byte(text[start]);
     let ends_word = is_word_byte(text[end - 1]);
-    let left_ok = !starts_word || start == 0 || !is_word_byte(text[start - 1]);
-    let right_ok = prefix || !ends_word || end == text.len() || !is_word_byte(text[end]);
+    let left_ok = !starts_word
+        || start == 0
+        || !is_word_byte(text[start - 1])
+        || (text[start - 1] >= 0x80 && arabic::proclitics_before(text, start, end));
+    let right_ok = prefix
+        || !ends_word
+        || end == text.len()
+        || !is_word_byte(text[end])
+        || (text[end] >= 0x80 && arabic::suffix_after(text, start, end));
     left_ok && right_ok
 }
 
