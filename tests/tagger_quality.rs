@@ -240,3 +240,50 @@ fn development_set_10_error_classes() {
         assert_bar(overall[t], 0.9, &format!("tuned10 {threat}"));
     }
 }
+
+/// Who the dead were (`victims` of the tag record) against the labels of a `lang <TAB> victims
+/// <TAB> text` file, for the languages in `langs`; prints the confusions and returns the share
+/// of texts classed right, and the number of texts whose dead were called combatants wrongly
+/// (the costly error: an attack on civilians that would not count for RF11).
+fn victims_accuracy(file: &str, langs: &[&str]) -> (f64, usize) {
+    let loaded = config::load(Path::new("config")).expect("config loads");
+    let engine = loaded.engine().expect("engine builds");
+    let tagger = engine.tagger();
+    let mut scratch = Scratch::default();
+    let (mut right, mut total, mut wrongly_combatants) = (0usize, 0usize, 0usize);
+    for (i, ex) in examples(file).iter().enumerate() {
+        if !langs.contains(&ex.lang.as_str()) {
+            continue;
+        }
+        let json = serde_json::json!({"id": format!("v{i}"), "event_time": "2026-03-01T00:00:00Z",
+            "region": "R", "source": {"id": "s"}, "language": ex.lang, "text": ex.text});
+        let bytes = serde_json::to_vec(&json).expect("serialises");
+        let report = decode(&bytes, &Limits::default(), None).expect("valid report");
+        let out = tagger.render(&report, &tagger.tag(&report, &mut scratch));
+        let predicted = serde_json::to_value(out.victims).expect("serialises");
+        let gold = ex.labels.iter().next().cloned().unwrap_or_default();
+        total += 1;
+        if predicted == gold.as_str() {
+            right += 1;
+        } else {
+            println!("[{}] gold {gold}, tagged {predicted}: {}", ex.lang, ex.text);
+            if predicted == "combatants" && gold == "civilians" {
+                wrongly_combatants += 1;
+            }
+        }
+    }
+    let accuracy = right as f64 / total.max(1) as f64;
+    println!(
+        "victims {langs:?}: {right}/{total} right ({accuracy:.2}), civilians called combatants: {wrongly_combatants}"
+    );
+    (accuracy, wrongly_combatants)
+}
+
+/// Held-out set 11 on who the dead were, English and French part: written before the victims
+/// frames, measured once (README). The bar catches a collapse; the count of civilians called
+/// combatants is what RF11 must not lose.
+#[test]
+fn heldout_victims_en_fr_measured() {
+    let (accuracy, _) = victims_accuracy("tests/data/heldout11_victims.tsv", &["en", "fr"]);
+    assert!(accuracy >= 0.5, "accuracy {accuracy:.2}");
+}

@@ -448,6 +448,7 @@ mod tests {
                 source_id: "source",
                 score_milli: 1000,
                 casualties: [0; 6],
+                civilians_killed: 0,
                 corroborated: false,
             };
             windows.add(rule.signals[0], at, &contribution, &settings);

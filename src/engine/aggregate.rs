@@ -11,7 +11,7 @@ use crate::tag::taxonomy::{risk_factors_in, threats_in};
 use crate::window::near_duplicate::Fingerprint;
 use rustc_hash::FxHashMap;
 
-use crate::tag::{TagSet, Tagger};
+use crate::tag::{TagSet, Tagger, civilians_killed};
 use crate::window::{Admission, Contribution, RegionWindows, Signal, WindowSettings};
 
 use super::{EVICT_EVERY_PANES, Engine, Outcome, RegionState};
@@ -129,6 +129,7 @@ fn contribute(
         source_id: &report.report.source.id,
         score_milli: 0,
         casualties: report.casualties.counts().map(|v| v as u64),
+        civilians_killed: civilians_killed(report, tags) as u64,
         corroborated: report.corroborated,
     };
     let reliability = u64::from(report.reliability_milli);

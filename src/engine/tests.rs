@@ -280,3 +280,38 @@ fn alerts_at_the_end_of_year_9999_keep_four_digit_years() {
         }
     }
 }
+
+/// A corroborated report of thirty dead in Borno, with `text` and extra `casualties` fields.
+fn thirty_dead(id: &str, text: &str, extra: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","event_time":"2026-05-01T10:00:00Z","region":"NG-BO","source":{{"id":"s1","reliability":"A","credibility":1}},"text":"{text}","casualties":{{"killed":30{extra}}}}}"#
+    )
+}
+
+/// The rules of the alerts raised by `line` alone, in a fresh engine.
+fn rules_raised(line: &str) -> Vec<String> {
+    let alerts = alerts_of(&mut engine(), &[line.to_string()]);
+    let rules = alerts.iter().map(|a| {
+        let v: serde_json::Value = serde_json::from_str(a).unwrap();
+        v["rule"].as_str().unwrap_or_default().to_string()
+    });
+    rules.collect()
+}
+
+#[test]
+fn combatants_killed_in_battle_are_not_an_attack_on_civilians() {
+    let battle = "The air force struck a gathering of insurgents, killing thirty of them.";
+    let massacre = "Gunmen attacked the village of Kwari at dawn, killing thirty villagers.";
+    let mass_killing = "mass_killing_incident".to_string();
+    assert!(!rules_raised(&thirty_dead("b1", battle, "")).contains(&mass_killing));
+    assert!(rules_raised(&thirty_dead("m1", massacre, "")).contains(&mass_killing));
+    // The source's own count of civilians decides before the text: none here...
+    let counted = thirty_dead("m2", massacre, r#","killed_civilians":0"#);
+    assert!(!rules_raised(&counted).contains(&mass_killing));
+    // ...and twelve there, whatever the text says of fighters.
+    let counted = thirty_dead("b2", battle, r#","killed_civilians":12"#);
+    assert!(rules_raised(&counted).contains(&mass_killing));
+    // A text that does not say who died is not taken for a battle.
+    let unsaid = thirty_dead("u1", "Thirty people died in the attack on Kwari.", "");
+    assert!(rules_raised(&unsaid).contains(&mass_killing));
+}

@@ -170,6 +170,11 @@ pub struct Casualties {
     pub missing: i64,
     pub displaced: i64,
     pub sexual_violence: i64,
+    /// Of `killed`, how many were civilians, when the source says (ACLED's `civilian_targeting`,
+    /// UCDP's `deaths_civilians`): it decides, before the text does, whether a killing counts
+    /// as an attack on civilians (RF11). Not a casualty kind: not summed in windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub killed_civilians: Option<i64>,
 }
 
 impl Casualties {

@@ -116,21 +116,25 @@ fn grading(source: &Source<'_>) -> Result<(u32, bool), RejectError> {
     Ok((reliability * credibility / 1000, corroborated))
 }
 
-/// Each count within `0..=limits.max_count`, checked in [`CasualtyKind::ALL`] order.
+/// Each count within `0..=limits.max_count`, checked in [`CasualtyKind::ALL`] order, then
+/// `killed_civilians`.
 fn check_counts(casualties: Casualties, limits: &Limits) -> Result<Casualties, RejectError> {
-    for kind in CasualtyKind::ALL {
-        let value = casualties.count(kind);
+    let counts = CasualtyKind::ALL
+        .into_iter()
+        .map(|kind| (kind.name(), casualties.count(kind)));
+    let civilians = casualties.killed_civilians.map(|v| ("killed_civilians", v));
+    for (name, value) in counts.chain(civilians) {
         if value < 0 {
             return Err(RejectError::new(
                 RejectReason::NegativeCount,
-                format!("casualties.{}", kind.name()),
+                format!("casualties.{name}"),
                 "counts must be non-negative",
             ));
         }
         if value > limits.max_count {
             return Err(RejectError::new(
                 RejectReason::TooLarge,
-                format!("casualties.{}", kind.name()),
+                format!("casualties.{name}"),
                 format!("exceeds limits.max_count = {}", limits.max_count),
             ));
         }

@@ -39,6 +39,7 @@ impl Metric {
                 .sum(),
             Metric::MaxReportKilled => a.max_killed_corroborated,
             Metric::MaxReportAbducted => a.max_abducted_corroborated,
+            Metric::MaxReportCiviliansKilled => a.max_civilians_killed_corroborated,
         }) as f64
     }
 }
@@ -61,7 +62,9 @@ impl Rule {
             maxima: detail
                 || matches!(
                     self.metric,
-                    Metric::MaxReportKilled | Metric::MaxReportAbducted
+                    Metric::MaxReportKilled
+                        | Metric::MaxReportAbducted
+                        | Metric::MaxReportCiviliansKilled
                 ),
         };
         let mut eval = Evaluation::default();

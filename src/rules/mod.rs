@@ -60,7 +60,8 @@ pub(crate) enum RuleKind {
 /// What a threshold rule measures in its window (`metric`, default `reports`). Spike rules
 /// always count reports; co-occurrence rules count signals present. Spelled in `rules.toml` as
 /// `reports`, `sources`, `score`, a casualty kind's name (`killed`, …, `sexual_violence`, the
-/// report's own field names), `casualties`, `max_report_killed` or `max_report_abducted`.
+/// report's own field names), `casualties`, `max_report_killed`, `max_report_abducted` or
+/// `max_report_civilians_killed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Metric {
     #[default]
@@ -73,17 +74,24 @@ pub(crate) enum Metric {
     Casualties,
     MaxReportKilled,
     MaxReportAbducted,
+    /// The largest count of civilians killed in one corroborated report
+    /// ([`crate::tag::civilians_killed`]): what an attack on civilians (RF11) is measured by.
+    MaxReportCiviliansKilled,
 }
 
 impl Metric {
     /// The metrics that are not one casualty kind, by name.
-    const OTHERS: [(&'static str, Metric); 6] = [
+    const OTHERS: [(&'static str, Metric); 7] = [
         ("reports", Metric::Reports),
         ("sources", Metric::Sources),
         ("score", Metric::Score),
         ("casualties", Metric::Casualties),
         ("max_report_killed", Metric::MaxReportKilled),
         ("max_report_abducted", Metric::MaxReportAbducted),
+        (
+            "max_report_civilians_killed",
+            Metric::MaxReportCiviliansKilled,
+        ),
     ];
 
     /// The name `rules.toml` uses.

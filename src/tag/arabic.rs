@@ -36,7 +36,9 @@ const PROCLITICS: [char; 6] = ['و', 'ف', 'ب', 'ك', 'ل', 'س'];
 const ENDINGS: [&str; 11] = ["وا", "تم", "نا", "ون", "ين", "ان", "ات", "و", "ت", "ا", "ه"];
 
 /// Pronoun endings accepted after a match or after one of [`ENDINGS`] ("خطفوه": they took him).
-const PRONOUNS: [&str; 11] = ["هما", "ها", "هم", "هن", "كم", "كن", "ني", "نا", "ه", "ك", "ي"];
+const PRONOUNS: [&str; 11] = [
+    "هما", "ها", "هم", "هن", "كم", "كن", "ني", "نا", "ه", "ك", "ي",
+];
 
 /// Whether `c` is in the Arabic block (U+0600–U+06FF), the only one [`fold`] changes.
 pub(super) fn is_arabic(c: char) -> bool {

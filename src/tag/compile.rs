@@ -246,7 +246,7 @@ fn resolve(
 fn target_weight(taxonomy: &Taxonomy, target: Target) -> f64 {
     match target {
         Target::Threat(t) => taxonomy.threats[t].weight,
-        Target::Indicator(_) => 1.0,
+        Target::Indicator(_) | Target::Victims(_) => 1.0,
     }
 }
 

@@ -25,6 +25,7 @@ mod arabic;
 mod compile;
 mod cues;
 mod frames;
+pub mod language;
 pub mod normalize;
 mod phrases;
 mod render;
@@ -39,10 +40,11 @@ mod text;
 
 use aho_corasick::AhoCorasick;
 
+pub use language::LanguageChoice;
 pub use render::{Disagreement, Evidence, Tag, TagKind, TaggedReport};
 pub use scratch::Scratch;
 pub use settings::TaggerSettings;
-pub use tagset::{Field, Hit, TagSet};
+pub use tagset::{Field, Hit, TagSet, Victims, civilians_killed};
 
 use crate::report::ValidReport;
 use crate::tag::compile::{
@@ -50,6 +52,7 @@ use crate::tag::compile::{
     Structured,
 };
 use crate::tag::scanner::Scanner;
+use crate::tag::tagset::victims_bit;
 use crate::tag::taxonomy::{IndicatorRef, Target, risk_factor_bit, threats_in};
 
 /// The compiled taxonomy (built by [`Tagger::new`]); immutable, shared by every report.
@@ -174,6 +177,9 @@ impl Tagger {
 
         for (i, s) in self.structured.iter().enumerate() {
             let holds = match &s.condition {
+                Condition::Count { field, min } if field == "killed_civilians" => {
+                    civilians_killed(report, &set) >= *min
+                }
                 Condition::Count { field, min } => {
                     report.casualties.get(field).is_some_and(|v| v >= *min)
                 }
@@ -224,7 +230,7 @@ impl Tagger {
     fn counts_proceedings(&self, target: Target) -> bool {
         match target {
             Target::Threat(t) => self.threat_counts_proceedings[t],
-            Target::Indicator(_) => false,
+            Target::Indicator(_) | Target::Victims(_) => false,
         }
     }
 
@@ -232,7 +238,7 @@ impl Tagger {
     fn takes_people(&self, target: Target) -> bool {
         match target {
             Target::Threat(t) => self.threat_takes_people[t],
-            Target::Indicator(_) => false,
+            Target::Indicator(_) | Target::Victims(_) => false,
         }
     }
 
@@ -241,6 +247,7 @@ impl Tagger {
         match target {
             Target::Threat(t) => set.inferred_threats |= 1 << t,
             Target::Indicator(i) => set.risk_factors |= risk_factor_bit(self.indicator_rf[i]),
+            Target::Victims(class) => set.victims |= victims_bit(class),
         }
     }
 }

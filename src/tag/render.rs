@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::report::ValidReport;
 use crate::tag::compile::Condition;
-use crate::tag::taxonomy::{Target, risk_factors_in, threats_in};
-use crate::tag::{Field, TagSet, Tagger};
+use crate::tag::language::{self, LanguageChoice};
+use crate::tag::taxonomy::{Target, VictimClass, risk_factors_in, threats_in};
+use crate::tag::{Field, TagSet, Tagger, Victims, civilians_killed};
 
 /// One tag with its evidence, in the full record.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +34,9 @@ pub struct Tag {
 pub enum TagKind {
     Threat,
     RiskFactor,
+    /// Evidence of who the dead were (`civilians`, `combatants`): no signal of its own; see
+    /// [`TaggedReport::victims`].
+    Victims,
 }
 
 /// Where a tag was evidenced.
@@ -64,6 +68,12 @@ pub struct TaggedReport {
     /// Declared-only and inferred-only threats: where reporter and tagger disagree.
     pub disagreement: Disagreement,
     pub tags: Vec<Tag>,
+    /// The declared, detected and used language ([`crate::tag::language`]).
+    pub language: LanguageChoice,
+    /// Who the dead were, as the text says ([`crate::tag::Victims`]).
+    pub victims: Victims,
+    /// How many of the dead count as civilians for RF11 ([`crate::tag::civilians_killed`]).
+    pub civilians_killed: i64,
     /// `vigil tag` only: the id of an earlier report of the file that this one repeats (same
     /// source and particulars, near-identical words; see `window/near_duplicate.rs`). The
     /// pipeline never publishes a near-duplicate's tags, so the field is absent there.
@@ -144,6 +154,13 @@ impl Tagger {
             declared,
             disagreement,
             tags: tags.list,
+            language: language::choose(
+                report.report.language.as_deref(),
+                &report.report.text,
+                self.settings.language_sample_bytes,
+            ),
+            victims: set.victims(),
+            civilians_killed: civilians_killed(report, set),
             duplicate_of: None,
         }
     }
@@ -157,6 +174,10 @@ impl Tagger {
                 TagKind::RiskFactor,
                 Some(self.indicators[i].id.clone()),
             ),
+            Target::Victims(VictimClass::Civilians) => ("civilians".into(), TagKind::Victims, None),
+            Target::Victims(VictimClass::Combatants) => {
+                ("combatants".into(), TagKind::Victims, None)
+            }
         }
     }
 

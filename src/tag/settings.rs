@@ -13,6 +13,9 @@ pub struct TaggerSettings {
     pub max_evidence_per_tag: usize,
     /// Most words between the two parts of a proximity phrase (`fighters ... across the border`).
     pub proximity_words: usize,
+    /// Bytes of a report's text that language detection reads (the rest adds cost, not
+    /// certainty).
+    pub language_sample_bytes: usize,
 }
 
 impl Default for TaggerSettings {
@@ -21,6 +24,7 @@ impl Default for TaggerSettings {
             scope_words: 5,
             max_evidence_per_tag: 8,
             proximity_words: 6,
+            language_sample_bytes: 2048,
         }
     }
 }

@@ -60,6 +60,9 @@ impl RegionWindows {
                 agg.max_abducted_corroborated = agg
                     .max_abducted_corroborated
                     .max(pane.max_abducted_corroborated);
+                agg.max_civilians_killed_corroborated = agg
+                    .max_civilians_killed_corroborated
+                    .max(pane.max_civilians_killed_corroborated);
             }
         }
         agg.sources = match want.sources {

@@ -47,6 +47,7 @@ pub(crate) struct WindowAggregate {
     pub casualties: [u64; CasualtyKind::COUNT],
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
+    pub max_civilians_killed_corroborated: u64,
 }
 /// All window state of one region. The Kafka pipeline keeps it in `vigil.state` as one record
 /// per pane and per id, so a batch writes only what it changed.

@@ -16,6 +16,8 @@ pub struct Contribution<'a> {
     /// Weight of this report for this signal in millis (source reliability × tag weight).
     pub score_milli: u64,
     pub casualties: [u64; CasualtyKind::COUNT],
+    /// Of the killed, those who count as civilians ([`crate::tag::civilians_killed`]).
+    pub civilians_killed: u64,
     pub corroborated: bool,
 }
 
@@ -29,6 +31,10 @@ pub struct Pane {
     /// Largest single-report killed / abducted counts among corroborated reports.
     pub max_killed_corroborated: u64,
     pub max_abducted_corroborated: u64,
+    /// Largest single-report count of civilians killed among corroborated reports (absent from
+    /// state written before it existed: zero).
+    #[serde(default)]
+    pub max_civilians_killed_corroborated: u64,
     /// Distinct sources as FNV-1a hashes of their ids (stable across builds), sorted.
     pub sources: Vec<u64>,
     /// Smallest report ids, sorted, at most `max_evidence_ids` (shared with the dedup set).
@@ -49,6 +55,9 @@ impl Pane {
             self.max_abducted_corroborated = self
                 .max_abducted_corroborated
                 .max(c.casualties[CasualtyKind::Abducted.index()]);
+            self.max_civilians_killed_corroborated = self
+                .max_civilians_killed_corroborated
+                .max(c.civilians_killed);
         }
         let source = source_hash(c.source_id);
         if let Err(at) = self.sources.binary_search(&source) {

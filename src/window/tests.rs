@@ -26,6 +26,7 @@ fn contribution(id: &str, source: &str) -> Contribution<'static> {
         source_id: Box::leak(source.to_string().into_boxed_str()),
         score_milli: 500,
         casualties: [1, 0, 2, 0, 0, 0],
+        civilians_killed: 0,
         corroborated: true,
     }
 }

@@ -1,6 +1,8 @@
 //! ACLED's CSV export as reports: `event_id_cnty`→`id` (`acled:` prefix), `event_date`→
 //! `event_time`, `country`/`admin1`→`region` (`Country/Admin1`), `notes`→`text`, `fatalities`→
-//! `killed`, `sub_event_type` `Abduction/forced disappearance`→`abduction` and `Sexual
+//! `killed` (and, when the export has `civilian_targeting`, `killed_civilians`: all of them
+//! for `Civilian targeting`, none when blank, since ACLED marks events whose primary target was
+//! civilians), `sub_event_type` `Abduction/forced disappearance`→`abduction` and `Sexual
 //! violence`→`sexual_violence` (declared categories), `actor1`/`actor2` with `inter1`/`inter2`
 //! kinds (codes 1–8 or their names), `source`'s first outlet → `source.id`.
 
@@ -109,6 +111,12 @@ pub(super) fn report(row: &Row<'_>, options: &ImportOptions) -> Result<Value, Fa
         .map(|(a, i)| json!({"name": row.get(a), "kind": actor_kind(row.get(i))}))
         .collect();
     let (source, credibility) = source_and_credibility(row.get("source"), options.max_code_bytes);
+    let killed = row.count("fatalities")?;
+    let mut casualties = json!({(CasualtyKind::Killed.name()): killed});
+    if row.has("civilian_targeting") {
+        let civilians = row.get("civilian_targeting") == "Civilian targeting";
+        casualties["killed_civilians"] = json!(if civilians { killed } else { 0 });
+    }
     Ok(json!({
         "id": format!("acled:{id}"),
         "event_time": time,
@@ -119,7 +127,7 @@ pub(super) fn report(row: &Row<'_>, options: &ImportOptions) -> Result<Value, Fa
         "language": "en",
         "text": row.get("notes"),
         "categories": categories,
-        "casualties": {(CasualtyKind::Killed.name()): row.count("fatalities")?},
+        "casualties": casualties,
         "actors": actors,
         "acled": {"event_type": row.get("event_type"), "sub_event_type": row.get("sub_event_type")},
     }))
@@ -150,6 +158,8 @@ mod tests {
         assert_eq!(v["actors"][1]["kind"], "civilians");
         assert_eq!(v["location"]["lat"], 11.2);
         assert_eq!(v["text"], "Gunmen abducted 12 farmers, officials said.");
+        // A blank `civilian_targeting`: the event was not an attack on civilians.
+        assert_eq!(v["casualties"]["killed_civilians"], 0);
         assert_eq!(recs[1].0, 3);
         assert!(matches!(
             &recs[1].1,
@@ -159,6 +169,18 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn acled_civilian_targeting_says_how_many_dead_were_civilians() {
+        let rows = [acled_row(&[
+            ("fatalities", "14"),
+            ("civilian_targeting", "Civilian targeting"),
+        ])];
+        let (_, recs) = read(file(&ACLED_HEADER, &rows, ',', "\n"));
+        let v = report_of(&recs[0]);
+        assert_eq!(v["casualties"]["killed"], 14);
+        assert_eq!(v["casualties"]["killed_civilians"], 14);
     }
 
     #[test]

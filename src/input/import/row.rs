@@ -27,6 +27,11 @@ impl<'a> Row<'a> {
             .map_or("", |s| s.trim())
     }
 
+    /// Whether the export has column `name` (older exports lack some).
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.headers.iter().any(|h| h == name)
+    }
+
     /// The cell of column `name`, which must not be empty.
     pub(super) fn required(&self, name: &str) -> Result<&'a str, Fault> {
         match self.get(name) {

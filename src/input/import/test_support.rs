@@ -39,7 +39,7 @@ pub(super) const ACLED_HEADER: [&str; 31] = [
     "timestamp",
 ];
 
-pub(super) const UCDP_HEADER: [&str; 16] = [
+pub(super) const UCDP_HEADER: [&str; 17] = [
     "id",
     "year",
     "type_of_violence",
@@ -56,6 +56,7 @@ pub(super) const UCDP_HEADER: [&str; 16] = [
     "date_start",
     "date_end",
     "best",
+    "deaths_civilians",
 ];
 
 /// A row of `header`: the value `set` gives a column, else its `default`.
@@ -112,6 +113,7 @@ pub(super) fn ucdp_row(set: &[(&str, &str)]) -> Vec<String> {
             "country" => "Nigeria",
             "date_start" => "2020-01-01 00:00:00.000",
             "best" => "9",
+            "deaths_civilians" => "9",
             _ => "",
         },
         set,

@@ -1,7 +1,8 @@
 //! UCDP GED's CSV export as reports: `id`→`id` (`ucdp:` prefix), `date_start`→`event_time`,
 //! `country`/`adm_1`→`region`, `source_headline`→`text`, `where_description`→`location.name`,
-//! `best`→`killed`, `side_a`/`side_b`→actors (`Government of …` as state forces). The whole
-//! dataset is one source, `ucdp-ged`.
+//! `best`→`killed`, `deaths_civilians`→`killed_civilians` (when the export has it),
+//! `side_a`/`side_b`→actors (`Government of …` as state forces). The whole dataset is one
+//! source, `ucdp-ged`.
 
 use serde_json::{Value, json};
 
@@ -28,6 +29,10 @@ pub(super) fn report(row: &Row<'_>, options: &ImportOptions) -> Result<Value, Fa
         .filter(|s| !row.get(s).is_empty())
         .map(|s| json!({"name": row.get(s), "kind": side_kind(row.get(s))}))
         .collect();
+    let mut casualties = json!({(CasualtyKind::Killed.name()): row.count("best")?});
+    if row.has("deaths_civilians") {
+        casualties["killed_civilians"] = json!(row.count("deaths_civilians")?);
+    }
     Ok(json!({
         "id": format!("ucdp:{id}"),
         "event_time": time,
@@ -37,7 +42,7 @@ pub(super) fn report(row: &Row<'_>, options: &ImportOptions) -> Result<Value, Fa
         "source": {"id": "ucdp-ged", "kind": "media", "reliability": "B", "credibility": 2},
         "language": "en",
         "text": row.get("source_headline"),
-        "casualties": {(CasualtyKind::Killed.name()): row.count("best")?},
+        "casualties": casualties,
         "actors": actors,
         "ucdp": {"type_of_violence": row.get("type_of_violence"), "conflict_name": row.get("conflict_name")},
     }))
@@ -56,6 +61,7 @@ mod tests {
         assert_eq!(v["id"], "ucdp:244657");
         assert_eq!(v["region"], "Nigeria/Borno state");
         assert_eq!(v["casualties"]["killed"], 9);
+        assert_eq!(v["casualties"]["killed_civilians"], 9);
         assert_eq!(v["event_time"], "2020-01-01T00:00:00Z");
     }
 }

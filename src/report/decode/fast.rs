@@ -319,6 +319,11 @@ impl<'a> Parser<'a> {
         let mut c = Casualties::default();
         let mut seen = Seen::default();
         self.object(|p, key| {
+            if key == "killed_civilians" {
+                seen.first(CasualtyKind::COUNT as u32)?;
+                c.killed_civilians = Some(p.integer()?);
+                return Some(());
+            }
             let kind = CasualtyKind::from_name(key)?;
             seen.first(kind.index() as u32)?;
             *c.count_mut(kind) = p.integer()?;

@@ -130,6 +130,7 @@ impl Region {
             source_id: source,
             score_milli: detail.score_milli,
             casualties: detail.casualties,
+            civilians_killed: detail.casualties[0],
             corroborated: detail.corroborated,
         };
         for &s in signals {

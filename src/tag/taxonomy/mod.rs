@@ -235,6 +235,16 @@ pub(crate) enum Target {
     Threat(usize),
     /// Index into the flattened indicator list (`Taxonomy::indicator_index`).
     Indicator(usize),
+    /// Who the dead of a killing were (`victims:civilians`, `victims:combatants`): no tag of its
+    /// own, it decides whether the killed count as civilians ([`crate::tag::Victims`]).
+    Victims(VictimClass),
+}
+
+/// A class of victims a frame or phrase can evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum VictimClass {
+    Civilians,
+    Combatants,
 }
 
 /// A flattened indicator with its risk factor, for tag output.
@@ -284,6 +294,12 @@ impl Taxonomy {
                 .iter()
                 .position(|i| i.id == id)
                 .map(Target::Indicator)
+        } else if let Some(class) = target.strip_prefix("victims:") {
+            match class {
+                "civilians" => Some(Target::Victims(VictimClass::Civilians)),
+                "combatants" => Some(Target::Victims(VictimClass::Combatants)),
+                _ => None,
+            }
         } else {
             None
         }

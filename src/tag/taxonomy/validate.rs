@@ -274,7 +274,7 @@ impl Taxonomy {
             let count_field = s
                 .field
                 .strip_prefix("casualties.")
-                .is_some_and(|f| Casualties::FIELD_NAMES.contains(&f));
+                .is_some_and(|f| Casualties::FIELD_NAMES.contains(&f) || f == "killed_civilians");
             if count_field {
                 if s.min.is_none_or(|m| m < 1) {
                     out.push(
@@ -293,7 +293,7 @@ impl Taxonomy {
                 out.push(
                     format!("structured[{i}].field"),
                     format!(
-                        "unknown field {} (want casualties.<{}>, {})",
+                        "unknown field {} (want casualties.<{}|killed_civilians>, {})",
                         s.field,
                         Casualties::FIELD_NAMES.join("|"),
                         STRUCTURED_FIELDS.join(", ")
