@@ -79,12 +79,20 @@ pub(super) fn strip_articles(text: &mut String, map: Option<&mut Vec<u32>>) {
     let mut word_start = true;
     for (i, c) in text.char_indices() {
         if word_start && is_letter(c) {
-            let rest = &text[i..];
-            let letters = rest.chars().take_while(|&c| is_letter(c)).count();
-            if let Some(article) = ARTICLES.iter().find(|a| rest.starts_with(*a))
-                && letters >= article.chars().count() + MIN_STEM
-            {
-                cut.push((i, i + article.len()));
+            // Again while one is left: once hamza is folded, "الألغام" reads "الالغام" and
+            // "ألغام" reads "الغام"; stripping to a fixed point gives both "غام".
+            let mut at = i;
+            loop {
+                let rest = &text[at..];
+                let letters = rest.chars().take_while(|&c| is_letter(c)).count();
+                let Some(article) = ARTICLES.iter().find(|a| rest.starts_with(*a)) else {
+                    break;
+                };
+                if letters < article.chars().count() + MIN_STEM {
+                    break;
+                }
+                cut.push((at, at + article.len()));
+                at += article.len();
             }
         }
         word_start = !c.is_alphanumeric() && !is_letter(c);
@@ -200,6 +208,8 @@ mod tests {
         // Too short once stripped: the letters belong to the word.
         assert_eq!(stripped("الله والد"), "الله والد");
         assert_eq!(stripped("kidnapped الاطفال."), "kidnapped اطفال.");
+        // To a fixed point: with and without the article, one form.
+        assert_eq!(stripped("الالغام"), stripped("الغام"));
     }
 
     #[test]

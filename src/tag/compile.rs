@@ -30,8 +30,14 @@ pub(super) enum CueKind {
     RelativeBreak,
 }
 
-/// A cue found in a text: byte span `[start, end)` in the normalised text, and its kind.
-pub(super) type Cue = (usize, usize, CueKind);
+/// A cue found in a text: byte span `[start, end)` in the normalised text, and its pattern in
+/// the cue automaton (whose kinds per language are `Tagger::cue_kinds`).
+pub(super) type Cue = (usize, usize, usize);
+
+/// What one cue text is in each language that lists it: (language index, kind). A cue acts
+/// only on matches of a language that lists it, so that English "no" does not negate the
+/// Portuguese "no sábado, ... raptaram" ("on Saturday").
+pub(super) type CueKinds = Vec<(u8, CueKind)>;
 
 /// What a phrase, pair or frame tags, and with what weight.
 #[derive(Debug, Clone)]
@@ -40,6 +46,9 @@ pub(super) struct PhraseTarget {
     /// The phrase ended in `*`: it may end inside a word.
     pub(super) prefix: bool,
     pub(super) weight: f64,
+    /// Index of the language of its lexicon entry or frame (in `[cues.<lang>]` order): only
+    /// that language's cues act on it.
+    pub(super) language: u8,
 }
 
 /// One distinct lexicon phrase (normalised, without `*`) and every target that lists it; none
@@ -156,9 +165,9 @@ pub(super) struct ScanEntry {
 /// patterns stands for.
 pub(super) type Companion = (Scanner, Vec<Vec<usize>>);
 
-/// The cue automaton: one pattern per distinct normalised cue, with its kind.
+/// The cue automaton: one pattern per distinct normalised cue, with its kind per language.
 struct CueTable {
-    kinds: Vec<CueKind>,
+    kinds: Vec<CueKinds>,
     automaton: AhoCorasick,
     /// Some cue contains a sentence stop.
     spans_stops: bool,
@@ -212,6 +221,7 @@ impl Tagger {
             scanner,
             scan_entries,
             cue_kinds: cues.kinds,
+            cue_languages: taxonomy.cues.keys().cloned().collect(),
             cues_span_stops: cues.spans_stops,
             cues: cues.automaton,
             structured: compile_structured(taxonomy, &indicators),
@@ -265,6 +275,7 @@ fn compile_lexicons(
     for lex in &taxonomy.lexicons {
         let target = resolve(taxonomy, &lex.target, indicators)?;
         let weight = lex.weight.unwrap_or(target_weight(taxonomy, target));
+        let language = language_index(taxonomy, &lex.language);
         for phrase in &lex.phrases {
             if let Some((a, b)) = phrase.split_once(" ... ") {
                 let (first, second) = (intern_part(parts, a), intern_part(parts, b));
@@ -278,6 +289,7 @@ fn compile_lexicons(
                         target,
                         prefix: false,
                         weight,
+                        language,
                     },
                 });
                 continue;
@@ -288,6 +300,7 @@ fn compile_lexicons(
                 target,
                 prefix,
                 weight,
+                language,
             };
             match patterns.iter_mut().find(|p| p.text == text) {
                 Some(p) => p.targets.push(entry),
@@ -344,6 +357,7 @@ fn compile_frames(
                 target,
                 prefix: false,
                 weight: target_weight(taxonomy, target),
+                language: language_index(taxonomy, &f.language),
             },
             groups,
         });
@@ -420,12 +434,21 @@ fn compile_scanners(
     Ok((scanner, scan_entries, companion))
 }
 
-/// Every cue of every language, normalised, each text once (with the kind of its first
-/// listing), in one leftmost-longest automaton.
+/// The index of a language among the taxonomy's cue tables (validation makes every lexicon
+/// and frame language have one; an unknown one gets an index no cue has).
+pub(super) fn language_index(taxonomy: &Taxonomy, language: &str) -> u8 {
+    let i = taxonomy.cues.keys().position(|l| l == language);
+    i.and_then(|i| u8::try_from(i).ok()).unwrap_or(u8::MAX)
+}
+
+/// Every cue of every language, normalised, each text once with its kind in each language that
+/// lists it (the first listing within a language), in one automaton whose overlapping matches
+/// `cues.rs` chooses among.
 fn compile_cues(taxonomy: &Taxonomy) -> Result<CueTable, TaggerError> {
     let mut cue_texts: Vec<String> = Vec::new();
-    let mut kinds = Vec::new();
-    for cues in taxonomy.cues.values() {
+    let mut kinds: Vec<CueKinds> = Vec::new();
+    for (language, cues) in taxonomy.cues.values().enumerate() {
+        let language = u8::try_from(language).unwrap_or(u8::MAX);
         for (list, kind) in [
             (&cues.negation_before, CueKind::NegationBefore),
             (&cues.negation_after, CueKind::NegationAfter),
@@ -439,9 +462,16 @@ fn compile_cues(taxonomy: &Taxonomy) -> Result<CueTable, TaggerError> {
         ] {
             for cue in list {
                 let text = normalize_phrase(cue);
-                if !cue_texts.contains(&text) {
-                    cue_texts.push(text);
-                    kinds.push(kind);
+                let at = match cue_texts.iter().position(|t| *t == text) {
+                    Some(at) => at,
+                    None => {
+                        cue_texts.push(text);
+                        kinds.push(Vec::new());
+                        kinds.len() - 1
+                    }
+                };
+                if !kinds[at].iter().any(|(l, _)| *l == language) {
+                    kinds[at].push((language, kind));
                 }
             }
         }
@@ -450,7 +480,7 @@ fn compile_cues(taxonomy: &Taxonomy) -> Result<CueTable, TaggerError> {
     let automaton = AhoCorasickBuilder::new()
         .kind(Some(AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
+        .match_kind(MatchKind::Standard)
         .build(&cue_texts)?;
     Ok(CueTable {
         kinds,

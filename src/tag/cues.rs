@@ -21,16 +21,19 @@ struct CueScope {
 }
 
 impl Tagger {
-    /// Whether a cue cancels the match `[start, end)` for `target`; its sentence's cues are
-    /// scanned into `cues` on first need. Cues that overlap `own` are ignored: the words of an
-    /// event frame's own terms ("no word of", "sans nouvelles") describe the event, they do not
-    /// negate it.
+    /// Whether a cue cancels the match `[start, end)` of `target` found by a phrase of language
+    /// `language`, in a report that declares `report_language`: a cue counts when its own
+    /// language is the phrase's or the report's (both, when they differ: "kidnapping" is a
+    /// French phrase too), or, when the report declares no language the taxonomy has, whatever
+    /// its language. Its sentence's cues are scanned into `cues` on first need. Cues that overlap `own` are
+    /// ignored: the words of an event frame's own terms ("no word of", "sans nouvelles")
+    /// describe the event, they do not negate it.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn cancelled_at(
         &self,
         text: &[u8],
         (start, end): (usize, usize),
-        target: Target,
+        (target, language, report_language): (Target, u8, Option<u8>),
         cue_sentences: &mut Vec<(usize, usize)>,
         cues: &mut Vec<Cue>,
         own: &[(usize, usize)],
@@ -41,14 +44,41 @@ impl Tagger {
             proceedings: !self.counts_proceedings(target),
             property: self.takes_people(target),
         };
-        self.cancelled(text, cues, (start, end), sentence, own, scope)
+        // The cues of this language in this sentence, chosen leftmost-longest among those on
+        // word boundaries (a neutral "no fewer than" hides its "no"; a short cue that fails its
+        // boundary, as "لم" at the start of "لمحاولة", hides nothing).
+        let mut chosen: Vec<(usize, usize, CueKind)> = Vec::new();
+        let mut candidates: Vec<(usize, usize, CueKind)> = cues
+            .iter()
+            .filter(|c| c.0 >= sentence.0 && c.1 <= sentence.1)
+            .filter_map(|&(cs, ce, pattern)| {
+                let kinds = &self.cue_kinds[pattern];
+                let of = |lang: u8| kinds.iter().find(|(l, _)| *l == lang).map(|k| k.1);
+                let kind = match report_language {
+                    Some(r) => of(language).or_else(|| of(r))?,
+                    None => of(language).or_else(|| kinds.first().map(|k| k.1))?,
+                };
+                Some((cs, ce, kind))
+            })
+            .collect();
+        candidates.sort_unstable_by_key(|&(cs, ce, _)| (cs, std::cmp::Reverse(ce)));
+        let mut taken_to = 0;
+        for c in candidates {
+            if c.0 >= taken_to {
+                taken_to = c.1;
+                chosen.push(c);
+            }
+        }
+        self.cancelled(text, &chosen, (start, end), sentence, own, scope)
     }
 
-    /// Finds the cues of `sentence` unless `scanned` says they are in `out` already. Every cue
-    /// acts only inside the sentence of the match it qualifies, and no cue spans a sentence stop,
-    /// so scanning a sentence alone finds exactly the cues a scan of the whole text would find
-    /// there; most texts are then scanned over one sentence instead of all of them. (A taxonomy
-    /// whose cues contain a stop gets its whole text scanned once.)
+    /// Finds the cues of `sentence` unless `scanned` says they are in `out` already: every
+    /// occurrence of every cue on word boundaries, overlapping (which of them counts depends on
+    /// the language of the match they might cancel). Every cue acts only inside the sentence of
+    /// the match it qualifies, and no cue spans a sentence stop, so scanning a sentence alone
+    /// finds exactly the cues a scan of the whole text would find there; most texts are then
+    /// scanned over one sentence instead of all of them. (A taxonomy whose cues contain a stop
+    /// gets its whole text scanned once.)
     fn scan_cues(
         &self,
         text: &[u8],
@@ -65,10 +95,10 @@ impl Tagger {
             return;
         }
         scanned.push(span);
-        let input = aho_corasick::Input::new(text).span(span.0..span.1);
-        for m in self.cues.find_iter(input) {
+        let input = aho_corasick::Input::new(&text[..span.1]).span(span.0..span.1);
+        for m in self.cues.find_overlapping_iter(input) {
             if bounded(text, m.start(), m.end(), false) {
-                out.push((m.start(), m.end(), self.cue_kinds[m.pattern().as_usize()]));
+                out.push((m.start(), m.end(), m.pattern().as_usize()));
             }
         }
     }
@@ -83,7 +113,7 @@ impl Tagger {
     fn cancelled(
         &self,
         text: &[u8],
-        cues: &[Cue],
+        cues: &[(usize, usize, CueKind)],
         (start, end): (usize, usize),
         (s0, s1): (usize, usize),
         own: &[(usize, usize)],
@@ -112,7 +142,9 @@ impl Tagger {
             .map(|c| c.0)
             .min()
             .unwrap_or(s1);
-        let foreign = |&&(cs, ce, _): &&Cue| !own.iter().any(|&(os, oe)| cs < oe && ce > os);
+        let foreign = |&&(cs, ce, _): &&(usize, usize, CueKind)| {
+            !own.iter().any(|&(os, oe)| cs < oe && ce > os)
+        };
         cues.iter()
             .filter(foreign)
             .any(|&(cs, ce, kind)| match kind {

@@ -43,8 +43,12 @@ impl Tagger {
                     });
             let Some((start, end)) = found else { continue };
             let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-            let target = pair.target.target;
-            if self.cancelled_at(text, (start, end), target, cue_sentences, cues, &[]) {
+            let scope = (
+                pair.target.target,
+                pair.target.language,
+                scratch.report_language,
+            );
+            if self.cancelled_at(text, (start, end), scope, cue_sentences, cues, &[]) {
                 continue;
             }
             set.hits.push(Hit {
@@ -78,6 +82,7 @@ impl Tagger {
             companion_occurrences: occurrences,
             scan,
             home_country,
+            report_language,
             ..
         } = scratch;
         // The other groups' terms are looked for only around anchors, and only once a passage.
@@ -132,8 +137,14 @@ impl Tagger {
             own.clear();
             let in_frame = |p: usize| frame.groups.iter().any(|&g| groups.contains(p, g));
             own.extend(hits.iter().filter(|h| in_frame(h.2)).map(|h| (h.0, h.1)));
-            let Some((start, end)) = self.frame_span(text, frame, hits, cue_sentences, cues, own)
-            else {
+            let Some((start, end)) = self.frame_span(
+                text,
+                (frame, *report_language),
+                hits,
+                cue_sentences,
+                cues,
+                own,
+            ) else {
                 continue;
             };
             set.hits.push(Hit {
@@ -154,14 +165,14 @@ impl Tagger {
     fn frame_span(
         &self,
         text: &[u8],
-        frame: &Frame,
+        (frame, report_language): (&Frame, Option<u8>),
         hits: &[(usize, usize, usize)],
         cue_sentences: &mut Vec<(usize, usize)>,
         cues: &mut Vec<Cue>,
         own: &[(usize, usize)],
     ) -> Option<(usize, usize)> {
         let groups = &self.frame_groups;
-        let target = frame.target.target;
+        let target = (frame.target.target, frame.target.language, report_language);
         for &(s0, e0, p0) in hits {
             if !groups.contains(p0, frame.groups[0])
                 || self.cancelled_at(text, (s0, e0), target, cue_sentences, cues, own)

@@ -48,7 +48,7 @@ pub use tagset::{Field, Hit, TagSet, Victims, civilians_killed};
 
 use crate::report::ValidReport;
 use crate::tag::compile::{
-    Companion, Condition, CueKind, Frame, Pair, Part, PartSets, Pattern, PhraseTarget, ScanEntry,
+    Companion, Condition, CueKinds, Frame, Pair, Part, PartSets, Pattern, PhraseTarget, ScanEntry,
     Structured,
 };
 use crate::tag::scanner::Scanner;
@@ -76,7 +76,9 @@ pub struct Tagger {
     /// What each scanner pattern is: a phrase, a part, or both.
     scan_entries: Vec<ScanEntry>,
     /// The kind of each cue pattern.
-    cue_kinds: Vec<CueKind>,
+    cue_kinds: Vec<CueKinds>,
+    /// The languages of the cue tables, in index order (`PhraseTarget::language`).
+    cue_languages: Vec<String>,
     cues: AhoCorasick,
     /// Some cue contains a sentence stop, so cues cannot be scanned sentence by sentence.
     cues_span_stops: bool,
@@ -170,6 +172,11 @@ impl Tagger {
     pub fn tag(&self, report: &ValidReport<'_>, scratch: &mut Scratch) -> TagSet {
         let mut set = TagSet::default();
         scratch.home_country = self.home_country(&report.report.region);
+        scratch.report_language = report
+            .report
+            .language
+            .as_deref()
+            .and_then(|l| self.cue_language(l));
         if let Some(title) = &report.report.title {
             self.match_field(title, Field::Title, scratch, &mut set);
         }
@@ -218,6 +225,13 @@ impl Tagger {
         let code = region.split('-').next()?;
         let i = self.country_codes.iter().position(|c| c == code)?;
         u16::try_from(i).ok()
+    }
+
+    /// The cue-table index of a declared language (`fr-CI` is `fr`), if the taxonomy has it.
+    fn cue_language(&self, declared: &str) -> Option<u8> {
+        let primary = declared.split(['-', '_']).next()?.to_ascii_lowercase();
+        let i = self.cue_languages.iter().position(|l| *l == primary)?;
+        u8::try_from(i).ok()
     }
 
     /// Whether a part hit counts in this report: a country's name does not count as foreign in

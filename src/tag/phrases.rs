@@ -66,7 +66,8 @@ impl Tagger {
                 }
                 // Cues are scanned only once a report has a candidate: most reports have none.
                 let (cue_sentences, cues) = (&mut scratch.cue_sentences, &mut scratch.cues);
-                if self.cancelled_at(text, (start, end), pt.target, cue_sentences, cues, &[]) {
+                let scope = (pt.target, pt.language, scratch.report_language);
+                if self.cancelled_at(text, (start, end), scope, cue_sentences, cues, &[]) {
                     continue;
                 }
                 // Evidence covers the whole word a prefix phrase matched (`kidnap*` → kidnapped).

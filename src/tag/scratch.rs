@@ -37,4 +37,6 @@ pub struct Scratch {
     pub(super) scan: ScanScratch,
     /// The report's own country (`[[country]]` index), whose names are not foreign.
     pub(super) home_country: Option<u16>,
+    /// The report's declared language as a cue-table index, when the taxonomy has it.
+    pub(super) report_language: Option<u8>,
 }
