@@ -1,9 +1,9 @@
 //! Tagger quality on hand-written snippets in `tests/data/`: precision and recall per core
-//! threat, in English and French, traps included. README quotes the tables these tests print
+//! threat, in English, French, Portuguese and Arabic, traps included; and who the dead were. README quotes the tables these tests print
 //! (`cargo test --release --test tagger_quality -- --nocapture`).
 //!
 //! Every set here has been tuned on. `labelled.tsv` was written to build the lexicon on;
-//! `tuned1.tsv`–`tuned9.tsv` were each written as a held-out set, measured once before any
+//! `tuned1.tsv`–`tuned11_*.tsv` were each written as a held-out set, measured once before any
 //! change made for it (those first figures are in README, the only ones that speak of unseen
 //! text), and then tuned on: they are development sets now, and these tests guard against
 //! regressions on them. No held-out set remains; the next one must be written fresh.
@@ -279,33 +279,30 @@ fn victims_accuracy(file: &str, langs: &[&str]) -> (f64, usize) {
     (accuracy, wrongly_combatants)
 }
 
-/// Held-out set 11 on who the dead were, English and French part: written before the victims
-/// frames, measured once (README). The bar catches a collapse; the count of civilians called
-/// combatants is what RF11 must not lose.
+/// Development set 11 on who the dead were (`tuned11_victims.tsv`, en, fr, pt, ar), written
+/// before the victims frames and measured once (README: 20/24 in en/fr, 20/24 in pt/ar), tuned
+/// on since. No civilian dead may be called combatants: that would drop an attack on civilians
+/// from RF11.
 #[test]
-fn heldout_victims_en_fr_measured() {
-    let (accuracy, _) = victims_accuracy("tests/data/heldout11_victims.tsv", &["en", "fr"]);
-    assert!(accuracy >= 0.5, "accuracy {accuracy:.2}");
+fn development_set_11_victims() {
+    let (accuracy, civilians_as_combatants) =
+        victims_accuracy("tests/data/tuned11_victims.tsv", &["en", "fr", "pt", "ar"]);
+    assert!(accuracy >= 0.9, "accuracy {accuracy:.2}");
+    assert_eq!(civilians_as_combatants, 0);
 }
 
-/// Held-out set 11 in Portuguese and Arabic (`heldout11_pt.tsv`, `heldout11_ar.tsv`), written
+/// Development set 11 in Portuguese and Arabic (`tuned11_pt.tsv`, `tuned11_ar.tsv`), written
 /// by someone who had not seen the lexicons, before they existed, with the error classes of
-/// issue 14 as traps; measured once (README). The floor catches a collapse only.
+/// issue 14 as traps; measured once untuned (README), tuned on since. The bar is the one set 10
+/// holds English and French to.
 #[test]
-fn heldout_set_11_pt_and_ar_measured() {
-    for file in ["tests/data/heldout11_pt.tsv", "tests/data/heldout11_ar.tsv"] {
+fn development_set_11_pt_and_ar() {
+    for file in ["tests/data/tuned11_pt.tsv", "tests/data/tuned11_ar.tsv"] {
         let set = examples(file);
         assert!(set.len() >= 50, "{file} has {} snippets", set.len());
         let overall = evaluate(&set);
         for (t, threat) in THREATS.iter().enumerate() {
-            assert_bar(overall[t], 0.4, &format!("{file} {threat}"));
+            assert_bar(overall[t], 0.9, &format!("{file} {threat}"));
         }
     }
-}
-
-/// Held-out set 11 on who the dead were, Portuguese and Arabic part (see the en/fr test).
-#[test]
-fn heldout_victims_pt_ar_measured() {
-    let (accuracy, _) = victims_accuracy("tests/data/heldout11_victims.tsv", &["pt", "ar"]);
-    assert!(accuracy >= 0.5, "accuracy {accuracy:.2}");
 }

@@ -36,6 +36,45 @@ fn threats_in_region(t: &Tagger, region: &str, text: &str) -> Vec<String> {
     t.render(&r, &set).threats
 }
 
+/// The threats of a report declaring `language` whose only text is `text`.
+fn threats_in_language(t: &Tagger, language: &str, text: &str) -> Vec<String> {
+    let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
+        "region": "R", "source": {"id": "s"}, "language": language, "text": text});
+    let bytes = serde_json::to_vec(&json).unwrap();
+    let r = decode(&bytes, &Limits::default(), None).unwrap();
+    let set = t.tag(&r, &mut Scratch::default());
+    t.render(&r, &set).threats
+}
+
+#[test]
+fn a_cue_acts_only_in_its_own_language() {
+    let t = tagger();
+    // English "no" is Portuguese "in the": it does not negate a Portuguese report.
+    let text = "No sábado, homens armados raptaram três comerciantes em Macomia.";
+    assert_eq!(threats_in_language(&t, "pt", text), ["abduction"]);
+    // Portuguese negation does.
+    let text = "Não houve raptos em Macomia no sábado.";
+    assert!(threats_in_language(&t, "pt", text).is_empty());
+    // English still negates English.
+    assert!(threats_in_language(&t, "en", "No abductions were reported.").is_empty());
+}
+
+#[test]
+fn arabic_matches_with_and_without_marks_clitics_and_article() {
+    let t = tagger();
+    for text in [
+        "اختطف مسلحون ثلاثة مدنيين من قرية قرب الفاشر.",
+        "وَاخْتَطَفَ مُسَلَّحُونَ ثَلَاثَةَ مَدَنِيِّينَ مِنْ قَرْيَةٍ.",
+        "واخـتـطـفوهم من القرية ليلاً.",
+        "أكد الأهالي اختطاف الأطفال من المدرسة.",
+    ] {
+        assert_eq!(threats_in_language(&t, "ar", text), ["abduction"], "{text}");
+    }
+    // Negated.
+    let text = "نفت الشرطة اختطاف أي طفل من المدرسة.";
+    assert!(threats_in_language(&t, "ar", text).is_empty(), "{text}");
+}
+
 #[test]
 fn things_taken_are_not_people_taken() {
     let t = tagger();

@@ -41,14 +41,16 @@ pub(super) fn may_end_sentence(b: u8) -> bool {
     matches!(b, b'.' | b'!' | b'?' | b';' | b'\n')
 }
 
-/// Abbreviations whose full stop does not end a sentence ("approx. 20 armed men", "Lt. Col.");
+/// Abbreviations whose full stop does not end a sentence ("approx. 20 armed men", "Lt. Col.",
+/// Portuguese "c. 23h", "aprox.");
 /// compared without regard to ASCII case. Field notes abbreviate freely; a sentence split inside
 /// one would part an event frame's terms.
 const ABBREVIATIONS: &[&[u8]] = &[
     b"approx", b"appr", b"est", b"no", b"nos", b"gov", b"govt", b"lt", b"col", b"gen", b"sgt",
     b"capt", b"maj", b"cpl", b"pte", b"dr", b"mr", b"mrs", b"ms", b"st", b"hon", b"rev", b"mt",
     b"vs", b"etc", b"hrs", b"hr", b"km", b"cf", b"ca", b"e.g", b"i.e", b"ref", b"dept", b"brig",
-    b"cmdr", b"insp", b"supt", b"env", b"av", b"mme", b"mlle", b"m", b"cdt",
+    b"cmdr", b"insp", b"supt", b"env", b"av", b"mme", b"mlle", b"m", b"cdt", b"c", b"aprox", b"sr",
+    b"sra", b"eng", b"prof", b"cel", b"ten", b"gal",
 ];
 
 /// Whether the `.` at `i` ends an abbreviation of [`ABBREVIATIONS`].
