@@ -334,7 +334,7 @@ fn the_cap_feed_is_atom_read_by_a_real_parser_and_every_message_is_valid_cap() {
     let s = Setup::new(
         "capfeed",
         dir.path(),
-        "[[subscriber]]\nname = \"public\"\nkind = \"cap_feed\"\nmin_severity = \"warning\"\n",
+        "[[subscriber]]\nname = \"public\"\nkind = \"cap_feed\"\nmin_severity = \"warning\"\nlanguages = [\"fr\", \"ar\"]\n",
     );
     let mut records: Vec<String> = (0..5)
         .map(|r| {
@@ -394,12 +394,23 @@ fn the_cap_feed_is_atom_read_by_a_real_parser_and_every_message_is_valid_cap() {
         assert_eq!(e["scope"], "Public");
         assert_eq!(e["sender"], "ews@region.invalid");
         assert_eq!(e["expires"], "2026-03-06T06:00:00-00:00");
+        // One info block per language the subscriber reads, in its order (CAP 1.2 allows
+        // several); the feed's own summary in its first language.
+        assert_eq!(e["languages"], json!(["fr", "ar"]), "{e}");
+        let summary = e["summary"].as_str().unwrap_or_default();
+        assert!(
+            summary.contains("a atteint") && summary.contains("enlèvement"),
+            "{e}"
+        );
     }
     let crit = entries
         .iter()
         .find(|e| e["identifier"].as_str().unwrap().starts_with("crit."))
         .expect("the critical alert is listed");
-    assert_eq!(crit["areaDesc"], json!(["Borno State, Nigeria"]));
+    assert_eq!(
+        crit["areaDesc"],
+        json!(["Borno State, Nigeria", "Borno State, Nigeria"])
+    );
     assert!(
         !entries
             .iter()

@@ -14,10 +14,12 @@
 //! superseded ones, is therefore a function of the reports alone, not of their arrival order.
 //!
 //! `episode.rs` holds the state machine and the tracker, `history_runs.rs` the compact encoding
-//! of its checkpoints, `record.rs` the [`Alert`] each change becomes.
+//! of its checkpoints, `record.rs` the [`Alert`] each change becomes, `phrasebook.rs` its text in
+//! the subscriber's language.
 
 mod episode;
 mod history_runs;
+pub mod phrasebook;
 mod record;
 
 pub use episode::EpisodeTracker;

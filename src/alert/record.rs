@@ -117,7 +117,7 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 /// A window length for the summary: whole days as `N d`, otherwise `N h`.
-fn hours(secs: i64) -> String {
+pub(super) fn hours(secs: i64) -> String {
     if secs % 86_400 == 0 {
         format!("{} d", secs / 86_400)
     } else {
@@ -226,7 +226,7 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn trim_float(v: f64) -> String {
+pub(super) fn trim_float(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {

@@ -22,6 +22,7 @@ use quick_xml::events::BytesText;
 
 use super::subscriber::{Subscriber, SubscriberKind};
 use crate::alert::Alert;
+use crate::alert::phrasebook::{self, Language};
 use crate::output::cap::{self, CapSettings};
 
 /// One message of a feed.
@@ -41,6 +42,10 @@ pub struct Feeds {
     feeds: BTreeMap<String, VecDeque<Entry>>,
     max_entries: usize,
     cap: CapSettings,
+    /// The `info` languages of every message: each language any feed's subscriber asked for,
+    /// in subscriber order (English when none did). A message is one document whichever feed
+    /// lists it, so it speaks every feed's languages; each feed's entry summary speaks its own.
+    languages: Vec<Language>,
     /// Where links point: `delivery.feed_base_url`, else relative to the server's root.
     base_url: Option<String>,
 }
@@ -58,7 +63,12 @@ impl Feeds {
             .filter(|s| s.kind == SubscriberKind::CapFeed)
             .cloned()
             .collect();
+        let asked: Vec<String> = subscribers
+            .iter()
+            .flat_map(|s| s.languages.iter().cloned())
+            .collect();
         Feeds {
+            languages: Language::all_of(&asked),
             feeds: subscribers
                 .iter()
                 .map(|s| (s.name.clone(), VecDeque::new()))
@@ -80,7 +90,12 @@ impl Feeds {
     pub fn add(&mut self, name: &str, alert: &Alert) {
         let identifier = cap::identifier(&alert.alert_id, alert.status, &alert.updated_at);
         let max = self.max_entries;
-        let xml = Arc::new(cap::render(alert, &self.cap));
+        let xml = Arc::new(cap::render_in(alert, &self.cap, &self.languages));
+        let lang = self
+            .subscribers
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(Language::En, |s| Language::first_of(&s.languages));
         let Some(feed) = self.feeds.get_mut(name) else {
             return;
         };
@@ -96,7 +111,7 @@ impl Feeds {
                 alert.region,
                 alert.status.as_str()
             ),
-            summary: alert.summary.clone(),
+            summary: phrasebook::summary(alert, lang),
             updated: alert.updated_at.clone(),
             xml,
         });

@@ -15,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::retry::{SmtpSettings, SmtpTls, Verdict};
 use super::subscriber::Subscriber;
+use crate::alert::phrasebook::{self, Language};
 use crate::alert::{Alert, Status};
 
 /// Why the SMTP transport cannot be built.
@@ -70,62 +71,54 @@ pub fn transport(
     Ok(Arc::new(builder.build()))
 }
 
-/// The language of the text: the subscriber's first that Vigil has (`en`, `fr`).
-fn language(subscriber: &Subscriber) -> &'static str {
-    subscriber
-        .languages
-        .iter()
-        .find_map(|l| match l.as_str() {
-            "fr" => Some("fr"),
-            "en" => Some("en"),
-            _ => None,
-        })
-        .unwrap_or("en")
-}
-
-/// Subject and body of one group's notification.
+/// Subject and body of one group's notification, in the subscriber's first language that Vigil
+/// writes ([`Language::first_of`]).
 pub fn render(subscriber: &Subscriber, group: &str, alerts: &[&Alert]) -> (String, String) {
-    let fr = language(subscriber) == "fr";
+    let lang = Language::first_of(&subscriber.languages);
     let open = alerts
         .iter()
         .filter(|a| a.status != Status::Resolved)
         .count();
-    let subject = if fr {
-        format!(
-            "[Vigil] {group} : {open} alerte(s) ouverte(s), {} au total",
-            alerts.len()
-        )
-    } else {
-        format!(
-            "[Vigil] {group}: {open} open alert(s), {} in all",
-            alerts.len()
-        )
+    let all = alerts.len();
+    let subject = match lang {
+        Language::En => format!("[Vigil] {group}: {open} open alert(s), {all} in all"),
+        Language::Fr => format!("[Vigil] {group} : {open} alerte(s) ouverte(s), {all} au total"),
+        Language::Pt => format!("[Vigil] {group}: {open} alerta(s) aberto(s), {all} no total"),
+        Language::Ar => format!("[Vigil] {group}: {open} تنبيه(ات) مفتوح(ة)، {all} إجمالاً"),
+    };
+    let (region, window, reports, sources, evidence) = match lang {
+        Language::En => ("Region", "Window", "Reports", "sources", "Evidence reports"),
+        Language::Fr => (
+            "Région",
+            "Fenêtre",
+            "Rapports",
+            "sources",
+            "Rapports à l'appui",
+        ),
+        Language::Pt => (
+            "Região",
+            "Janela",
+            "Relatos",
+            "fontes",
+            "Relatos de suporte",
+        ),
+        Language::Ar => ("المنطقة", "النافذة", "التقارير", "مصادر", "تقارير داعمة"),
     };
     let mut body = String::new();
     for a in alerts {
-        let status = match (a.status, fr) {
-            (Status::Firing, true) => "déclenchée",
-            (Status::Escalated, true) => "aggravée",
-            (Status::Resolved, true) => "résolue",
-            (s, false) => s.as_str(),
-        };
-        let (region, window, reports, evidence) = if fr {
-            ("Région", "Fenêtre", "Rapports", "Rapports à l'appui")
-        } else {
-            ("Region", "Window", "Reports", "Evidence reports")
-        };
         body.push_str(&format!(
-            "{} {} — {} ({status})\n  {region}: {}\n  {window}: {} / {}\n  {reports}: {} ({} sources)\n  {evidence}: {}\n  {}\n  alert_id: {}\n\n",
-            a.severity.as_str().to_uppercase(),
-            a.signal,
+            "{} {} — {} ({})\n  {region}: {}\n  {window}: {} / {}\n  {reports}: {} ({} {sources})\n  {evidence}: {}\n  {}\n  alert_id: {}\n\n",
+            phrasebook::severity(a.severity, lang).to_uppercase(),
+            phrasebook::signal(&a.signal, lang),
             a.rule,
+            phrasebook::status(a.status, lang),
             a.region,
             a.window.start,
             a.window.end,
             a.observed.reports,
             a.observed.distinct_sources,
             a.evidence.report_ids.join(", "),
-            a.summary,
+            phrasebook::summary(a, lang),
             a.alert_id,
         ));
     }
@@ -194,7 +187,7 @@ mod tests {
     #[test]
     fn text_follows_the_subscribers_language_and_carries_ids_not_text() {
         let mut s: Subscriber = toml::from_str(
-            "name = \"e\"\nkind = \"email\"\nto = [\"desk@example.org\"]\nlanguages = [\"pt\", \"fr\"]",
+            "name = \"e\"\nkind = \"email\"\nto = [\"desk@example.org\"]\nlanguages = [\"sw\", \"fr\"]",
         )
         .unwrap();
         let a = alert(
@@ -210,6 +203,22 @@ mod tests {
             body.contains("déclenchée") && body.contains("alert_id: id-1"),
             "{body}"
         );
+        // Portuguese and Arabic, with the facts of the record.
+        s.languages = vec!["pt".into()];
+        let (subject, body) = render(&s, "g", &[&a]);
+        assert!(subject.contains("alerta(s) aberto(s)"), "{subject}");
+        assert!(
+            body.contains("(disparado)") && body.contains("Relatos"),
+            "{body}"
+        );
+        s.languages = vec!["ar".into()];
+        let (subject, body) = render(&s, "g", &[&a]);
+        assert!(subject.contains("تنبيه"), "{subject}");
+        assert!(
+            body.contains("المنطقة") && body.contains("alert_id: id-1"),
+            "{body}"
+        );
+        // A language Vigil does not write: English.
         s.languages = vec!["sw".into()];
         let (subject, body) = render(&s, "g", &[&a]);
         assert!(subject.contains("open alert(s)") && body.contains("(firing)"));

@@ -12,7 +12,9 @@ the entry's first link), fetches it and validates it against the schema XSD with
    "entries": [{"id", "title", "updated", "link": the URL fetched, "valid": bool,
                 "identifier", "status", "scope", "sender": the CAP elements' text,
                 "expires": the first <info>'s <expires> or null,
-                "areaDesc": [every <info><area><areaDesc>, in order]}]}
+                "areaDesc": [every <info><area><areaDesc>, in order],
+                "languages": [every <info><language>, in order],
+                "summary": the Atom entry's summary}]}
 A CAP field missing from the document, or a document that could not be fetched or parsed, gives
 null. Why a document failed (xmllint's messages, fetch errors) goes to stderr. Exit 0 only if
 every document is valid (so also for a feed with no entries), else 1.
@@ -53,6 +55,8 @@ def check(entry):
            "link": cap[0]["href"] if cap else None, "valid": False}
     out.update(dict.fromkeys(["identifier", "status", "scope", "sender", "expires"]))
     out["areaDesc"] = []
+    out["languages"] = []
+    out["summary"] = entry.get("summary")
     if out["link"] is None:
         print(f"feed_check: entry {out['id']}: no link", file=sys.stderr)
         return out
@@ -75,6 +79,7 @@ def check(entry):
         out[field] = root.findtext(CAP + field)
     out["expires"] = root.findtext(f"{CAP}info/{CAP}expires")
     out["areaDesc"] = [a.text for a in root.iterfind(f"{CAP}info/{CAP}area/{CAP}areaDesc")]
+    out["languages"] = [l.text for l in root.iterfind(f"{CAP}info/{CAP}language")]
     return out
 
 

@@ -27,6 +27,7 @@ use quick_xml::Writer;
 use quick_xml::events::BytesText;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::phrasebook::{self, Language};
 use crate::alert::{Alert, Status};
 use crate::rules::Severity;
 
@@ -209,30 +210,36 @@ fn parameter<W: io::Write>(w: &mut Writer<W>, name: &str, value: &str) -> io::Re
     Ok(())
 }
 
-/// Renders the CAP 1.2 XML document for one alert record.
+/// Renders the CAP 1.2 XML document for one alert record, with one `info` block in English.
 pub fn render(alert: &Alert, sender: &CapSettings) -> String {
+    render_in(alert, sender, &[Language::En])
+}
+
+/// Renders the CAP 1.2 XML document for one alert record with one `info` block per language of
+/// `languages` (CAP 1.2 §3.2.2: several `info` blocks may differ by `language`), in that order;
+/// English alone when `languages` is empty.
+pub fn render_in(alert: &Alert, sender: &CapSettings, languages: &[Language]) -> String {
+    let languages = if languages.is_empty() {
+        &[Language::En][..]
+    } else {
+        languages
+    };
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail.
-    let _ = write_alert(&mut w, alert, sender);
+    let _ = write_alert(&mut w, alert, sender, languages);
     let body = String::from_utf8(w.into_inner()).unwrap_or_default();
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n")
 }
 
-fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSettings) -> io::Result<()> {
-    let (msg_type, response) = match a.status {
-        Status::Firing => ("Alert", "Monitor"),
-        Status::Escalated => ("Update", "Prepare"),
-        Status::Resolved => ("Update", "AllClear"),
-    };
-    let (urgency, severity) = match a.severity {
-        Severity::Critical => ("Immediate", "Extreme"),
-        Severity::Warning => ("Expected", "Severe"),
-        Severity::Watch => ("Future", "Moderate"),
-    };
-    let certainty = if a.observed.distinct_sources >= 2 {
-        "Likely"
-    } else {
-        "Possible"
+fn write_alert<W: io::Write>(
+    w: &mut Writer<W>,
+    a: &Alert,
+    sender: &CapSettings,
+    languages: &[Language],
+) -> io::Result<()> {
+    let msg_type = match a.status {
+        Status::Firing => "Alert",
+        Status::Escalated | Status::Resolved => "Update",
     };
     w.create_element("alert")
         .with_attribute(("xmlns", CAP_NAMESPACE))
@@ -267,61 +274,90 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, a: &Alert, sender: &CapSettings)
                 );
                 text(w, "references", &first)?;
             }
-            w.create_element("info").write_inner_content(|w| {
-                text(w, "language", "en")?;
-                text(w, "category", "Security")?;
-                text(w, "event", &a.signal)?;
-                text(w, "responseType", response)?;
-                text(w, "urgency", urgency)?;
-                text(w, "severity", severity)?;
-                text(w, "certainty", certainty)?;
-                w.create_element("eventCode").write_inner_content(|w| {
-                    text(w, "valueName", "vigil:rule")?;
-                    text(w, "value", &a.rule)
-                })?;
-                text(w, "expires", &expires(&a.updated_at, sender.expires_hours))?;
-                text(w, "senderName", &sender.sender_name)?;
-                text(
-                    w,
-                    "headline",
-                    &format!("{} {} {}", a.severity.as_str(), a.signal, a.region),
-                )?;
-                text(w, "description", &a.summary)?;
-                parameter(w, "vigil:alert_id", &a.alert_id)?;
-                parameter(w, "vigil:status", a.status.as_str())?;
-                parameter(
-                    w,
-                    "vigil:window",
-                    &format!("{}/{}", a.window.start, a.window.end),
-                )?;
-                parameter(w, "vigil:observed_value", &a.observed.value.to_string())?;
-                parameter(w, "vigil:threshold", &a.threshold.to_string())?;
-                parameter(w, "vigil:reports", &a.observed.reports.to_string())?;
-                parameter(
-                    w,
-                    "vigil:distinct_sources",
-                    &a.observed.distinct_sources.to_string(),
-                )?;
-                parameter(w, "vigil:risk_factors", &a.risk_factors.join(" "))?;
-                parameter(
-                    w,
-                    "vigil:evidence_report_ids",
-                    // A JSON array: ids may hold spaces and commas.
-                    &serde_json::to_string(&a.evidence.report_ids).unwrap_or_default(),
-                )?;
-                w.create_element("area").write_inner_content(|w| {
-                    let desc = sender.areas.get(&a.region).unwrap_or(&a.region);
-                    text(w, "areaDesc", desc)?;
-                    w.create_element("geocode").write_inner_content(|w| {
-                        text(w, "valueName", geocode_value_name(&a.region))?;
-                        text(w, "value", &a.region)
-                    })?;
-                    Ok(())
-                })?;
-                Ok(())
+            for &lang in languages {
+                write_info(w, a, sender, lang)?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// One `info` block in `lang`: the same codes, times, parameters and area in every language;
+/// `event`, `headline` and `description` in the language (English: the record's own words).
+fn write_info<W: io::Write>(
+    w: &mut Writer<W>,
+    a: &Alert,
+    sender: &CapSettings,
+    lang: Language,
+) -> io::Result<()> {
+    let response = match a.status {
+        Status::Firing => "Monitor",
+        Status::Escalated => "Prepare",
+        Status::Resolved => "AllClear",
+    };
+    let (urgency, severity) = match a.severity {
+        Severity::Critical => ("Immediate", "Extreme"),
+        Severity::Warning => ("Expected", "Severe"),
+        Severity::Watch => ("Future", "Moderate"),
+    };
+    let certainty = if a.observed.distinct_sources >= 2 {
+        "Likely"
+    } else {
+        "Possible"
+    };
+    let event = match lang {
+        Language::En => a.signal.clone(),
+        _ => format!("{} ({})", phrasebook::signal(&a.signal, lang), a.signal),
+    };
+    w.create_element("info").write_inner_content(|w| {
+        text(w, "language", lang.code())?;
+        text(w, "category", "Security")?;
+        text(w, "event", &event)?;
+        text(w, "responseType", response)?;
+        text(w, "urgency", urgency)?;
+        text(w, "severity", severity)?;
+        text(w, "certainty", certainty)?;
+        w.create_element("eventCode").write_inner_content(|w| {
+            text(w, "valueName", "vigil:rule")?;
+            text(w, "value", &a.rule)
+        })?;
+        text(w, "expires", &expires(&a.updated_at, sender.expires_hours))?;
+        text(w, "senderName", &sender.sender_name)?;
+        text(w, "headline", &phrasebook::headline(a, lang))?;
+        text(w, "description", &phrasebook::summary(a, lang))?;
+        parameter(w, "vigil:alert_id", &a.alert_id)?;
+        parameter(w, "vigil:status", a.status.as_str())?;
+        parameter(
+            w,
+            "vigil:window",
+            &format!("{}/{}", a.window.start, a.window.end),
+        )?;
+        parameter(w, "vigil:observed_value", &a.observed.value.to_string())?;
+        parameter(w, "vigil:threshold", &a.threshold.to_string())?;
+        parameter(w, "vigil:reports", &a.observed.reports.to_string())?;
+        parameter(
+            w,
+            "vigil:distinct_sources",
+            &a.observed.distinct_sources.to_string(),
+        )?;
+        parameter(w, "vigil:risk_factors", &a.risk_factors.join(" "))?;
+        parameter(
+            w,
+            "vigil:evidence_report_ids",
+            // A JSON array: ids may hold spaces and commas.
+            &serde_json::to_string(&a.evidence.report_ids).unwrap_or_default(),
+        )?;
+        w.create_element("area").write_inner_content(|w| {
+            let desc = sender.areas.get(&a.region).unwrap_or(&a.region);
+            text(w, "areaDesc", desc)?;
+            w.create_element("geocode").write_inner_content(|w| {
+                text(w, "valueName", geocode_value_name(&a.region))?;
+                text(w, "value", &a.region)
             })?;
             Ok(())
         })?;
+        Ok(())
+    })?;
     Ok(())
 }
 

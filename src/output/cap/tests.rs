@@ -339,3 +339,24 @@ fn text_is_escaped() {
     );
     assert!(!xml.contains("R&D<1>"));
 }
+
+#[test]
+fn one_info_block_per_language_in_the_order_asked() {
+    let a = alert(Status::Firing, "NG-BO");
+    let langs = [Language::Fr, Language::Pt, Language::Ar, Language::En];
+    let xml = render_in(&a, &CapSettings::default(), &langs);
+    assert_eq!(texts(&xml, "alert", "language"), ["fr", "pt", "ar", "en"]);
+    let headlines = texts(&xml, "alert", "headline");
+    assert_eq!(headlines[0], "critique enlèvement NG-BO");
+    assert_eq!(headlines[2], "حرج اختطاف NG-BO");
+    assert_eq!(headlines[3], "critical threat:abduction NG-BO");
+    // Every block carries the area and the same parameters.
+    assert_eq!(texts(&xml, "alert", "areaDesc").len(), 4);
+    let per_block = texts(&render(&a, &CapSettings::default()), "alert", "valueName").len();
+    assert_eq!(texts(&xml, "alert", "valueName").len(), 4 * per_block);
+    // English alone by default, as before.
+    assert_eq!(
+        texts(&render(&a, &CapSettings::default()), "alert", "language"),
+        ["en"]
+    );
+}
