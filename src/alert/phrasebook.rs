@@ -91,8 +91,8 @@ pub fn status(s: Status, lang: Language) -> &'static str {
         (Status::Resolved, Fr) => "résolue",
         (Status::Firing, Pt) => "disparado",
         (Status::Escalated, Pt) => "agravado",
-        (Status::Resolved, Pt) => "resolvido",
-        (Status::Firing, Ar) => "أُطلق",
+        (Status::Resolved, Pt) => "encerrado",
+        (Status::Firing, Ar) => "صدر",
         (Status::Escalated, Ar) => "تصاعد",
         (Status::Resolved, Ar) => "انتهى",
     }
@@ -166,20 +166,53 @@ pub fn signal(label: &str, lang: Language) -> String {
     label.to_string()
 }
 
+/// `n` with its noun in `lang`: singular or plural, and for Arabic the number agreement of the
+/// counted noun (1: singular; 2: dual; 3–10: plural; 11 and more: singular accusative).
+fn counted(n: u64, noun: Noun, lang: Language) -> String {
+    let forms: [&str; 4] = match (noun, lang) {
+        (Noun::Day, Language::Fr) => ["jour", "jours", "", ""],
+        (Noun::Hour, Language::Fr) => ["heure", "heures", "", ""],
+        (Noun::Report, Language::Fr) => ["rapport", "rapports", "", ""],
+        (Noun::Source, Language::Fr) => ["source", "sources", "", ""],
+        (Noun::Day, Language::Pt) => ["dia", "dias", "", ""],
+        (Noun::Hour, Language::Pt) => ["hora", "horas", "", ""],
+        (Noun::Report, Language::Pt) => ["relato", "relatos", "", ""],
+        (Noun::Source, Language::Pt) => ["fonte", "fontes", "", ""],
+        (Noun::Day, _) => ["يوم", "أيام", "يومان", "يوماً"],
+        (Noun::Hour, _) => ["ساعة", "ساعات", "ساعتان", "ساعةً"],
+        (Noun::Report, _) => ["تقرير", "تقارير", "تقريران", "تقريراً"],
+        (Noun::Source, _) => ["مصدر", "مصادر", "مصدران", "مصدراً"],
+    };
+    if lang == Language::Ar {
+        return match n {
+            1 => format!("{} واحد", forms[0]),
+            2 => forms[2].to_string(),
+            3..=10 => format!("{n} {}", forms[1]),
+            _ => format!("{n} {}", forms[3]),
+        };
+    }
+    format!("{n} {}", if n == 1 { forms[0] } else { forms[1] })
+}
+
+/// What [`counted`] counts.
+#[derive(Debug, Clone, Copy)]
+enum Noun {
+    Day,
+    Hour,
+    Report,
+    Source,
+}
+
 /// A window length: whole days or hours.
 fn window(secs: i64, lang: Language) -> String {
-    let (n, days) = if secs % 86_400 == 0 {
-        (secs / 86_400, true)
+    if lang == Language::En {
+        return hours(secs);
+    }
+    let secs = u64::try_from(secs).unwrap_or(0);
+    if secs % 86_400 == 0 {
+        counted(secs / 86_400, Noun::Day, lang)
     } else {
-        (secs / 3600, false)
-    };
-    match (lang, days) {
-        (Language::En, _) => hours(secs),
-        (Language::Fr, true) => format!("{n} j"),
-        (Language::Pt, true) => format!("{n} d"),
-        (Language::Ar, true) => format!("{n} يوم"),
-        (Language::Fr | Language::Pt, false) => format!("{n} h"),
-        (Language::Ar, false) => format!("{n} ساعة"),
+        counted(secs / 3600, Noun::Hour, lang)
     }
 }
 
@@ -204,47 +237,46 @@ pub fn summary(a: &Alert, lang: Language) -> String {
     if a.superseded_by.is_some() {
         return match lang {
             Language::Fr => format!(
-                "Alerte {} pour {signal} dans {region} remplacée par un épisode antérieur après des rapports tardifs.",
+                "L'alerte {} pour le signal « {signal} » dans {region} est remplacée par un épisode antérieur, après des rapports tardifs.",
                 a.rule
             ),
             Language::Pt => format!(
-                "Alerta {} de {signal} em {region} substituído por um episódio anterior após relatos tardios.",
+                "O alerta {} do sinal «{signal}» em {region} foi substituído por um episódio anterior, após relatos tardios.",
                 a.rule
             ),
             _ => format!(
-                "استُبدل تنبيه {} بشأن {signal} في {region} بحلقة سابقة بعد ورود تقارير متأخرة.",
+                "استُبدل التنبيه {} الخاص بالمؤشر «{signal}» في {region} بتنبيه سابق بعد ورود تقارير متأخرة.",
                 a.rule
             ),
         };
     }
     let (value, threshold) = (trim_float(a.observed.value), trim_float(a.threshold));
     let window = window(window_secs(a), lang);
-    let (reports, sources) = (a.observed.reports, a.observed.distinct_sources);
+    let reports = counted(a.observed.reports, Noun::Report, lang);
+    let sources = counted(a.observed.distinct_sources, Noun::Source, lang);
     let resolved = a.status == Status::Resolved;
     let (sev, st) = (severity(a.severity, lang), status(a.status, lang));
     match lang {
         Language::Fr => format!(
-            "{} {st} : {signal} dans {region} a atteint {value} (seuil {threshold}) sur {window} avec {reports} rapports de {sources} sources{}.",
-            capitalise(sev),
+            "Alerte de niveau {sev} {st} : le signal « {signal} » dans {region} a atteint {value} (seuil {threshold}) sur {window}, d'après {reports} de {sources}{}.",
             if resolved {
-                " ; désormais sous le niveau de résolution pendant une fenêtre entière"
+                " ; il est désormais sous le niveau de résolution depuis une fenêtre entière"
             } else {
                 ""
             }
         ),
         Language::Pt => format!(
-            "{} {st}: {signal} em {region} atingiu {value} (limiar {threshold}) em {window} com {reports} relatos de {sources} fontes{}.",
-            capitalise(sev),
+            "Alerta de nível {sev} {st}: o sinal «{signal}» em {region} atingiu {value} (limiar {threshold}) em {window}, segundo {reports} de {sources}{}.",
             if resolved {
-                "; agora abaixo do nível de resolução durante uma janela completa"
+                "; está agora abaixo do nível de resolução há uma janela completa"
             } else {
                 ""
             }
         ),
         _ => format!(
-            "{sev} ({st}): بلغ مؤشر {signal} في {region} القيمة {value} (العتبة {threshold}) خلال {window} استناداً إلى {reports} تقارير من {sources} مصادر{}.",
+            "تنبيه بمستوى {sev} ({st}): بلغ المؤشر «{signal}» في {region} القيمة {value} (العتبة {threshold}) خلال {window}، استناداً إلى {reports} من {sources}{}.",
             if resolved {
-                "؛ وهو الآن دون مستوى الإغلاق طوال نافذة كاملة"
+                "؛ وهو الآن دون مستوى الإغلاق منذ نافذة كاملة"
             } else {
                 ""
             }
@@ -263,13 +295,6 @@ pub fn headline(a: &Alert, lang: Language) -> String {
             a.region
         ),
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -319,6 +344,16 @@ mod tests {
             [Language::Ar, Language::Fr]
         );
         assert_eq!(Language::all_of(&[]), [Language::En]);
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(counted(1, Noun::Report, Language::Fr), "1 rapport");
+        assert_eq!(counted(3, Noun::Source, Language::Pt), "3 fontes");
+        assert_eq!(counted(7, Noun::Day, Language::Ar), "7 أيام");
+        assert_eq!(counted(12, Noun::Report, Language::Ar), "12 تقريراً");
+        assert_eq!(counted(2, Noun::Hour, Language::Ar), "ساعتان");
+        assert_eq!(window(7 * 86_400, Language::Pt), "7 dias");
     }
 
     #[test]

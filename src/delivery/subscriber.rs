@@ -195,7 +195,8 @@ pub fn validate(subscribers: &[Subscriber]) -> Vec<SubscriberFinding> {
             _ => {}
         }
         for (j, l) in s.languages.iter().enumerate() {
-            if !LANGUAGES.contains(&l.as_str()) {
+            let primary = l.split(['-', '_']).next().unwrap_or_default();
+            if !LANGUAGES.contains(&primary.to_ascii_lowercase().as_str()) {
                 finding(
                     i,
                     &format!("languages[{j}]"),

@@ -139,6 +139,15 @@ fn check_counts(casualties: Casualties, limits: &Limits) -> Result<Casualties, R
             ));
         }
     }
+    if let Some(civilians) = casualties.killed_civilians
+        && civilians > casualties.killed
+    {
+        return Err(RejectError::new(
+            RejectReason::BadValue,
+            "casualties.killed_civilians",
+            "exceeds casualties.killed (civilians are counted among the killed)",
+        ));
+    }
     Ok(casualties)
 }
 

@@ -2,9 +2,10 @@
 //! sentence, a few words apart) and event frames (a term of every group in one passage), both
 //! found among the part hits of the field's scan.
 
-use crate::tag::compile::{Cue, Frame, has_bit};
+use crate::tag::compile::{Frame, has_bit};
+use crate::tag::cues::FieldCues;
 use crate::tag::taxonomy::Target;
-use crate::tag::text::{bounded, passage, sentence, words};
+use crate::tag::text::{bounded, passage, sentence, within_words};
 use crate::tag::{Field, Hit, Scratch, TagSet, Tagger};
 
 impl Tagger {
@@ -38,7 +39,7 @@ impl Tagger {
                             .parts
                             .iter()
                             .filter(|p| p.2 == pair.second && p.0 >= e1 && p.1 <= sentence_end)
-                            .find(|p| words(&text[e1..p.0]) <= self.settings.proximity_words)
+                            .find(|p| within_words(&text[e1..p.0], self.settings.proximity_words))
                             .map(|&(_, e2, _)| (s1, e2))
                     });
             let Some((start, end)) = found else { continue };
@@ -168,7 +169,7 @@ impl Tagger {
         (frame, report_language): (&Frame, Option<u8>),
         hits: &[(usize, usize, usize)],
         cue_sentences: &mut Vec<(usize, usize)>,
-        cues: &mut Vec<Cue>,
+        cues: &mut FieldCues,
         own: &[(usize, usize)],
     ) -> Option<(usize, usize)> {
         let groups = &self.frame_groups;

@@ -19,7 +19,7 @@ pub struct LanguageChoice {
     pub reliable: bool,
     /// The language of the record: the detected one when it is reliable and the declared one is
     /// absent or differs in its primary subtag (`fr-CI` agrees with `fr`), else the declared
-    /// one, else the detected one; absent when there is neither.
+    /// one; absent when there is no declaration and no reliable detection.
     pub used: Option<String>,
 }
 
@@ -31,6 +31,8 @@ pub fn choose(declared: Option<&str>, text: &str, sample_bytes: usize) -> Langua
         cut -= 1;
     }
     let info = whatlang::detect(&text[..cut]);
+    // A detection with no confidence at all ("x") is no detection.
+    let info = info.filter(|i| i.confidence() > 0.0);
     let detected = info.as_ref().map(|i| iso_639_1(i.lang()).to_string());
     let reliable = info.as_ref().is_some_and(|i| i.is_reliable());
     let declared = declared.map(str::to_string);
@@ -43,7 +45,8 @@ pub fn choose(declared: Option<&str>, text: &str, sample_bytes: usize) -> Langua
     let used = match (&declared, &detected) {
         (Some(d), Some(x)) if reliable && primary(d) != *x => Some(x.clone()),
         (Some(d), _) => Some(d.clone()),
-        (None, x) => x.clone(),
+        (None, Some(x)) if reliable => Some(x.clone()),
+        (None, _) => None,
     };
     LanguageChoice {
         declared,
@@ -94,6 +97,9 @@ mod tests {
         );
         // Absent: the detected one.
         assert_eq!(choose(None, text, 2048).used.as_deref(), Some("fr"));
+        // Nothing to go on and nothing declared: no language, not a guess.
+        let c = choose(None, "x", 2048);
+        assert_eq!((c.detected, c.used), (None, None));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Per-call scratch buffers of the tagger, reused across reports so that tagging allocates
 //! nothing once they have grown.
 
-use crate::tag::compile::Cue;
+use crate::tag::cues::FieldCues;
 use crate::tag::normalize::Normalized;
 use crate::tag::scanner::{Occurrence, ScanScratch};
 
@@ -13,7 +13,7 @@ pub struct Scratch {
     /// The field being matched, normalised.
     pub(super) norm: Normalized,
     /// Cues found so far in the field (start, end, kind), in normalised bytes.
-    pub(super) cues: Vec<Cue>,
+    pub(super) cues: FieldCues,
     /// Sentences whose cues are in `cues` already.
     pub(super) cue_sentences: Vec<(usize, usize)>,
     /// Phrase matches of the scan (start, end, phrase), all of them, overlapping.

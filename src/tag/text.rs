@@ -84,7 +84,27 @@ pub(super) fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) 
     (s0, s1)
 }
 
+/// Whether a byte slice of normalised text holds at most `max` words. Stops reading after the
+/// `max + 1`-th word starts, so that asking about a far cue costs the words asked about, not the
+/// distance: a sentence of thousands of negated matches stays linear per match.
+pub(super) fn within_words(slice: &[u8], max: usize) -> bool {
+    let mut count = 0;
+    let mut in_word = false;
+    for &b in slice {
+        let w = is_word_byte(b);
+        if w && !in_word {
+            count += 1;
+            if count > max {
+                return false;
+            }
+        }
+        in_word = w;
+    }
+    true
+}
+
 /// Number of words in a byte slice of normalised text.
+#[cfg(test)]
 pub(super) fn words(slice: &[u8]) -> usize {
     let mut count = 0;
     let mut in_word = false;
