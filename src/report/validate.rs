@@ -292,6 +292,18 @@ mod tests {
         v["casualties"]["injured"] = serde_json::json!(-2);
         assert_eq!(reject(v).reason, RejectReason::NegativeCount);
 
+        // Civilians are counted among the killed: never more of them, never negative.
+        let mut v = good();
+        v["casualties"] = serde_json::json!({"killed": 5, "killed_civilians": 9});
+        let e = reject(v);
+        assert_eq!(
+            (e.reason, e.field.as_str()),
+            (RejectReason::BadValue, "casualties.killed_civilians")
+        );
+        let mut v = good();
+        v["casualties"] = serde_json::json!({"killed": 5, "killed_civilians": -1});
+        assert_eq!(reject(v).reason, RejectReason::NegativeCount);
+
         let mut v = good();
         v["event_time"] = serde_json::json!("yesterday");
         let e = reject(v);

@@ -88,6 +88,13 @@ fn things_taken_are_not_people_taken() {
         ),
         ["abduction"]
     );
+    // A person named by what they own is a person.
+    for text in [
+        "Gunmen kidnapped a truck driver on the Kano road.",
+        "Bandits abducted three cattle herders near Zurmi.",
+    ] {
+        assert_eq!(threats_of(&t, text), ["abduction"], "{text}");
+    }
     // Only threats of people taken: a siege's supplies are things by nature.
     assert_eq!(
         threats_of(
@@ -126,6 +133,22 @@ fn a_cue_after_a_relative_pronoun_belongs_to_another_clause() {
         threats_of(
             &t,
             "Gunmen kidnapped two farmers who had refused to pay the tax."
+        ),
+        ["abduction"]
+    );
+    // An ordinary word is no figurative cue: the tax here is the group's levy.
+    assert_eq!(
+        threats_of(
+            &t,
+            "Gunmen kidnapped two farmers for refusing to pay the tax."
+        ),
+        ["abduction"]
+    );
+    // Alleged perpetrators do not make the event alleged.
+    assert_eq!(
+        threats_of(
+            &t,
+            "Gunmen suspected of belonging to ISWAP abducted ten women."
         ),
         ["abduction"]
     );

@@ -69,11 +69,11 @@ fn after_abbreviation(text: &[u8], i: usize) -> bool {
 pub(super) fn sentence(text: &[u8], start: usize, end: usize) -> (usize, usize) {
     let is_stop = |i: usize| match text[i] {
         b'.' => {
-            !(i > 0
+            let decimal = i > 0
                 && i + 1 < text.len()
                 && text[i - 1].is_ascii_digit()
-                && text[i + 1].is_ascii_digit())
-                && !after_abbreviation(text, i)
+                && text[i + 1].is_ascii_digit();
+            !decimal && !after_abbreviation(text, i)
         }
         b => may_end_sentence(b),
     };
@@ -101,19 +101,4 @@ pub(super) fn within_words(slice: &[u8], max: usize) -> bool {
         in_word = w;
     }
     true
-}
-
-/// Number of words in a byte slice of normalised text.
-#[cfg(test)]
-pub(super) fn words(slice: &[u8]) -> usize {
-    let mut count = 0;
-    let mut in_word = false;
-    for &b in slice {
-        let w = is_word_byte(b);
-        if w && !in_word {
-            count += 1;
-        }
-        in_word = w;
-    }
-    count
 }
