@@ -12,14 +12,23 @@ fn tagger() -> Tagger {
     Tagger::new(&tax, TaggerSettings::default()).unwrap()
 }
 
-/// The tag record of a report whose only text is `text`.
-fn tagged(t: &Tagger, text: &str) -> TaggedReport {
-    let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z", "region": "R",
-        "source": {"id": "s"}, "text": text});
+/// The tag record of a report from `region`, declaring `language` if given, whose only text is
+/// `text`.
+fn tag_report(t: &Tagger, region: &str, language: Option<&str>, text: &str) -> TaggedReport {
+    let mut json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
+        "region": region, "source": {"id": "s"}, "text": text});
+    if let Some(language) = language {
+        json["language"] = serde_json::json!(language);
+    }
     let bytes = serde_json::to_vec(&json).unwrap();
     let r = decode(&bytes, &Limits::default(), None).unwrap();
     let set = t.tag(&r, &mut Scratch::default());
     t.render(&r, &set)
+}
+
+/// The tag record of a report whose only text is `text`.
+fn tagged(t: &Tagger, text: &str) -> TaggedReport {
+    tag_report(t, "R", None, text)
 }
 
 fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
@@ -28,22 +37,12 @@ fn threats_of(t: &Tagger, text: &str) -> Vec<String> {
 
 /// The threats of a report from `region` whose only text is `text`.
 fn threats_in_region(t: &Tagger, region: &str, text: &str) -> Vec<String> {
-    let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
-        "region": region, "source": {"id": "s"}, "text": text});
-    let bytes = serde_json::to_vec(&json).unwrap();
-    let r = decode(&bytes, &Limits::default(), None).unwrap();
-    let set = t.tag(&r, &mut Scratch::default());
-    t.render(&r, &set).threats
+    tag_report(t, region, None, text).threats
 }
 
 /// The threats of a report declaring `language` whose only text is `text`.
 fn threats_in_language(t: &Tagger, language: &str, text: &str) -> Vec<String> {
-    let json = serde_json::json!({"id": "x", "event_time": "2026-01-01T00:00:00Z",
-        "region": "R", "source": {"id": "s"}, "language": language, "text": text});
-    let bytes = serde_json::to_vec(&json).unwrap();
-    let r = decode(&bytes, &Limits::default(), None).unwrap();
-    let set = t.tag(&r, &mut Scratch::default());
-    t.render(&r, &set).threats
+    tag_report(t, "R", Some(language), text).threats
 }
 
 #[test]
