@@ -10,6 +10,7 @@
 use crate::alert::record::{hours, trim_float};
 use crate::alert::{Alert, Status};
 use crate::rules::Severity;
+use crate::tag::language::primary_subtag;
 
 /// A language alert text is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,10 @@ impl Language {
 
     /// The language of an ISO 639-1 code or a tag starting with one (`pt-BR`), if Vigil has it.
     pub fn from_code(code: &str) -> Option<Language> {
-        let primary = code.split(['-', '_']).next()?.to_ascii_lowercase();
-        Self::ALL.into_iter().find(|l| l.code() == primary)
+        let primary = primary_subtag(code);
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(primary))
     }
 
     /// The first of `codes` Vigil writes in, else English.

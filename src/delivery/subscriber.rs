@@ -2,6 +2,7 @@
 //! where to deliver, and the filters that choose which alert records they receive. Checked when
 //! the configuration loads, so that a typo is a located error and never a silent non-delivery.
 
+use crate::tag::language::primary_subtag;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -195,8 +196,8 @@ pub fn validate(subscribers: &[Subscriber]) -> Vec<SubscriberFinding> {
             _ => {}
         }
         for (j, l) in s.languages.iter().enumerate() {
-            let primary = l.split(['-', '_']).next().unwrap_or_default();
-            if !LANGUAGES.contains(&primary.to_ascii_lowercase().as_str()) {
+            let primary = primary_subtag(l);
+            if !LANGUAGES.iter().any(|k| k.eq_ignore_ascii_case(primary)) {
                 finding(
                     i,
                     &format!("languages[{j}]"),

@@ -67,9 +67,9 @@ impl Tagger {
     /// `language`, in a report that declares `report_language`: a cue counts when its own
     /// language is the phrase's or the report's (both, when they differ: "kidnapping" is a
     /// French phrase too), or, when the report declares no language the taxonomy has, whatever
-    /// its language. Its sentence's cues are scanned into `cues` on first need. Cues that overlap `own` are
-    /// ignored: the words of an event frame's own terms ("no word of", "sans nouvelles")
-    /// describe the event, they do not negate it.
+    /// its language. Its sentence's cues are scanned into `cues` on first need. Cues that
+    /// overlap `own` are ignored: the words of an event frame's own terms ("no word of",
+    /// "sans nouvelles") describe the event, they do not negate it.
     pub(super) fn cancelled_at(
         &self,
         text: &[u8],

@@ -23,6 +23,12 @@ pub struct LanguageChoice {
     pub used: Option<String>,
 }
 
+/// The primary subtag of a language tag (`pt` of `pt-BR`, `fr` of `fr_CI`), as written: compare
+/// it with `eq_ignore_ascii_case` (BCP 47 tags are case-insensitive), which allocates nothing.
+pub fn primary_subtag(tag: &str) -> &str {
+    tag.split(['-', '_']).next().unwrap_or_default()
+}
+
 /// Detects the language of `text` (its first `sample_bytes` bytes, cut on a character
 /// boundary, so that a long report costs no more than a short one) against `declared`.
 pub fn choose(declared: Option<&str>, text: &str, sample_bytes: usize) -> LanguageChoice {
@@ -36,14 +42,10 @@ pub fn choose(declared: Option<&str>, text: &str, sample_bytes: usize) -> Langua
     let detected = info.as_ref().map(|i| iso_639_1(i.lang()).to_string());
     let reliable = info.as_ref().is_some_and(|i| i.is_reliable());
     let declared = declared.map(str::to_string);
-    let primary = |code: &str| {
-        code.split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
     let used = match (&declared, &detected) {
-        (Some(d), Some(x)) if reliable && primary(d) != *x => Some(x.clone()),
+        (Some(d), Some(x)) if reliable && !primary_subtag(d).eq_ignore_ascii_case(x) => {
+            Some(x.clone())
+        }
         (Some(d), _) => Some(d.clone()),
         (None, Some(x)) if reliable => Some(x.clone()),
         (None, _) => None,

@@ -229,8 +229,11 @@ impl Tagger {
 
     /// The cue-table index of a declared language (`fr-CI` is `fr`), if the taxonomy has it.
     fn cue_language(&self, declared: &str) -> Option<u8> {
-        let primary = declared.split(['-', '_']).next()?.to_ascii_lowercase();
-        let i = self.cue_languages.iter().position(|l| *l == primary)?;
+        let primary = language::primary_subtag(declared);
+        let i = self
+            .cue_languages
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(primary))?;
         u8::try_from(i).ok()
     }
 
