@@ -136,10 +136,19 @@ async fn run_pipeline(
         // The mock cluster's transactions are not faithful (see README): run at-least-once.
         (bootstrap, false)
     } else {
+        // A secret file that cannot be read stops the run before it connects.
+        vigil::kafka::check_secrets().context("kafka credentials")?;
         vigil::kafka::ensure_topics(&k, &k.brokers).await?;
-        vigil::kafka::ensure_delivery_topics(&k, &loaded.settings.delivery, &k.brokers).await?;
-        vigil::kafka::ensure_desk_topics(&k, &loaded.settings.desk.reviews_topic, &k.brokers)
-            .await?;
+        // Only the topics of the parts that run: a least-privilege principal has no ACLs for
+        // the others (docs/security.md). The desk writes silences, which are delivery's.
+        let desk_on = loaded.settings.desk.enabled;
+        if loaded.settings.delivery.enabled || desk_on {
+            vigil::kafka::ensure_delivery_topics(&k, &loaded.settings.delivery, &k.brokers).await?;
+        }
+        if desk_on {
+            vigil::kafka::ensure_desk_topics(&k, &loaded.settings.desk.reviews_topic, &k.brokers)
+                .await?;
+        }
         (k.brokers.clone(), k.transactions)
     };
     let metrics = Arc::new(metrics_for(&loaded)?);

@@ -22,6 +22,7 @@ use crate::window::WindowSettings;
 
 use crate::delivery::retry::DeliverySettings;
 mod checks;
+pub mod secret;
 
 use crate::delivery::subscriber;
 pub use crate::delivery::subscriber::Subscriber;
@@ -94,6 +95,8 @@ pub struct KafkaSettings {
     pub transaction_timeout_ms: u64,
     /// Longest time a state restore may take before the instance gives up.
     pub restore_timeout_secs: u64,
+    /// Longest wait at start-up for a broker to answer (a refused login fails at once).
+    pub connect_timeout_secs: u64,
     /// Largest original payload copied into a DLQ record; a larger one is cut to this size and
     /// marked `vigil.truncated` (a poison message must never be able to stall the partition).
     pub dlq_max_payload_bytes: usize,
@@ -117,6 +120,7 @@ impl Default for KafkaSettings {
             instance_id: "0".into(),
             transaction_timeout_ms: 10_000,
             restore_timeout_secs: 120,
+            connect_timeout_secs: 30,
             dlq_max_payload_bytes: 900_000,
         }
     }
@@ -401,6 +405,19 @@ fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<Config
     }
     if let Err(message) = settings.delivery.smtp.check() {
         issues.push(issue_at(main_path, None, "delivery.smtp", &message));
+    }
+    // Secrets come from the environment or files it names (config/secret.rs), never from
+    // configuration, which is copied into ConfigMaps, images and bug reports.
+    for key in settings.kafka.client.keys() {
+        if secret::is_secret_property(key) {
+            issues.push(issue_at(
+                main_path,
+                None,
+                &format!("kafka.client.{key}"),
+                "secrets are not read from configuration: set VIGIL_KAFKA_SASL_PASSWORD or \
+                 VIGIL_KAFKA_SSL_KEY_PASSWORD (or the same name with _FILE, naming a file that holds it)",
+            ));
+        }
     }
     if !["text", "json"].contains(&settings.log.format.as_str()) {
         issues.push(issue_at(

@@ -1,11 +1,15 @@
-//! Topic administration: the pipeline's topics are created when missing.
+//! Topic administration: the cluster is reached (a refused login stops here, at once), and the
+//! topics Vigil needs are created when the principal cannot see them. On a secured cluster an
+//! administrator may create them beforehand, so that Vigil needs no `Create` ACL.
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{BaseProducer, Producer};
 
+use super::access::{AccessError, Watch};
 use super::{KafkaSetupError, client_config};
 use crate::config::KafkaSettings;
 use crate::delivery::retry::DeliverySettings;
@@ -13,7 +17,7 @@ use crate::delivery::retry::DeliverySettings;
 /// Creates the pipeline's topics when missing: input, alerts and DLQ with the configured
 /// partitions; the state changelog with the input's partition count and `cleanup.policy=compact`.
 pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<(), KafkaSetupError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
+    let admin = connect(settings, brokers)?;
     let topic = |name| {
         NewTopic::new(
             name,
@@ -21,15 +25,19 @@ pub async fn ensure_topics(settings: &KafkaSettings, brokers: &str) -> Result<()
             TopicReplication::Fixed(settings.replication),
         )
     };
+    // With what Vigil does on each: a topic it cannot see is named by that operation.
     let mut topics = vec![
-        topic(&settings.input_topic),
-        topic(&settings.alerts_topic),
-        topic(&settings.dlq_topic),
+        (topic(&settings.input_topic), "Read"),
+        (topic(&settings.alerts_topic), "Write"),
+        (topic(&settings.dlq_topic), "Write"),
         // Same partition count as the input: state partition p holds input partition p's regions.
-        topic(&settings.state_topic).set("cleanup.policy", "compact"),
+        (
+            topic(&settings.state_topic).set("cleanup.policy", "compact"),
+            "Read and Write",
+        ),
     ];
     if settings.publish_tagged {
-        topics.push(topic(&settings.tagged_topic));
+        topics.push((topic(&settings.tagged_topic), "Write"));
     }
     create(&admin, &topics).await
 }
@@ -43,27 +51,34 @@ pub async fn ensure_delivery_topics(
     delivery: &DeliverySettings,
     brokers: &str,
 ) -> Result<(), KafkaSetupError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
-    let mut topics: Vec<NewTopic<'_>> = [&delivery.retry_topic, &delivery.dlq_topic]
-        .into_iter()
-        .map(|name| {
+    let admin = connect(settings, brokers)?;
+    let mut topics: Vec<(NewTopic<'_>, &'static str)> = [
+        (&delivery.retry_topic, "Read and Write"),
+        (&delivery.dlq_topic, "Write"),
+    ]
+    .into_iter()
+    .map(|(name, needs)| {
+        (
             NewTopic::new(
                 name,
                 settings.partitions,
                 TopicReplication::Fixed(settings.replication),
-            )
-        })
-        .collect();
+            ),
+            needs,
+        )
+    })
+    .collect();
     // Silences are few and read whole by every deliverer: one partition, compacted (the latest
     // record of each silence is what counts).
-    topics.push(
+    topics.push((
         NewTopic::new(
             &delivery.silences_topic,
             1,
             TopicReplication::Fixed(settings.replication),
         )
         .set("cleanup.policy", "compact"),
-    );
+        "Read and Write",
+    ));
     create(&admin, &topics).await
 }
 
@@ -76,26 +91,110 @@ pub async fn ensure_desk_topics(
     reviews_topic: &str,
     brokers: &str,
 ) -> Result<(), KafkaSetupError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings, brokers).create()?;
-    let topics = [NewTopic::new(
-        reviews_topic,
-        settings.partitions,
-        TopicReplication::Fixed(settings.replication),
-    )
-    .set("retention.ms", "-1")];
+    let admin = connect(settings, brokers)?;
+    let topics = [(
+        NewTopic::new(
+            reviews_topic,
+            settings.partitions,
+            TopicReplication::Fixed(settings.replication),
+        )
+        .set("retention.ms", "-1"),
+        "Read and Write",
+    )];
     create(&admin, &topics).await
 }
 
-/// Creates `topics`; one that exists already is fine.
+/// A client that has reached the cluster, and the topics its principal can see.
+struct Connected {
+    settings: KafkaSettings,
+    brokers: String,
+    visible: BTreeSet<String>,
+}
+
+/// Connects and lists the topics the principal may describe. A refused login (wrong password,
+/// unknown user, failed TLS handshake) ends the wait at once.
+///
+/// Errors: [`AccessError::Authentication`], or no answer within `kafka.connect_timeout_secs`.
+fn connect(settings: &KafkaSettings, brokers: &str) -> Result<Connected, KafkaSetupError> {
+    // A producer, since its `poll` serves the error callbacks through which librdkafka reports
+    // a refused login (an admin client's are not served while it waits for metadata).
+    let probe: BaseProducer<Watch> =
+        client_config(settings, brokers).create_with_context(Watch::default())?;
+    let deadline = Instant::now() + Duration::from_secs(settings.connect_timeout_secs);
+    loop {
+        // Short attempts, so that a refused login seen between them ends the wait.
+        let answer = probe
+            .client()
+            .fetch_metadata(None, Duration::from_millis(500));
+        probe.poll(Duration::ZERO);
+        match answer {
+            Ok(metadata) => {
+                let visible = metadata
+                    .topics()
+                    .iter()
+                    .filter(|t| t.error().is_none())
+                    .map(|t| t.name().to_string())
+                    .collect();
+                return Ok(Connected {
+                    settings: settings.clone(),
+                    brokers: brokers.to_string(),
+                    visible,
+                });
+            }
+            Err(e) => {
+                if let Some(refused) = probe.context().refused() {
+                    return Err(refused.into());
+                }
+                if Instant::now() >= deadline {
+                    tracing::debug!(error = %e, "kafka metadata");
+                    return Err(KafkaSetupError::Unreachable {
+                        brokers: brokers.to_string(),
+                        secs: settings.connect_timeout_secs,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Creates those of `topics` the principal cannot see; one that exists already is fine.
+///
+/// `topics` pairs each topic with the operations Vigil performs on it.
+///
+/// Errors: a topic that cannot be created, [`AccessError::NotVisible`] naming it and what
+/// Vigil does on it when the principal may not create it.
 async fn create(
-    admin: &AdminClient<DefaultClientContext>,
-    topics: &[NewTopic<'_>],
+    admin: &Connected,
+    topics: &[(NewTopic<'_>, &'static str)],
 ) -> Result<(), KafkaSetupError> {
+    let missing: Vec<&NewTopic<'_>> = topics
+        .iter()
+        .map(|(t, _)| t)
+        .filter(|t| !admin.visible.contains(t.name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let client: AdminClient<Watch> =
+        client_config(&admin.settings, &admin.brokers).create_with_context(Watch::default())?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(topics, &opts).await? {
+    for result in client.create_topics(missing, &opts).await? {
         match result {
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((
+                topic,
+                code @ (RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed),
+            )) => {
+                // Not visible and not creatable: either it is missing, or the principal lacks
+                // Describe on it (which Read and Write include).
+                let needs = topics
+                    .iter()
+                    .find(|(t, _)| t.name == topic)
+                    .map_or("Describe", |(_, needs)| *needs);
+                return Err(AccessError::NotVisible { topic, needs, code }.into());
+            }
             Err((topic, code)) => {
                 return Err(KafkaSetupError::CreateTopic {
                     topic,

@@ -1,15 +1,36 @@
-//! Kafka client properties: brokers, the pass-through `[kafka.client]` table, and the SASL
-//! password from the environment (never from files or logs), with a masked form for logs.
+//! Kafka client properties: brokers, the pass-through `[kafka.client]` table, and the secrets
+//! (`sasl.password`, `ssl.key.password`) from the environment or files it names
+//! (`config/secret.rs`), never from configuration or logs, with a masked form for logs.
 
 use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
 
 use crate::config::KafkaSettings;
+use crate::config::secret::{self, SecretError};
+
+/// The secrets a Kafka client may need, each with the librdkafka property it fills: the SASL
+/// password (SCRAM, PLAIN) and the password of an encrypted TLS client key (mTLS).
+const SECRETS: [(&str, &str); 2] = [
+    ("VIGIL_KAFKA_SASL_PASSWORD", "sasl.password"),
+    ("VIGIL_KAFKA_SSL_KEY_PASSWORD", "ssl.key.password"),
+];
+
+/// Checks that every Kafka secret that is named can be read (`NAME_FILE` pointing at a
+/// readable file), so that a mistyped path stops `vigil run` before it connects.
+///
+/// Errors: the first secret whose file cannot be read.
+pub fn check_secrets() -> Result<(), SecretError> {
+    for (name, _) in SECRETS {
+        secret::read_optional(name)?;
+    }
+    Ok(())
+}
 
 /// Common client properties: brokers, the pass-through `[kafka.client]` table (`_` read as
-/// `.` in its keys), and
-/// `VIGIL_KAFKA_SASL_PASSWORD` from the environment when set (never from files or logs).
+/// `.` in its keys), and the secrets of [`SECRETS`] when set (`VIGIL_KAFKA_SASL_PASSWORD` or
+/// `VIGIL_KAFKA_SASL_PASSWORD_FILE`, `VIGIL_KAFKA_SSL_KEY_PASSWORD` or `…_FILE`).
+/// [`check_secrets`] reports a file that cannot be read; here it is skipped.
 pub fn client_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers);
@@ -18,8 +39,10 @@ pub fn client_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
         // VIGIL__KAFKA__CLIENT__SECURITY_PROTOCOL arrives as `security_protocol`.
         c.set(k.replace('_', "."), v);
     }
-    if let Ok(password) = std::env::var("VIGIL_KAFKA_SASL_PASSWORD") {
-        c.set("sasl.password", password);
+    for (name, property) in SECRETS {
+        if let Ok(Some(value)) = secret::read_optional(name) {
+            c.set(property, value);
+        }
     }
     c
 }

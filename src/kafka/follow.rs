@@ -57,8 +57,8 @@ impl Follower {
         topic: &str,
     ) -> Result<Follower, KafkaSetupError> {
         let consumer: StreamConsumer = client_config(settings, brokers)
-            // No group: nothing is committed, and every reader gets every partition.
-            .set("group.id", "vigil-follower")
+            // No group: nothing is committed, and every reader gets every partition (nor does
+            // the principal need an ACL on a group: docs/security.md).
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::{ClientContext, Statistics, TopicPartitionList};
 
+use super::access::{AccessError, Doing, Watch, refusal};
 use super::pipeline::{PipelineError, PipelineOptions, RunStats};
 use super::restore::restore;
 use super::{Membership, client_config, describe, group_member_config};
@@ -100,14 +102,17 @@ impl ConsumerContext for RebalanceRecorder {
 
 pub(super) struct Member {
     pub(super) consumer: BaseConsumer<RebalanceRecorder>,
-    pub(super) producer: BaseProducer,
+    pub(super) producer: BaseProducer<Watch>,
     pub(super) engine: Engine,
     /// Input partition of every region held in the engine.
     pub(super) region_partition: BTreeMap<Arc<str>, i32>,
     pub(super) assigned: BTreeSet<i32>,
 }
 
-fn new_producer(loaded: &Loaded, opts: &PipelineOptions) -> Result<BaseProducer, PipelineError> {
+fn new_producer(
+    loaded: &Loaded,
+    opts: &PipelineOptions,
+) -> Result<BaseProducer<Watch>, PipelineError> {
     let k = &loaded.settings.kafka;
     let mut cfg = client_config(k, &opts.brokers);
     cfg.set("linger.ms", "5").set("compression.type", "lz4");
@@ -126,9 +131,21 @@ fn new_producer(loaded: &Loaded, opts: &PipelineOptions) -> Result<BaseProducer,
         )
         .set("enable.idempotence", "true");
     }
-    let producer: BaseProducer = cfg.create()?;
+    let producer: BaseProducer<Watch> = cfg.create_with_context(Watch::default())?;
     if opts.transactions {
-        producer.init_transactions(Duration::from_secs(60))?;
+        let id = format!("{}-{}", k.group_id, k.instance_id);
+        producer
+            .init_transactions(Duration::from_secs(60))
+            .map_err(|e| {
+                let doing = Doing {
+                    transactional_id: Some(&id),
+                    ..Doing::default()
+                };
+                match producer.context().refused().or_else(|| refusal(&e, doing)) {
+                    Some(refused) => PipelineError::Access(refused),
+                    None => PipelineError::Kafka(e),
+                }
+            })?;
     }
     Ok(producer)
 }
@@ -174,6 +191,39 @@ pub(super) fn new_member(
 }
 
 impl Member {
+    /// The refusal behind a failed batch, if it was one: a record the broker refused (its
+    /// topic named by the producer's delivery report), or the transaction's own error (the
+    /// transactional id, or the group when the offsets were refused).
+    pub(super) fn refusal(&self, error: &PipelineError, loaded: &Loaded) -> Option<AccessError> {
+        // The refused partition's log line and delivery reports wait in the producer's queue
+        // (the failed call does not serve it): serve them first.
+        self.producer.poll(Duration::ZERO);
+        if let Some(refused) = self.producer.context().refused() {
+            return Some(refused);
+        }
+        let k = &loaded.settings.kafka;
+        let id = format!("{}-{}", k.group_id, k.instance_id);
+        // Without a delivery report or log line naming it, the topic is one of the outputs.
+        let mut outputs = vec![k.alerts_topic.as_str(), &k.dlq_topic, &k.state_topic];
+        if k.publish_tagged {
+            outputs.push(&k.tagged_topic);
+        }
+        let outputs = format!("{{{}}}", outputs.join(","));
+        let doing = Doing {
+            topic: Some(("Write", &outputs)),
+            group: Some(("Read", &k.group_id)),
+            transactional_id: Some(&id),
+        };
+        let kafka: &KafkaError = match error {
+            PipelineError::Kafka(e) => e,
+            PipelineError::Commit(super::transaction::CommitError::Kafka(e)) => e,
+            PipelineError::Sink(super::sinks::SinkError::Kafka(e)) => e,
+            PipelineError::Access(refused) => return Some(refused.clone()),
+            _ => return None,
+        };
+        refusal(kafka, doing)
+    }
+
     /// Records are waiting (by statistics newer than `since`) although none was consumed since.
     pub(super) fn stalled_since(&self, since: Instant) -> bool {
         let last = self

@@ -7,6 +7,7 @@
 //! `client.rs`, `admin.rs` set up clients and topics; `replay.rs` produces a file to the input
 //! topic. The embedded mock cluster of `vigil run`'s default lives in `cli/run.rs`.
 
+mod access;
 mod admin;
 mod client;
 pub mod follow;
@@ -19,14 +20,21 @@ mod transaction;
 
 use rdkafka::error::KafkaError;
 
+pub use access::AccessError;
 pub use admin::{ensure_delivery_topics, ensure_desk_topics, ensure_topics};
-pub use client::{Membership, client_config, describe, group_member_config};
+pub use client::{Membership, check_secrets, client_config, describe, group_member_config};
 pub(crate) use transaction::send;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    /// The broker refused the credentials or an operation (a missing ACL).
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// No broker answered within `kafka.connect_timeout_secs`.
+    #[error("no Kafka broker of {brokers} answered within kafka.connect_timeout_secs = {secs}")]
+    Unreachable { brokers: String, secs: u64 },
     #[error("creating topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
     #[error("reading topic {topic}: {reason}")]

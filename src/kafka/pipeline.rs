@@ -21,6 +21,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::Producer;
 
 use super::KafkaSetupError;
+use super::access::{AccessError, Doing, refusal};
 use super::member::{Member, new_member};
 use super::sinks::{Batch, Sink, SinkError, sinks};
 use super::transaction::{CommitError, Transaction};
@@ -45,6 +46,10 @@ pub enum PipelineError {
     Kafka(#[from] KafkaError),
     #[error(transparent)]
     Setup(#[from] KafkaSetupError),
+    /// The broker refused an operation (a missing ACL) or the credentials: retrying cannot
+    /// mend it, so the run stops.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error("commit: {0}")]
@@ -52,6 +57,16 @@ pub enum PipelineError {
     /// The configuration cannot build an engine.
     #[error("configuration: {0}")]
     Config(String),
+}
+
+impl PipelineError {
+    /// A refusal by the broker (credentials, ACLs): rejoining would meet it again.
+    fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Access(_) | PipelineError::Setup(KafkaSetupError::Access(_))
+        )
+    }
 }
 
 /// Counters of a run, for its summary: what the committed batches did, and the pipeline's own
@@ -131,6 +146,9 @@ pub fn run(
                 }
             }
             Err(e) => {
+                if let Some(refused) = member.refusal(&e, loaded) {
+                    return Err(refused.into());
+                }
                 // Abort, forget every in-memory effect of the batch, and rejoin: assignment
                 // restores committed state and the consumer resumes from committed offsets.
                 stats.aborts += 1;
@@ -192,7 +210,18 @@ fn poll_batch(
                 batch.push(m);
             }
             Some(Ok(_)) => {}
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            Some(Err(e)) => {
+                let k = &loaded.settings.kafka;
+                let doing = Doing {
+                    topic: Some(("Read", &k.input_topic)),
+                    group: Some(("Read", &k.group_id)),
+                    transactional_id: None,
+                };
+                if let Some(refused) = refusal(&e, doing) {
+                    return Err(refused.into());
+                }
+                tracing::warn!(error = %e, "consumer error")
+            }
             None => {
                 if Instant::now() >= deadline {
                     break;
@@ -217,7 +246,7 @@ fn rejoin(
     loop {
         match new_member(loaded, opts, &telemetry.metrics) {
             Ok(m) => return Ok(m),
-            Err(e) if !stop.load(Ordering::Relaxed) => {
+            Err(e) if !stop.load(Ordering::Relaxed) && !e.is_refusal() => {
                 tracing::warn!(error = %e, "cannot rejoin yet");
                 // Not synchronisation: a pause between attempts to reach the cluster.
                 std::thread::sleep(Duration::from_secs(1));

@@ -8,6 +8,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use super::access::{Doing, refusal};
 use super::{KafkaSetupError, client_config};
 use crate::config::KafkaSettings;
 use crate::engine::RestoredRegion;
@@ -52,16 +53,29 @@ pub fn restore(
         return Ok(out);
     }
     let consumer: BaseConsumer<EofIsNotAnError> = client_config(settings, brokers)
-        .set("group.id", format!("{}-restore", settings.group_id))
+        // No group: partitions are assigned and nothing is committed (nor does the principal
+        // need an ACL on a group: docs/security.md).
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
         .create_with_context(EofIsNotAnError)?;
+    // Reading the changelog needs Read on its topic: a refusal names it.
+    let failed = |e: KafkaError| -> KafkaSetupError {
+        let doing = Doing {
+            topic: Some(("Read", &settings.state_topic)),
+            ..Doing::default()
+        };
+        match refusal(&e, doing) {
+            Some(refused) => refused.into(),
+            None => e.into(),
+        }
+    };
     let mut tpl = TopicPartitionList::new();
     let mut pending: Vec<i32> = Vec::new();
     for &p in partitions {
-        let (low, high) =
-            consumer.fetch_watermarks(&settings.state_topic, p, Duration::from_secs(30))?;
+        let (low, high) = consumer
+            .fetch_watermarks(&settings.state_topic, p, Duration::from_secs(30))
+            .map_err(failed)?;
         if high > low {
             tpl.add_partition_offset(&settings.state_topic, p, Offset::Beginning)?;
             pending.push(p);
@@ -89,7 +103,7 @@ pub fn restore(
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Err(KafkaError::PartitionEOF(p))) => pending.retain(|&x| x != p),
-            Some(Err(e)) => return Err(e.into()),
+            Some(Err(e)) => return Err(failed(e)),
             Some(Ok(m)) => {
                 out.records += 1;
                 let Some(key) = m.key() else { continue };

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+
+use super::access::Watch;
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Sends one record; when librdkafka's queue is full, serves delivery reports (which frees
 /// room) and tries again. Other errors are returned.
-pub(crate) fn send(
-    producer: &BaseProducer,
+pub(crate) fn send<C: ProducerContext<DeliveryOpaque = ()>>(
+    producer: &BaseProducer<C>,
     mut record: BaseRecord<'_, str, [u8]>,
 ) -> Result<(), KafkaError> {
     loop {
@@ -33,7 +35,7 @@ pub(crate) fn send(
 /// `commit_transaction` calls first) waits in polls of up to 100 ms, and measured here always
 /// lost the whole 100 ms: that was every batch's commit time. Polling in 1 ms steps (each returns
 /// as soon as a delivery report arrives) leaves `commit_transaction` nothing to wait for.
-fn await_deliveries(producer: &BaseProducer, timeout: Duration) -> Result<(), KafkaError> {
+fn await_deliveries(producer: &BaseProducer<Watch>, timeout: Duration) -> Result<(), KafkaError> {
     let deadline = Instant::now() + timeout;
     while producer.in_flight_count() > 0 {
         if Instant::now() >= deadline {
@@ -56,7 +58,7 @@ pub enum CommitError {
 
 /// One batch's records and offsets, committed together.
 pub(crate) struct Transaction<'a> {
-    pub(crate) producer: &'a BaseProducer,
+    pub(crate) producer: &'a BaseProducer<Watch>,
     /// Exactly-once with Kafka transactions; off only for the embedded mock cluster.
     transactional: bool,
 }
@@ -64,7 +66,7 @@ pub(crate) struct Transaction<'a> {
 impl<'a> Transaction<'a> {
     /// Begins a transaction (when transactional).
     pub(crate) fn begin(
-        producer: &'a BaseProducer,
+        producer: &'a BaseProducer<Watch>,
         transactional: bool,
     ) -> Result<Transaction<'a>, KafkaError> {
         if transactional {

@@ -2,13 +2,16 @@
 //! binary itself, and helpers to run `vigil` against it.
 //!
 //! Jars come from Maven Central (`tests/support/kafka-pom.xml`) into a cache directory once
-//! (`$VIGIL_KAFKA_JARS`, default `~/.cache/vigil/kafka-4.1.1`). The broker runs under a small
+//! (`$VIGIL_KAFKA_JARS`, default `~/.cache/vigil/kafka-4.1.1-r2`; `-r2` since the set gained
+//! the command-line tools). A secured broker (`Broker::start_secured`, `secure.rs`) adds SASL_SSL
+//! and mTLS listeners with the KRaft `StandardAuthorizer`. The broker runs under a small
 //! shell wrapper that kills it when this process's end of a pipe closes, so a finished (or
 //! crashed) test binary never leaves a broker behind. Each test uses its own topics and group.
 
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod secure;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -25,6 +28,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 const KAFKA_VERSION: &str = "4.1.1";
+/// Bumped when `kafka-pom.xml` gains an artifact, so that an older cache is not taken as whole.
+const JAR_SET: &str = "r2";
 /// A fixed KRaft cluster id (base64 of 16 bytes); each broker has its own log directory.
 const CLUSTER_ID: &str = "q1Sh-9_ISia_zwGINzRvyQ";
 
@@ -35,7 +40,7 @@ fn jar_dir() -> PathBuf {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     PathBuf::from(home)
         .join(".cache/vigil")
-        .join(format!("kafka-{KAFKA_VERSION}"))
+        .join(format!("kafka-{KAFKA_VERSION}-{JAR_SET}"))
 }
 
 fn require(tool: &str, hint: &str) {
@@ -89,7 +94,10 @@ fn free_port() -> u16 {
 
 /// One broker process (KRaft, combined broker and controller).
 pub struct Broker {
+    /// The PLAINTEXT listener: on a secured broker, the administrator's (a super user).
     pub bootstrap: String,
+    /// The SASL_SSL and mTLS listeners and their TLS material, on a secured broker.
+    pub secured: Option<secure::Secured>,
     dir: tempfile::TempDir,
     jars: PathBuf,
     child: Option<(Child, ChildStdin)>,
@@ -97,17 +105,55 @@ pub struct Broker {
 
 impl Broker {
     pub fn start() -> Broker {
+        Self::start_with(|_, _| None)
+    }
+
+    /// A broker with SASL_SSL (SCRAM-SHA-512, these `users` as name and password) and mTLS
+    /// listeners beside the PLAINTEXT one, and the `StandardAuthorizer` (`secure.rs`).
+    pub fn start_secured(users: &[(&str, &str)]) -> Broker {
+        Self::start_with(|dir, jars| Some(secure::prepare(dir, jars, users)))
+    }
+
+    /// `secure` may prepare a secured broker in its directory: TLS material, and the extra
+    /// properties and `StorageTool format` arguments (SCRAM users) it needs.
+    fn start_with(
+        secure: impl FnOnce(&Path, &Path) -> Option<(secure::Secured, String, Vec<String>)>,
+    ) -> Broker {
         let jars = ensure_jars();
         let dir = tempfile::tempdir().expect("broker dir");
         let (port, controller) = (free_port(), free_port());
+        let secured = secure(dir.path(), &jars);
+        let (listeners, advertised, protocols, extra, format_args) = match &secured {
+            None => (
+                format!("PLAINTEXT://127.0.0.1:{port}"),
+                format!("PLAINTEXT://127.0.0.1:{port}"),
+                "PLAINTEXT:PLAINTEXT".to_string(),
+                String::new(),
+                Vec::new(),
+            ),
+            Some((sec, extra, args)) => {
+                let ours = format!(
+                    "PLAINTEXT://127.0.0.1:{port},SASL_SSL://{},MTLS://{}",
+                    sec.sasl_ssl, sec.mtls
+                );
+                (
+                    ours.clone(),
+                    ours,
+                    "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL".to_string(),
+                    extra.clone(),
+                    args.clone(),
+                )
+            }
+        };
         let props = format!(
             "process.roles=broker,controller\n\
              node.id=1\n\
              controller.quorum.bootstrap.servers=127.0.0.1:{controller}\n\
-             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
-             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             listeners={listeners},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners={advertised}\n\
+             inter.broker.listener.name=PLAINTEXT\n\
              controller.listener.names=CONTROLLER\n\
-             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             listener.security.protocol.map={protocols},CONTROLLER:PLAINTEXT\n\
              log.dirs={logs}\n\
              num.partitions=1\n\
              offsets.topic.replication.factor=1\n\
@@ -117,7 +163,8 @@ impl Broker {
              transaction.state.log.num.partitions=3\n\
              group.initial.rebalance.delay.ms=0\n\
              message.max.bytes=5242880\n\
-             log.cleaner.enable=true\n",
+             log.cleaner.enable=true\n\
+             {extra}",
             logs = dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("server.properties"), props).expect("write properties");
@@ -133,10 +180,12 @@ impl Broker {
                 CLUSTER_ID,
                 "-c",
             ])
-            .arg(dir.path().join("server.properties"));
+            .arg(dir.path().join("server.properties"))
+            .args(&format_args);
         output_ok(&mut storage_format, "StorageTool format");
         let mut broker = Broker {
             bootstrap: format!("127.0.0.1:{port}"),
+            secured: secured.map(|(s, _, _)| s),
             dir,
             jars,
             child: None,
@@ -186,6 +235,19 @@ impl Broker {
                 "broker not ready after 120 s; log:\n{log}"
             );
         }
+    }
+
+    /// Runs a Kafka command-line tool (`class`, e.g. `org.apache.kafka.tools.AclCommand`)
+    /// against this broker's PLAINTEXT listener, as the administrator; panics unless it
+    /// succeeds.
+    pub fn tool(&self, class: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new("java");
+        cmd.arg("-cp")
+            .arg(format!("{}/*", self.jars.display()))
+            .arg(class)
+            .args(["--bootstrap-server", &self.bootstrap])
+            .args(args);
+        output_ok(&mut cmd, class)
     }
 
     /// Stops the broker process and waits for it to exit.
