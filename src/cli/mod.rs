@@ -55,10 +55,9 @@ pub(crate) async fn serve_http(
     ready: Arc<AtomicBool>,
     routes: axum::Router,
 ) -> Result<()> {
-    let listen = &loaded.settings.http.listen;
-    let addr = vigil::telemetry::http::serve(listen, metrics, ready, routes)
+    let addr = vigil::telemetry::http::serve(&loaded.settings.http, metrics, ready, routes)
         .await
-        .with_context(|| format!("cannot listen on http.listen = {listen}"))?;
+        .context("starting the HTTP listener")?;
     tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the CAP feeds under /cap/");
     Ok(())
 }

@@ -157,14 +157,29 @@ impl Default for PipelineSettings {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
-    /// Where `/metrics`, `/healthz` and `/readyz` listen.
+    /// Where `/metrics`, `/healthz`, `/readyz`, the CAP feeds and the desk listen.
     pub listen: String,
+    /// PEM certificate chain: with `tls_key_file`, the listener speaks TLS only (rustls).
+    pub tls_cert_file: Option<String>,
+    /// PEM private key of `tls_cert_file` (a secret: mount it as a file readable only by Vigil).
+    pub tls_key_file: Option<String>,
+    /// A request's headers (and a TLS handshake) must arrive within this many milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// Largest request head (request line and headers) in bytes; at least 8192.
+    pub max_header_bytes: usize,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             listen: "127.0.0.1:9464".into(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            header_read_timeout_ms: 10_000,
+            max_header_bytes: 16_384,
+            max_connections: 4096,
         }
     }
 }
@@ -405,6 +420,31 @@ fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<Config
     }
     if let Err(message) = settings.delivery.smtp.check() {
         issues.push(issue_at(main_path, None, "delivery.smtp", &message));
+    }
+    // hyper refuses a smaller read buffer.
+    if settings.http.max_header_bytes < 8192 {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "http.max_header_bytes",
+            "must be at least 8192",
+        ));
+    }
+    if settings.http.max_connections == 0 || settings.http.header_read_timeout_ms == 0 {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "http",
+            "max_connections and header_read_timeout_ms must be positive",
+        ));
+    }
+    if settings.http.tls_cert_file.is_some() != settings.http.tls_key_file.is_some() {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "http.tls_cert_file",
+            "tls_cert_file and tls_key_file go together",
+        ));
     }
     // Secrets come from the environment or files it names (config/secret.rs), never from
     // configuration, which is copied into ConfigMaps, images and bug reports.

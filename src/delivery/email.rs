@@ -23,7 +23,9 @@ use crate::alert::{Alert, Status};
 pub enum EmailSetupError {
     #[error("email subscribers need [delivery.smtp] host")]
     NoHost,
-    #[error("[delivery.smtp] {0} is not set in the environment")]
+    #[error(
+        "[delivery.smtp] {0} (or {0}_FILE, naming a readable file) is not set in the environment"
+    )]
     MissingCredential(String),
     #[error("[delivery.smtp] ca_file {path}: {reason}")]
     CaFile { path: String, reason: String },
@@ -64,7 +66,9 @@ pub fn transport(
     };
     if let (Some(user_env), Some(pass_env)) = (&smtp.username_env, &smtp.password_env) {
         let var = |name: &String| {
-            std::env::var(name).map_err(|_| EmailSetupError::MissingCredential(name.clone()))
+            // The variable itself, or `<name>_FILE` naming a file that holds it.
+            crate::config::secret::read(name)
+                .map_err(|_| EmailSetupError::MissingCredential(name.clone()))
         };
         builder = builder.credentials(Credentials::new(var(user_env)?, var(pass_env)?));
     }

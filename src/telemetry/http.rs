@@ -12,6 +12,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
+use crate::config::HttpSettings;
+use crate::telemetry::listener::ListenerError;
 use crate::telemetry::metrics::Metrics;
 
 #[derive(Clone)]
@@ -20,30 +22,24 @@ struct AppState {
     ready: Arc<AtomicBool>,
 }
 
-/// Binds `listen` and serves, with the routes of `extra` (the CAP feeds), until the runtime
-/// stops. Returns the bound address.
+/// Binds `http.listen` and serves, with the routes of `extra` (the CAP feeds, the desk), until
+/// the runtime stops, through the shared listener (`listener.rs`: TLS, header and connection
+/// limits). Returns the bound address.
+///
+/// Errors: the address cannot be bound, or the TLS files cannot be used.
 pub async fn serve(
-    listen: &str,
+    settings: &HttpSettings,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
     extra: Router,
-) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
+) -> Result<SocketAddr, ListenerError> {
     let app = Router::new()
         .route("/metrics", get(render))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(AppState { metrics, ready })
         .merge(extra);
-    tokio::spawn(async move {
-        // The peer address reaches the handlers: the desk limits failed logins per address.
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, service).await {
-            tracing::error!(error = %e, "http server stopped");
-        }
-    });
-    Ok(addr)
+    super::listener::serve(settings, app).await
 }
 
 async fn render(State(s): State<AppState>) -> ([(&'static str, &'static str); 1], String) {

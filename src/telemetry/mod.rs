@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod desk;
 pub mod events;
 pub mod http;
+pub mod listener;
 pub mod metrics;
 mod tally;
 #[cfg(test)]

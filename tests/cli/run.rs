@@ -393,7 +393,9 @@ fn run_refuses_to_start_when_a_signing_key_is_missing() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("subscriber desk: secret_env VIGIL_TEST_UNSET_KEY is not set"),
+        stderr.contains(
+            "subscriber desk: secret_env VIGIL_TEST_UNSET_KEY (or VIGIL_TEST_UNSET_KEY_FILE"
+        ),
         "{stderr}"
     );
     assert!(

@@ -62,7 +62,9 @@ pub enum DeliverError {
     Kafka(#[from] KafkaError),
     #[error(transparent)]
     Setup(#[from] KafkaSetupError),
-    #[error("subscriber {subscriber}: secret_env {env} is not set")]
+    #[error(
+        "subscriber {subscriber}: secret_env {env} (or {env}_FILE, naming a readable file) is not set"
+    )]
     MissingSecret { subscriber: String, env: String },
     #[error("the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
@@ -306,7 +308,8 @@ pub(super) fn secrets(subscribers: &[Subscriber]) -> Result<Vec<Option<Vec<u8>>>
         .iter()
         .map(|s| match &s.secret_env {
             None => Ok(None),
-            Some(env) => std::env::var(env)
+            // The variable itself, or `<secret_env>_FILE` naming a file that holds the key.
+            Some(env) => crate::config::secret::read(env)
                 .map(|v| Some(v.into_bytes()))
                 .map_err(|_| DeliverError::MissingSecret {
                     subscriber: s.name.clone(),
