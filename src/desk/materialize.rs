@@ -81,8 +81,10 @@ pub async fn run(
 ) -> Result<(), MaterializeError> {
     let k = &loaded.settings.kafka;
     let consumer: StreamConsumer = client_config(k, &brokers)
-        // No group: offsets live in the store, and every desk instance reads everything (nor
-        // does the principal need an ACL on a group: docs/security.md).
+        // Assigned, not subscribed: offsets live in the store, and every desk instance reads
+        // everything. librdkafka wants a group id for assign; the pipeline's is one the
+        // principal may already use (docs/security.md), and no member joins by it here.
+        .set("group.id", &k.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")

@@ -57,8 +57,10 @@ impl Follower {
         topic: &str,
     ) -> Result<Follower, KafkaSetupError> {
         let consumer: StreamConsumer = client_config(settings, brokers)
-            // No group: nothing is committed, and every reader gets every partition (nor does
-            // the principal need an ACL on a group: docs/security.md).
+            // Assigned, not subscribed: nothing is committed and every reader gets every
+            // partition. librdkafka wants a group id for assign; the pipeline's is one the
+            // principal may already use (docs/security.md), and no member joins by it here.
+            .set("group.id", &settings.group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")

@@ -53,8 +53,10 @@ pub fn restore(
         return Ok(out);
     }
     let consumer: BaseConsumer<EofIsNotAnError> = client_config(settings, brokers)
-        // No group: partitions are assigned and nothing is committed (nor does the principal
-        // need an ACL on a group: docs/security.md).
+        // Assigned, not subscribed, and nothing committed. librdkafka wants a group id for
+        // assign; the pipeline's is one the principal may already use (docs/security.md), and
+        // no member joins by it here.
+        .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
