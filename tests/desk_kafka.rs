@@ -2,7 +2,8 @@
 //! texts read into its store; reviews written through the API; the desk SIGKILLed right after
 //! its last review was acknowledged and restarted on the same store (it resumes from its
 //! offsets: every review once, none lost, none doubled); then its store deleted and rebuilt
-//! from the topics, answering exactly as before.
+//! from the topics, answering exactly as before. A report erased on request is gone from the
+//! store's file and never read again, by a store rebuilt from the topics either.
 
 mod support;
 
@@ -12,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    Names, broker, config_with_tokens, create_topics, demo_file, output_ok, replay_file, vigil,
-    with_desk,
+    Names, broker, config_with_tokens, create_topics, demo_file, output_ok, read_all, replay_file,
+    vigil, with_desk,
 };
 
 const TOKEN: &str = "desk-test-analyst-token";
@@ -240,4 +241,128 @@ async fn the_desk_resumes_after_a_kill_and_rebuilds_the_same_answers_from_kafka(
         profile
     );
     desk.kill("-TERM");
+}
+
+const ADMIN: &str = "desk-test-admin-token";
+
+async fn call(base: &str, method: &str, path: &str, token: &str) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let url = format!("{base}{path}");
+    let request = if method == "POST" {
+        client.post(url)
+    } else {
+        client.get(url)
+    };
+    let r = request
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+/// The first report of `demo` whose text no other line carries, and another report's id.
+fn unique_report(demo: &Path) -> (String, String, String) {
+    let lines: Vec<Value> = std::fs::read_to_string(demo)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let text_of = |v: &Value| v["text"].as_str().unwrap_or_default().to_string();
+    let chosen = lines
+        .iter()
+        .find(|v| {
+            let t = text_of(v);
+            t.len() > 40 && lines.iter().filter(|o| text_of(o) == t).count() == 1
+        })
+        .expect("a report with a text of its own");
+    let other = lines
+        .iter()
+        .find(|v| v["id"] != chosen["id"] && text_of(v).len() > 40)
+        .expect("another report");
+    (
+        chosen["id"].as_str().unwrap().to_string(),
+        text_of(chosen),
+        other["id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn file_holds(store: &Path, needle: &str) -> bool {
+    ["", "-wal"].iter().any(|suffix| {
+        std::fs::read(format!("{}{suffix}", store.display()))
+            .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_report_leaves_the_store_file_and_is_never_read_again() {
+    let bootstrap = broker();
+    let names = Names::new("erase");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_tokens(
+        dir.path(),
+        &[
+            ("ana", "analyst", "[\"*\"]", TOKEN),
+            ("root", "admin", "[\"*\"]", ADMIN),
+        ],
+    );
+    let demo = demo_file(dir.path());
+    let (id, text, other) = unique_report(&demo);
+    create_topics(bootstrap, &names);
+    replay_file(bootstrap, &names, &demo);
+    let report = format!("/api/v1/reports/{id}");
+    let has_text = |v: &Value| v["text"].as_str().is_some();
+
+    let store = dir.path().join("desk.sqlite");
+    let desk = Desk::start(bootstrap, &names, &config, &store);
+    desk.until(&report, "the report's text in the store", has_text)
+        .await;
+    assert!(file_holds(&store, &text), "the text was stored");
+
+    // Analysts may read text but not erase it.
+    let erase = format!("/api/v1/reports/{id}/erase");
+    let (status, _) = call(&desk.base, "POST", &erase, TOKEN).await;
+    assert_eq!(status, 403);
+    let (status, erasure) = call(&desk.base, "POST", &erase, ADMIN).await;
+    assert_eq!(status, 200, "{erasure}");
+    assert_eq!(erasure["report_id"], id.as_str());
+    assert_eq!(erasure["by"], "root");
+    let (status, after) = call(&desk.base, "GET", &report, TOKEN).await;
+    assert!(status == 404 || after["text"].is_null(), "{after}");
+    desk.kill("-TERM");
+    assert!(
+        !file_holds(&store, &text),
+        "the erased text is still in the store file"
+    );
+
+    // On the erasures topic, keyed by the report id.
+    let records = read_all(bootstrap, &format!("{}-erasures", names.input));
+    assert!(
+        records
+            .iter()
+            .any(|(k, _, _)| k.as_deref() == Some(id.as_bytes())),
+        "no erasure record for {id}"
+    );
+
+    // A store rebuilt from the topics (the input topic still holds the report) never takes it.
+    let rebuilt = dir.path().join("rebuilt.sqlite");
+    let desk = Desk::start(bootstrap, &names, &config, &rebuilt);
+    desk.until(
+        &format!("/api/v1/reports/{other}"),
+        "another report's text",
+        has_text,
+    )
+    .await;
+    let (status, again) = call(&desk.base, "GET", &report, TOKEN).await;
+    assert!(status == 404 || again["text"].is_null(), "{again}");
+    desk.kill("-TERM");
+    assert!(
+        !file_holds(&rebuilt, &text),
+        "the rebuilt store took the erased text"
+    );
 }

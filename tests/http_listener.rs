@@ -211,9 +211,29 @@ async fn half_a_tls_setting_or_an_unreadable_key_is_refused_without_showing_the_
     )
     .await;
     assert!(half.is_err());
+    // A usable certificate with a key that is not one: the key is read, refused, not shown.
+    let made = Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "real-key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(made.status.success());
     let cert = dir.path().join("cert.pem");
     let key = dir.path().join("key.pem");
-    std::fs::write(&cert, "not a certificate").unwrap();
     std::fs::write(&key, "SECRET-KEY-BYTES").unwrap();
     let err = serve(
         &HttpSettings {
@@ -224,6 +244,7 @@ async fn half_a_tls_setting_or_an_unreadable_key_is_refused_without_showing_the_
         app(),
     )
     .await
-    .expect_err("no certificate");
+    .expect_err("no key");
+    assert!(err.to_string().contains("key.pem"), "{err}");
     assert!(!err.to_string().contains("SECRET-KEY-BYTES"), "{err}");
 }

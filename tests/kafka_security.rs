@@ -235,6 +235,11 @@ fn mtls_with_an_encrypted_key_whose_password_is_a_file() {
     assert_eq!(committed_alert_keys(&b.bootstrap, &names.alerts), expected);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_no_secret("the log", &stderr, &[&s.client_key_password]);
+    assert_no_secret(
+        "stdout",
+        &String::from_utf8_lossy(&out.stdout),
+        &[&s.client_key_password],
+    );
     assert_no_secret("/metrics", &metrics, &[&s.client_key_password]);
 }
 

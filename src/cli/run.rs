@@ -52,7 +52,7 @@ pub(crate) fn run(
 fn embedded_demo(
     k: &KafkaSettings,
     d: &DeliverySettings,
-    reviews_topic: &str,
+    desk: &vigil::desk::settings::DeskSettings,
     speed: f64,
 ) -> Result<(MockCluster<'static, DefaultProducerContext>, String)> {
     let mock = MockCluster::new(1).context("starting the embedded Kafka cluster")?;
@@ -65,11 +65,12 @@ fn embedded_demo(
         &k.tagged_topic,
         &d.retry_topic,
         &d.dlq_topic,
-        reviews_topic,
+        &desk.reviews_topic,
     ] {
         mock.create_topic(topic, k.partitions, 1)?;
     }
     mock.create_topic(&d.silences_topic, 1, 1)?;
+    mock.create_topic(&desk.erasures_topic, 1, 1)?;
     let demo = GenOptions::demo();
     tracing::info!(
         brokers = %bootstrap,
@@ -126,12 +127,8 @@ async fn run_pipeline(
     // The embedded cluster lives as long as this function.
     let mut _mock = None;
     let (brokers, transactions) = if k.brokers.is_empty() {
-        let (mock, bootstrap) = embedded_demo(
-            &k,
-            &loaded.settings.delivery,
-            &loaded.settings.desk.reviews_topic,
-            speed,
-        )?;
+        let (mock, bootstrap) =
+            embedded_demo(&k, &loaded.settings.delivery, &loaded.settings.desk, speed)?;
         _mock = Some(mock);
         // The mock cluster's transactions are not faithful (see README): run at-least-once.
         (bootstrap, false)
@@ -142,12 +139,13 @@ async fn run_pipeline(
         // Only the topics of the parts that run: a least-privilege principal has no ACLs for
         // the others (docs/security.md). The desk writes silences, which are delivery's.
         let desk_on = loaded.settings.desk.enabled;
-        if loaded.settings.delivery.enabled || desk_on {
+        if loaded.settings.delivery.enabled {
             vigil::kafka::ensure_delivery_topics(&k, &loaded.settings.delivery, &k.brokers).await?;
+        } else if desk_on {
+            vigil::kafka::ensure_silences_topic(&k, &loaded.settings.delivery, &k.brokers).await?;
         }
         if desk_on {
-            vigil::kafka::ensure_desk_topics(&k, &loaded.settings.desk.reviews_topic, &k.brokers)
-                .await?;
+            vigil::kafka::ensure_desk_topics(&k, &loaded.settings.desk, &k.brokers).await?;
         }
         (k.brokers.clone(), k.transactions)
     };

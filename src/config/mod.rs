@@ -141,6 +141,10 @@ pub struct PipelineSettings {
     /// instance rejoins the group and restores from the changelog (0: never). Needs
     /// `metrics.lag_interval_ms` > 0, which is where the lag comes from.
     pub stall_timeout_secs: u64,
+    /// A batch (poll to commit, and its alerts handed to the outputs) running longer than this
+    /// ends the process with exit code 70, for a supervisor to restart (0: never). Above the
+    /// commit's own timeouts (150 s in all).
+    pub batch_timeout_secs: u64,
 }
 
 impl Default for PipelineSettings {
@@ -150,6 +154,7 @@ impl Default for PipelineSettings {
             batch_max_bytes: 32 << 20,
             commit_interval_ms: 50,
             stall_timeout_secs: 60,
+            batch_timeout_secs: 300,
         }
     }
 }

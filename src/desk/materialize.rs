@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use super::store::{Event, Read, Source, Store, StoreError};
 use crate::config::Loaded;
+use crate::kafka::access::{Doing, refusal};
 use crate::kafka::{KafkaSetupError, client_config};
 use crate::telemetry::desk::DeskMetrics;
 
@@ -61,6 +62,10 @@ pub fn topics(loaded: &Loaded) -> Vec<(String, Source)> {
         (
             loaded.settings.delivery.silences_topic.clone(),
             Source::Silences,
+        ),
+        (
+            loaded.settings.desk.erasures_topic.clone(),
+            Source::Erasures,
         ),
     ]
 }
@@ -142,7 +147,7 @@ pub async fn run(
                 );
             }
         }
-        let batch = read_batch(&consumer, &source_of, d.batch_max_records).await?;
+        let batch = read_batch(&consumer, &source_of, d.batch_max_records, &k.group_id).await?;
         if batch.is_empty() {
             mark_caught_up(&consumer, &mut ends, &caught_up, started);
             continue;
@@ -215,6 +220,7 @@ async fn read_batch(
     consumer: &StreamConsumer,
     source_of: &BTreeMap<String, Source>,
     max: usize,
+    group: &str,
 ) -> Result<Vec<Owned>, MaterializeError> {
     let mut batch = Vec::new();
     let first_wait = Duration::from_millis(200);
@@ -240,8 +246,18 @@ async fn read_batch(
                 linger_until.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_LINGER);
             }
             Ok(Err(e @ KafkaError::MessageConsumptionFatal(_))) => return Err(e.into()),
+            // A refusal (a missing ACL): retrying cannot mend it, so the desk stops (and
+            // `vigil run` with it) naming what is missing (docs/security.md).
             // The broker away: librdkafka reconnects; what was read so far is taken.
             Ok(Err(e)) => {
+                let doing = Doing {
+                    topic: Some(("Read", "one of the desk's topics (docs/security.md)")),
+                    group: Some(("Describe", group)),
+                    transactional_id: None,
+                };
+                if let Some(denied) = refusal(&e, doing) {
+                    return Err(KafkaSetupError::from(denied).into());
+                }
                 tracing::warn!(error = %e, "desk consumer error");
                 tokio::time::sleep(first_wait).await;
                 break;
@@ -258,6 +274,7 @@ fn source_name(s: Source) -> &'static str {
         Source::Reports => "reports",
         Source::Reviews => "reviews",
         Source::Silences => "silences",
+        Source::Erasures => "erasures",
     }
 }
 

@@ -76,6 +76,7 @@ pub fn start(
         producer,
         reviews_topic: loaded.settings.desk.reviews_topic.clone(),
         silences_topic: loaded.settings.delivery.silences_topic.clone(),
+        erasures_topic: loaded.settings.desk.erasures_topic.clone(),
     };
     let metrics = registry
         .map(|r| {

@@ -16,6 +16,10 @@ pub struct DeskSettings {
     pub store: String,
     /// Analyst reviews (append-only; the desk's audit trail).
     pub reviews_topic: String,
+    /// Erasures of reports' text (compacted, keyed by report id, kept for ever): every desk
+    /// instance purges the text and never takes it again, a store rebuilt from the topics too
+    /// (docs/security.md).
+    pub erasures_topic: String,
     /// Report text is purged from the store this many days after the desk read it (0: kept
     /// as long as the store). Tags, alerts and reviews stay.
     pub text_retention_days: u32,
@@ -41,6 +45,7 @@ impl Default for DeskSettings {
             enabled: true,
             store: "vigil-desk.sqlite".into(),
             reviews_topic: "vigil.reviews".into(),
+            erasures_topic: "vigil.erasures".into(),
             text_retention_days: 90,
             max_auth_failures_per_minute: 10,
             max_body_bytes: 16 * 1024,

@@ -13,6 +13,7 @@ use super::access::{AccessError, Watch};
 use super::{KafkaSetupError, client_config};
 use crate::config::KafkaSettings;
 use crate::delivery::retry::DeliverySettings;
+use crate::desk::settings::DeskSettings;
 
 /// Creates the pipeline's topics when missing: input, alerts and DLQ with the configured
 /// partitions; the state changelog with the input's partition count and `cleanup.policy=compact`.
@@ -68,9 +69,29 @@ pub async fn ensure_delivery_topics(
         )
     })
     .collect();
-    // Silences are few and read whole by every deliverer: one partition, compacted (the latest
-    // record of each silence is what counts).
-    topics.push((
+    topics.push(silences(settings, delivery));
+    create(&admin, &topics).await
+}
+
+/// Creates the silences topic alone when missing: the desk writes silences when delivery is off.
+///
+/// Errors: the admin client's, or the topic cannot be created.
+pub async fn ensure_silences_topic(
+    settings: &KafkaSettings,
+    delivery: &DeliverySettings,
+    brokers: &str,
+) -> Result<(), KafkaSetupError> {
+    let admin = connect(settings, brokers)?;
+    create(&admin, &[silences(settings, delivery)]).await
+}
+
+/// Silences are few and read whole by every deliverer: one partition, compacted (the latest
+/// record of each silence is what counts).
+fn silences<'a>(
+    settings: &KafkaSettings,
+    delivery: &'a DeliverySettings,
+) -> (NewTopic<'a>, &'static str) {
+    (
         NewTopic::new(
             &delivery.silences_topic,
             1,
@@ -78,29 +99,33 @@ pub async fn ensure_delivery_topics(
         )
         .set("cleanup.policy", "compact"),
         "Read and Write",
-    ));
-    create(&admin, &topics).await
+    )
 }
 
-/// Creates the desk's reviews topic when missing: append-only and kept forever (retention
-/// `-1`), since it is the desk's audit trail and the store is rebuilt from it.
+/// Creates the desk's topics when missing: the reviews topic, append-only and kept for ever
+/// (retention `-1`), since it is the desk's audit trail and the store is rebuilt from it; the
+/// erasures topic, compacted (one record per erased report, kept for ever) and with one
+/// partition, since every desk instance reads it whole.
 ///
-/// Errors: the admin client's, or the topic cannot be created.
+/// Errors: the admin client's, or a topic cannot be created.
 pub async fn ensure_desk_topics(
     settings: &KafkaSettings,
-    reviews_topic: &str,
+    desk: &DeskSettings,
     brokers: &str,
 ) -> Result<(), KafkaSetupError> {
     let admin = connect(settings, brokers)?;
-    let topics = [(
-        NewTopic::new(
-            reviews_topic,
-            settings.partitions,
-            TopicReplication::Fixed(settings.replication),
-        )
-        .set("retention.ms", "-1"),
-        "Read and Write",
-    )];
+    let replication = || TopicReplication::Fixed(settings.replication);
+    let topics = [
+        (
+            NewTopic::new(&desk.reviews_topic, settings.partitions, replication())
+                .set("retention.ms", "-1"),
+            "Read and Write",
+        ),
+        (
+            NewTopic::new(&desk.erasures_topic, 1, replication()).set("cleanup.policy", "compact"),
+            "Read and Write",
+        ),
+    ];
     create(&admin, &topics).await
 }
 

@@ -7,8 +7,9 @@
 //! `client.rs`, `admin.rs` set up clients and topics; `replay.rs` produces a file to the input
 //! topic. The embedded mock cluster of `vigil run`'s default lives in `cli/run.rs`.
 
-mod access;
+pub(crate) mod access;
 mod admin;
+pub mod batch_watchdog;
 mod client;
 pub mod follow;
 mod member;
@@ -21,7 +22,7 @@ mod transaction;
 use rdkafka::error::KafkaError;
 
 pub use access::AccessError;
-pub use admin::{ensure_delivery_topics, ensure_desk_topics, ensure_topics};
+pub use admin::{ensure_delivery_topics, ensure_desk_topics, ensure_silences_topic, ensure_topics};
 pub use client::{Membership, check_secrets, client_config, describe, group_member_config};
 pub(crate) use transaction::send;
 

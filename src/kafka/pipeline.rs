@@ -22,6 +22,7 @@ use rdkafka::producer::Producer;
 
 use super::KafkaSetupError;
 use super::access::{AccessError, Doing, refusal};
+use super::batch_watchdog::BatchClock;
 use super::member::{Member, new_member};
 use super::sinks::{Batch, Sink, SinkError, sinks};
 use super::transaction::{CommitError, Transaction};
@@ -69,6 +70,15 @@ impl PipelineError {
     }
 }
 
+/// Ends the batch on the watchdog's clock when the loop's iteration ends, however it ends.
+struct EndOnDrop<'a>(&'a BatchClock);
+
+impl Drop for EndOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
 /// Counters of a run, for its summary: what the committed batches did, and the pipeline's own
 /// events.
 #[derive(Debug, Default, Clone)]
@@ -99,6 +109,7 @@ pub fn run(
     let mut batch: Vec<OwnedMessage> = Vec::with_capacity(p.batch_max_records);
     let stall_timeout = Duration::from_secs(p.stall_timeout_secs);
     let mut last_progress = Instant::now();
+    let clock = BatchClock::start(Duration::from_secs(p.batch_timeout_secs));
     while !stop.load(Ordering::Relaxed) {
         batch.clear();
         let batch_bytes = poll_batch(
@@ -127,7 +138,11 @@ pub fn run(
         }
         last_progress = Instant::now();
         let started = Instant::now();
-        match process_batch(&mut member, loaded, opts, &sinks, &batch) {
+        clock.begin();
+        let processed = process_batch(&mut member, loaded, opts, &sinks, &batch);
+        // Ended after the alerts are handed on: a blocked output write is a stuck batch too.
+        let _ended = EndOnDrop(&clock);
+        match processed {
             Ok((outcome, commit_seconds)) => {
                 telemetry.emit(BatchCommitted {
                     outcome: &outcome,
@@ -146,6 +161,8 @@ pub fn run(
                 }
             }
             Err(e) => {
+                // The batch is over; rejoining waits for the broker as long as it is away.
+                clock.end();
                 if let Some(refused) = member.refusal(&e, loaded) {
                     return Err(refused.into());
                 }

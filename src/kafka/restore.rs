@@ -20,7 +20,10 @@ struct EofIsNotAnError;
 
 impl ClientContext for EofIsNotAnError {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        // As a partition event or, from the fetcher, as a global error.
+        let eof = matches!(error, KafkaError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(rdkafka::error::RDKafkaErrorCode::PartitionEOF);
+        if !eof {
             tracing::error!(%error, reason, "kafka restore consumer");
         }
     }

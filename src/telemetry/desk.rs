@@ -15,7 +15,9 @@ pub struct DeskMetrics {
 }
 
 /// The `source` label values of `vigil_desk_records_total`.
-pub const SOURCES: [&str; 5] = ["alerts", "tagged", "reports", "reviews", "silences"];
+pub const SOURCES: [&str; 6] = [
+    "alerts", "tagged", "reports", "reviews", "silences", "erasures",
+];
 /// The `reason` label values of `vigil_desk_auth_refused_total`.
 pub const REFUSALS: [&str; 3] = ["unauthenticated", "forbidden", "rate_limited"];
 

@@ -193,3 +193,45 @@ fn check_config_names_the_path_and_line_of_a_value_of_the_wrong_type() {
     let expected = format!("subscribers.toml:{line}: subscriber[0].group_wait: ");
     assert!(stderr.contains(&expected), "{expected}\nnot in\n{stderr}");
 }
+
+#[test]
+fn check_config_refuses_a_secret_in_the_kafka_client_table_without_showing_it() {
+    // Written in the file, and given as an environment override: both land in [kafka.client].
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = copy_config(dir.path());
+    let main = std::fs::read_to_string(cfg.join("vigil.toml")).unwrap();
+    assert!(
+        main.contains("\n[kafka.client]\n"),
+        "the shipped file has the table"
+    );
+    std::fs::write(
+        cfg.join("vigil.toml"),
+        main.replacen(
+            "\n[kafka.client]\n",
+            "\n[kafka.client]\nsasl_password = \"in-the-file-7f3\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let stderr = check_config_fails(&cfg);
+    assert!(stderr.contains("kafka.client.sasl_password"), "{stderr}");
+    assert!(stderr.contains("VIGIL_KAFKA_SASL_PASSWORD"), "{stderr}");
+    assert!(!stderr.contains("in-the-file-7f3"), "{stderr}");
+
+    let out = vigil()
+        .arg("check-config")
+        .env("VIGIL__KAFKA__CLIENT__SSL_KEY_PASSWORD", "in-the-env-9c1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "accepted a secret from VIGIL__KAFKA__CLIENT__"
+    );
+    assert!(stderr.contains("ssl_key_password"), "{stderr}");
+    assert!(!stderr.contains("in-the-env-9c1"), "{stderr}");
+    // Names that carry no secret pass.
+    run(vigil()
+        .arg("check-config")
+        .env("VIGIL__KAFKA__CLIENT__SASL_USERNAME", "vigil"));
+}

@@ -403,3 +403,32 @@ fn run_refuses_to_start_when_a_signing_key_is_missing() {
         "the pipeline never started: {stderr}"
     );
 }
+
+#[test]
+fn a_batch_stuck_in_a_write_that_never_returns_ends_the_process_with_code_70() {
+    // Standard output is a pipe nobody reads: once it is full, handing a batch's alerts on
+    // blocks for good, inside the loop, where the stall watchdog cannot see it.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    let mut child = vigil()
+        .args(["run", "--speed", "0", "--json"])
+        .env("VIGIL__PIPELINE__BATCH_TIMEOUT_SECS", "3")
+        .env("VIGIL__DESK__ENABLED", "false")
+        .env("VIGIL__LOG__LEVEL", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _unread = child.stdout.take();
+    let exited = crate::support::wait_for(std::time::Duration::from_secs(90), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(exited, "still blocked after 90 s:\n{stderr}");
+    assert_eq!(status.code(), Some(70), "{stderr}");
+    assert!(stderr.contains("a batch is stuck"), "{stderr}");
+}

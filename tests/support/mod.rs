@@ -335,6 +335,10 @@ pub fn with_desk<'a>(cmd: &'a mut Command, names: &Names, store: &Path) -> &'a m
             format!("{}-reviews", names.input),
         )
         .env(
+            "VIGIL__DESK__ERASURES_TOPIC",
+            format!("{}-erasures", names.input),
+        )
+        .env(
             "VIGIL__DELIVERY__SILENCES_TOPIC",
             format!("{}-silences", names.input),
         )

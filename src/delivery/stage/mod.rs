@@ -47,6 +47,7 @@ use crate::delivery::schedule::{Limits, Schedule, Ticket};
 use crate::delivery::silence::Silences;
 use crate::delivery::subscriber::{Subscriber, SubscriberKind};
 use crate::delivery::webhook::{client, redact_url};
+use crate::kafka::access::{Doing, refusal};
 use crate::kafka::follow::Follower;
 use crate::kafka::{KafkaSetupError, Membership, client_config, group_member_config};
 use crate::telemetry::delivery::DeliveryMetrics;
@@ -258,8 +259,17 @@ pub async fn run(
                     // the stage stops and `vigil run` with it.
                     Err(e @ KafkaError::MessageConsumptionFatal(_)) => return Err(e.into()),
                     // Broker restarts and lost connections surface here; librdkafka reconnects
-                    // by itself, so they are logged, not fatal (as in the pipeline).
+                    // by itself, so they are logged, not fatal (as in the pipeline). A refusal
+                    // (a missing ACL) is: retrying cannot mend it (docs/security.md).
                     Err(e) => {
+                        let doing = Doing {
+                            topic: Some(("Read", "the alerts or retry topic (docs/security.md)")),
+                            group: Some(("Read", &d.group_id)),
+                            transactional_id: None,
+                        };
+                        if let Some(denied) = refusal(&e, doing) {
+                            return Err(KafkaSetupError::from(denied).into());
+                        }
                         tracing::warn!(error = %e, "consumer error");
                         tokio::time::sleep(CONSUMER_ERROR_PAUSE).await;
                         continue;

@@ -15,6 +15,7 @@
 
 mod actions;
 mod alerts;
+mod erase;
 mod limit;
 mod page;
 mod picture;
@@ -56,6 +57,7 @@ pub enum Journal {
         producer: FutureProducer,
         reviews_topic: String,
         silences_topic: String,
+        erasures_topic: String,
     },
     /// Into this desk's store only (tests and benchmarks without a broker): lost with the
     /// store, and never seen by delivery.
@@ -199,6 +201,7 @@ pub fn routes(state: DeskState) -> Router {
         .route("/api/v1/regions", get(picture::regions))
         .route("/api/v1/regions/{code}/profile", get(picture::profile))
         .route("/api/v1/reports/{id}", get(picture::report))
+        .route("/api/v1/reports/{id}/erase", post(erase::erase))
         .route(
             "/api/v1/silences",
             get(actions::silences).post(actions::silence),

@@ -53,6 +53,8 @@ pub enum Source {
     Reviews,
     /// `vigil.silences`: silences, keyed by id (a tombstone deletes one).
     Silences,
+    /// `vigil.erasures`: erased reports, keyed by report id (docs/security.md).
+    Erasures,
 }
 
 /// One record as read from a topic.
@@ -117,6 +119,8 @@ impl Store {
         // a power cut may lose the last transactions, which are then read again from Kafka.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Deleted text (purged, erased) is overwritten in the file, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(alerts::SCHEMA)?;
         conn.execute_batch(reports::SCHEMA)?;
@@ -163,6 +167,7 @@ impl Store {
                 Source::Reports => reports::take_text(&tx, r)?,
                 Source::Reviews => actions::take_review(&tx, r, &mut events)?,
                 Source::Silences => actions::take_silence(&tx, r)?,
+                Source::Erasures => reports::take_erasure(&tx, r)?,
             }
             tx.prepare_cached(
                 "INSERT INTO offsets (topic, part, next) VALUES (?1, ?2, ?3)
@@ -202,6 +207,7 @@ impl Store {
         match source {
             Source::Reviews => actions::take_review(&tx, &r, &mut events)?,
             Source::Silences => actions::take_silence(&tx, &r)?,
+            Source::Erasures => reports::take_erasure(&tx, &r)?,
             _ => {}
         }
         tx.commit()?;

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS report_text (
     report_id TEXT PRIMARY KEY, region TEXT NOT NULL, title TEXT, text TEXT,
     received_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS report_text_by_received ON report_text (received_ms);
+-- Reports whose text was erased on request: never taken again (docs/security.md).
+CREATE TABLE IF NOT EXISTS erased (
+    report_id TEXT PRIMARY KEY, erased_ms INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 /// Seconds in a day of event time.
@@ -174,6 +177,28 @@ pub(super) fn take_tags(tx: &Transaction<'_>, r: &Read<'_>) -> Result<(), StoreE
     Ok(())
 }
 
+/// Takes one erasure (key: the report id; the value says when and by whom, for the topic's
+/// readers): the text goes, and stays out.
+pub(super) fn take_erasure(tx: &Transaction<'_>, r: &Read<'_>) -> Result<(), StoreError> {
+    let Ok(id) = std::str::from_utf8(r.key) else {
+        return Ok(());
+    };
+    if id.is_empty() {
+        return Ok(());
+    }
+    erase(tx, id, r.received_ms)?;
+    Ok(())
+}
+
+fn erase(tx: &Transaction<'_>, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+    tx.prepare_cached("INSERT OR IGNORE INTO erased (report_id, erased_ms) VALUES (?1, ?2)")?
+        .execute(params![id, at_ms])?;
+    Ok(tx
+        .prepare_cached("DELETE FROM report_text WHERE report_id = ?1")?
+        .execute(params![id])?
+        > 0)
+}
+
 /// Takes one input report's text (the first record of an id wins, as in the pipeline).
 pub(super) fn take_text(tx: &Transaction<'_>, r: &Read<'_>) -> Result<(), StoreError> {
     let Some(v) = r
@@ -188,9 +213,10 @@ pub(super) fn take_text(tx: &Transaction<'_>, r: &Read<'_>) -> Result<(), StoreE
     ) else {
         return Ok(());
     };
+    // An erased report's text is never taken, however often the input topic is read again.
     tx.prepare_cached(
         "INSERT OR IGNORE INTO report_text (report_id, region, title, text, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM erased WHERE report_id = ?1)",
     )?
     .execute(params![
         id,
@@ -266,14 +292,26 @@ impl Store {
         )?)
     }
 
-    /// Erases one report's text from the store (a data subject's request; the topics are
-    /// erased with tombstones, docs/desk.md). Returns whether it was there.
+    /// Erases one report's text from the store and keeps it from being taken again (a data
+    /// subject's request; the desk API's erase also writes it to `desk.erasures_topic`, so
+    /// that every instance and a rebuilt store do the same: docs/security.md). Returns whether
+    /// the text was there.
     ///
     /// Errors: SQLite's.
     pub fn erase_text(&mut self, id: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let erased = erase(&tx, id, chrono::Utc::now().timestamp_millis())?;
+        tx.commit()?;
+        Ok(erased)
+    }
+
+    /// Whether the report's text was erased on request.
+    ///
+    /// Errors: SQLite's.
+    pub fn is_erased(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
-            .execute("DELETE FROM report_text WHERE report_id = ?1", params![id])?
-            > 0)
+            .prepare_cached("SELECT 1 FROM erased WHERE report_id = ?1")?
+            .exists(params![id])?)
     }
 }

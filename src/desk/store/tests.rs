@@ -262,6 +262,7 @@ fn read<'a>(source: Source, offset: i64, value: &'a [u8], received_ms: i64) -> R
             Source::Reports => "reports",
             Source::Reviews => "reviews",
             Source::Silences => "silences",
+            Source::Erasures => "erasures",
         },
         partition: 0,
         offset,
@@ -437,6 +438,50 @@ fn a_report_shows_its_text_only_when_asked_and_the_text_is_purged_and_erased() {
         "nothing else was known of r2"
     );
     assert!(s.report("nope").unwrap().is_none());
+}
+
+#[test]
+fn an_erased_report_loses_its_text_in_the_file_and_never_takes_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.sqlite");
+    let words = "Gunmen took two farmers from Kawuri";
+    let text = format!(r#"{{"id":"r1","region":"NG-BO","text":"{words}"}}"#);
+    let other = br#"{"id":"r2","region":"NG-BO","text":"kept"}"#;
+    let file_holds = |needle: &str| {
+        ["", "-wal"].iter().any(|suffix| {
+            std::fs::read(format!("{}{suffix}", path.display()))
+                .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+    };
+    let mut s = Store::open(&path).unwrap();
+    s.apply(&[
+        read(Source::Reports, 0, text.as_bytes(), 10),
+        read(Source::Reports, 1, other, 10),
+    ])
+    .unwrap();
+    assert!(file_holds(words), "the text was stored");
+    // The erasure as read from the erasures topic (keyed by report id).
+    let mut erasure = read(Source::Erasures, 0, br#"{"report_id":"r1"}"#, 20);
+    erasure.key = b"r1";
+    s.apply(&[erasure]).unwrap();
+    assert!(s.is_erased("r1").unwrap());
+    assert!(s.report("r1").unwrap().is_none());
+    assert_eq!(
+        s.report("r2").unwrap().unwrap().text.as_deref(),
+        Some("kept")
+    );
+    // Read again (a rebuilt store, or another partition's copy): not taken.
+    let mut again = read(Source::Reports, 0, text.as_bytes(), 30);
+    again.topic = "reports-again";
+    s.apply(&[again]).unwrap();
+    assert!(s.report("r1").unwrap().is_none());
+    // secure_delete: the words are gone from the file and its log, not left in free pages.
+    drop(s);
+    assert!(!file_holds(words), "the erased text is still in the file");
+    // A store opened again still knows the erasure.
+    let s = Store::open(&path).unwrap();
+    assert!(s.is_erased("r1").unwrap());
 }
 
 fn review(id: &str, alert_id: &str, region: &str) -> Review {
