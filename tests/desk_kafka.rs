@@ -328,12 +328,26 @@ async fn an_erased_report_leaves_the_store_file_and_is_never_read_again() {
     let erase = format!("/api/v1/reports/{id}/erase");
     let (status, _) = call(&desk.base, "POST", &erase, TOKEN).await;
     assert_eq!(status, 403);
+    // An id the input could never have accepted (a line break: a forged log line) is refused.
+    let (status, _) = call(
+        &desk.base,
+        "POST",
+        "/api/v1/reports/x%0d%0aforged/erase",
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 400);
     let (status, erasure) = call(&desk.base, "POST", &erase, ADMIN).await;
     assert_eq!(status, 200, "{erasure}");
     assert_eq!(erasure["report_id"], id.as_str());
     assert_eq!(erasure["by"], "root");
     let (status, after) = call(&desk.base, "GET", &report, TOKEN).await;
     assert!(status == 404 || after["text"].is_null(), "{after}");
+    // Gone from the file and its write-ahead log while the desk still runs.
+    assert!(
+        !file_holds(&store, &text),
+        "the erased text is still in the running store's files"
+    );
     desk.kill("-TERM");
     assert!(
         !file_holds(&store, &text),

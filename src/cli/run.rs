@@ -117,6 +117,8 @@ async fn run_pipeline(
         Box::new(AlertLines::readable(stdout))
     }];
     sinks.extend(renderings.sinks(FileSink::fresh)?);
+    // TLS files that cannot be used stop the run before it connects to anything.
+    vigil::telemetry::listener::check(&loaded.settings.http).context("the HTTP listener")?;
     // A signing key or SMTP credential missing stops the run before anything starts.
     if loaded.settings.delivery.enabled {
         vigil::delivery::stage::preflight(&loaded).context("starting delivery")?;

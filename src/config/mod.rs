@@ -443,6 +443,15 @@ fn check_settings(settings: &Settings, main_path: &Path, issues: &mut Vec<Config
             "max_connections and header_read_timeout_ms must be positive",
         ));
     }
+    // Stream clients hold connections for good: at the limit, /healthz and /metrics would wait.
+    if settings.desk.enabled && settings.desk.max_stream_clients >= settings.http.max_connections {
+        issues.push(issue_at(
+            main_path,
+            None,
+            "desk.max_stream_clients",
+            "must be below http.max_connections, which the stream's clients share with /healthz, /metrics and the API",
+        ));
+    }
     if settings.http.tls_cert_file.is_some() != settings.http.tls_key_file.is_some() {
         issues.push(issue_at(
             main_path,

@@ -13,6 +13,10 @@ pub enum SecretError {
     /// Neither `NAME` nor `NAME_FILE` is set.
     #[error("{name} (or {name}_FILE) is not set")]
     NotSet { name: String },
+    /// The secret is empty: an empty signing key or password would be accepted by the other
+    /// side and protect nothing.
+    #[error("{name} is empty")]
+    Empty { name: String },
     /// `NAME_FILE` names a file that cannot be read as UTF-8 text.
     #[error("{name}_FILE: cannot read {path}: {reason}")]
     File {
@@ -32,8 +36,17 @@ pub fn read(name: &str) -> Result<String, SecretError> {
 
 /// Like [`read`], but `Ok(None)` when neither variable is set.
 ///
-/// Errors: [`SecretError::File`] when `name_FILE` names a file that cannot be read.
+/// Errors: [`SecretError::File`] when `name_FILE` names a file that cannot be read,
+/// [`SecretError::Empty`] when the secret is empty.
 pub fn read_optional(name: &str) -> Result<Option<String>, SecretError> {
+    let value = read_raw(name)?;
+    if value.as_deref() == Some("") {
+        return Err(SecretError::Empty { name: name.into() });
+    }
+    Ok(value)
+}
+
+fn read_raw(name: &str) -> Result<Option<String>, SecretError> {
     if let Ok(value) = std::env::var(name) {
         return Ok(Some(value));
     }
@@ -52,7 +65,7 @@ pub fn read_optional(name: &str) -> Result<Option<String>, SecretError> {
         Err(e) => Err(SecretError::File {
             name: name.into(),
             path,
-            reason: e.kind().to_string(),
+            reason: e.to_string(),
         }),
     }
 }
@@ -95,6 +108,14 @@ mod tests {
         assert_eq!(read(via_file).expect("file"), "s3cret-from-file");
         assert!(matches!(read(neither), Err(SecretError::NotSet { .. })));
         assert_eq!(read_optional(neither).expect("optional"), None);
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        // SAFETY: read only by this test.
+        unsafe { std::env::set_var("VIGIL_TEST_SECRET_EMPTY_FILE", &empty) };
+        assert!(matches!(
+            read("VIGIL_TEST_SECRET_EMPTY"),
+            Err(SecretError::Empty { .. })
+        ));
         let err = read(broken).expect_err("absent file");
         assert!(
             err.to_string().contains("VIGIL_TEST_SECRET_BROKEN_FILE"),

@@ -23,9 +23,8 @@ use crate::alert::{Alert, Status};
 pub enum EmailSetupError {
     #[error("email subscribers need [delivery.smtp] host")]
     NoHost,
-    #[error(
-        "[delivery.smtp] {0} (or {0}_FILE, naming a readable file) is not set in the environment"
-    )]
+    /// The credential is not set, empty, or in a file that cannot be read.
+    #[error("[delivery.smtp] {0}")]
     MissingCredential(String),
     #[error("[delivery.smtp] ca_file {path}: {reason}")]
     CaFile { path: String, reason: String },
@@ -68,7 +67,7 @@ pub fn transport(
         let var = |name: &String| {
             // The variable itself, or `<name>_FILE` naming a file that holds it.
             crate::config::secret::read(name)
-                .map_err(|_| EmailSetupError::MissingCredential(name.clone()))
+                .map_err(|e| EmailSetupError::MissingCredential(e.to_string()))
         };
         builder = builder.credentials(Credentials::new(var(user_env)?, var(pass_env)?));
     }

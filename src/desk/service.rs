@@ -86,7 +86,7 @@ pub fn start(
         })
         .transpose()?;
     let (events, _) = broadcast::channel(LIVE_EVENTS);
-    let state = DeskState::new(
+    let mut state = DeskState::new(
         Arc::clone(&writer),
         readers,
         Access::new(&loaded.access),
@@ -96,6 +96,7 @@ pub fn start(
         loaded.settings.desk.clone(),
         catalogue(&loaded),
     );
+    state.max_id_bytes = loaded.settings.limits.max_id_bytes;
     let caught_up = Arc::new(AtomicBool::new(false));
     let task = tokio::spawn(materialize::run(
         loaded,

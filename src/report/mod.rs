@@ -20,7 +20,7 @@ mod limits;
 mod model;
 mod reject;
 pub mod timestamp;
-mod validate;
+pub(crate) mod validate;
 
 pub use decode::decode;
 pub use limits::Limits;

@@ -201,7 +201,7 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), RejectError> {
 /// which XML forbids), and no white space at either end. Letters of every script, digits,
 /// punctuation (`-`, `/`, `:`, `.`, `_`, `(`), symbols and inner spaces are fine, so that an
 /// imported `Côte d'Ivoire/Lagunes` is a code as much as `NG-BO`.
-fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
+pub(crate) fn check_code(field: &str, value: &str) -> Result<(), RejectError> {
     // Most codes are ASCII: only C0 controls and DEL can be wrong there.
     let bad = if value.is_ascii() {
         value

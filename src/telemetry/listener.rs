@@ -47,11 +47,7 @@ pub enum ListenerError {
 ///
 /// Errors: the address cannot be bound, or the TLS files cannot be used.
 pub async fn serve(settings: &HttpSettings, app: Router) -> Result<SocketAddr, ListenerError> {
-    let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
-        (Some(cert), Some(key)) => Some(acceptor(Path::new(cert), Path::new(key))?),
-        (None, None) => None,
-        _ => return Err(ListenerError::TlsHalf),
-    };
+    let tls = tls(settings)?;
     let listener = TcpListener::bind(&settings.listen)
         .await
         .map_err(|source| ListenerError::Bind {
@@ -85,6 +81,22 @@ pub async fn serve(settings: &HttpSettings, app: Router) -> Result<SocketAddr, L
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     tokio::spawn(accept_loop(listener, tls, app, limits, slots));
     Ok(addr)
+}
+
+/// Checks the TLS settings (both files or neither, each readable, key matching certificate),
+/// so that `vigil run` refuses them before it connects to anything.
+///
+/// Errors: as [`serve`]'s TLS errors.
+pub fn check(settings: &HttpSettings) -> Result<(), ListenerError> {
+    tls(settings).map(|_| ())
+}
+
+fn tls(settings: &HttpSettings) -> Result<Option<TlsAcceptor>, ListenerError> {
+    match (&settings.tls_cert_file, &settings.tls_key_file) {
+        (Some(cert), Some(key)) => Ok(Some(acceptor(Path::new(cert), Path::new(key))?)),
+        (None, None) => Ok(None),
+        _ => Err(ListenerError::TlsHalf),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -171,6 +183,7 @@ fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ListenerError> {
         return Err(failed(cert, "no certificate in the file".into()));
     }
     // Only the kind of failure: the key's bytes never reach a message.
+    std::fs::metadata(key).map_err(|e| failed(key, e.to_string()))?;
     let private = PrivateKeyDer::from_pem_file(key)
         .map_err(|_| failed(key, "no readable PEM private key".into()))?;
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))

@@ -394,7 +394,7 @@ fn run_refuses_to_start_when_a_signing_key_is_missing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "subscriber desk: secret_env VIGIL_TEST_UNSET_KEY (or VIGIL_TEST_UNSET_KEY_FILE"
+            "subscriber desk: secret_env: VIGIL_TEST_UNSET_KEY (or VIGIL_TEST_UNSET_KEY_FILE) is not set"
         ),
         "{stderr}"
     );

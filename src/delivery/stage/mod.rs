@@ -63,10 +63,9 @@ pub enum DeliverError {
     Kafka(#[from] KafkaError),
     #[error(transparent)]
     Setup(#[from] KafkaSetupError),
-    #[error(
-        "subscriber {subscriber}: secret_env {env} (or {env}_FILE, naming a readable file) is not set"
-    )]
-    MissingSecret { subscriber: String, env: String },
+    /// A signing key that is not set, empty, or in a file that cannot be read.
+    #[error("subscriber {subscriber}: secret_env: {reason}")]
+    MissingSecret { subscriber: String, reason: String },
     #[error("the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
     #[error(transparent)]
@@ -321,9 +320,9 @@ pub(super) fn secrets(subscribers: &[Subscriber]) -> Result<Vec<Option<Vec<u8>>>
             // The variable itself, or `<secret_env>_FILE` naming a file that holds the key.
             Some(env) => crate::config::secret::read(env)
                 .map(|v| Some(v.into_bytes()))
-                .map_err(|_| DeliverError::MissingSecret {
+                .map_err(|e| DeliverError::MissingSecret {
                     subscriber: s.name.clone(),
-                    env: env.clone(),
+                    reason: e.to_string(),
                 }),
         })
         .collect()

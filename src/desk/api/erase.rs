@@ -40,17 +40,28 @@ pub(super) async fn erase(
     if let Err(r) = permit(&state, &p, Action::Administer) {
         return r;
     }
-    if id.is_empty() || id.len() > 512 {
-        return error(StatusCode::BAD_REQUEST, "a report id of 1 to 512 bytes");
+    // Only an id the input could have accepted: printable, at most `limits.max_id_bytes`
+    // (an erasure is kept for ever, and the id reaches the log).
+    if id.is_empty() || id.len() > state.max_id_bytes {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "a report id of 1 to {} bytes (limits.max_id_bytes)",
+                state.max_id_bytes
+            ),
+        );
+    }
+    if let Err(e) = crate::report::validate::check_code("id", &id) {
+        return error(StatusCode::BAD_REQUEST, &e.detail);
     }
     let lookup = id.clone();
-    match state.read(move |s| s.report(&lookup)).await {
+    let known = match state.read(move |s| s.report(&lookup)).await {
         Ok(Some(view)) if !p.sees(&view.region) => {
             return error(StatusCode::NOT_FOUND, "no such report");
         }
-        Ok(_) => {}
+        Ok(found) => found.is_some(),
         Err(r) => return r,
-    }
+    };
     let erasure = Erasure {
         report_id: id,
         erased_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -77,6 +88,11 @@ pub(super) async fn erase(
     state
         .take_local(Source::Erasures, erasure.report_id.as_bytes(), value)
         .await;
-    tracing::info!(by = %erasure.by, report_id = %erasure.report_id, "report text erased");
+    tracing::info!(
+        by = %erasure.by,
+        report_id = %erasure.report_id,
+        known,
+        "report erased (text deleted if held, and never taken)"
+    );
     (StatusCode::OK, Json(erasure)).into_response()
 }

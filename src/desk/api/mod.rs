@@ -87,6 +87,8 @@ pub struct DeskState {
     pub limiter: Arc<FailureLimiter>,
     pub settings: Arc<DeskSettings>,
     pub catalogue: Arc<Catalogue>,
+    /// `limits.max_id_bytes`: a report id longer than this was never accepted (erasure).
+    pub max_id_bytes: usize,
     pub(crate) cache: Arc<Mutex<HashMap<String, (Instant, serde_json::Value)>>>,
     next_reader: Arc<AtomicUsize>,
     pub(crate) stream_clients: Arc<AtomicUsize>,
@@ -120,6 +122,7 @@ impl DeskState {
             limiter: Arc::new(FailureLimiter::new(settings.max_auth_failures_per_minute)),
             settings: Arc::new(settings),
             catalogue: Arc::new(catalogue),
+            max_id_bytes: crate::report::Limits::default().max_id_bytes,
             cache: Arc::default(),
             next_reader: Arc::default(),
             stream_clients: Arc::default(),

@@ -176,7 +176,23 @@ impl Store {
             .execute(params![r.topic, r.partition, r.offset + 1])?;
         }
         tx.commit()?;
+        if batch.iter().any(|r| r.source == Source::Erasures) {
+            self.forget_old_pages()?;
+        }
         Ok(events)
+    }
+
+    /// Moves the write-ahead log into the file and empties it: deleted text is overwritten in
+    /// the file (`secure_delete`), but the log still holds the pages as they were until a
+    /// checkpoint, so an erasure or purge is followed by one. Readers holding an older snapshot
+    /// delay it (up to the busy timeout); what they hold is gone at the next one.
+    ///
+    /// Errors: SQLite's.
+    pub(crate) fn forget_old_pages(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+
+        Ok(())
     }
 }
 
@@ -211,6 +227,9 @@ impl Store {
             _ => {}
         }
         tx.commit()?;
+        if source == Source::Erasures {
+            self.forget_old_pages()?;
+        }
         Ok(events)
     }
 }

@@ -286,10 +286,14 @@ impl Store {
     ///
     /// Errors: SQLite's.
     pub fn purge_text(&mut self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        let purged = self.conn.execute(
             "DELETE FROM report_text WHERE received_ms < ?1",
             params![before_ms],
-        )?)
+        )?;
+        if purged > 0 {
+            self.forget_old_pages()?;
+        }
+        Ok(purged)
     }
 
     /// Erases one report's text from the store and keeps it from being taken again (a data
@@ -302,6 +306,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let erased = erase(&tx, id, chrono::Utc::now().timestamp_millis())?;
         tx.commit()?;
+        self.forget_old_pages()?;
         Ok(erased)
     }
 
